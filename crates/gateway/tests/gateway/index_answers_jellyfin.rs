@@ -848,6 +848,79 @@ async fn a_changed_album_refreshes_its_tracks_documents() {
     .await;
 }
 
+/// A renamed series changes what its episodes say (`SeriesName`) in the copy's answers of
+/// its episodes and the index's searches: the server announces the series alone (the
+/// episodes' own `DateLastSaved` does not move), and the gateway reads its seasons and
+/// episodes again with it and drops their cached answers.
+#[tokio::test]
+async fn a_renamed_series_is_named_anew_in_its_episodes_answers() {
+    let r = start_crawled(200).await;
+    let (admin, _) = r.user("admin");
+    let series = r
+        .direct_json("/Items?IncludeItemTypes=Series&Recursive=true", &admin)
+        .await;
+    let named: Vec<(String, String)> = series["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let text = |k: &str| s[k].as_str().unwrap().to_owned();
+            (text("Id"), text("Name"))
+        })
+        .collect();
+    assert!(named.len() >= 3, "{named:?}");
+    // The copy answers a series' episodes once two server answers were reproduced.
+    for (sid, _) in &named {
+        for path in [
+            format!("/Shows/{sid}/Episodes"),
+            format!("/Shows/{sid}/Episodes?StartIndex=1&Limit=2"),
+        ] {
+            r.assert_answers_as_the_server(&path, &admin, &path).await;
+        }
+    }
+    let (sid, name) = &named[1];
+    let episodes = format!("/Shows/{sid}/Episodes?Limit=5");
+    let first = r.get(&r.proxy, &episodes, &admin).await;
+    assert!(
+        cache_status(&first).ends_with("detail=copy"),
+        "{}",
+        cache_status(&first)
+    );
+    let before: Value = serde_json::from_str(&first.text().await.unwrap()).unwrap();
+    let episode = before["Items"][0]["Name"].as_str().unwrap().to_owned();
+    let search = format!(
+        "/Items?SearchTerm={}&Recursive=true&IncludeItemTypes=Episode",
+        enc(&episode)
+    );
+    let (cs, _, via, direct) = r.both(&search, &admin).await;
+    assert!(cs.contains("detail=index"), "{cs}");
+    assert_eq!(via, direct);
+    let show = {
+        let lib = r.sim.sim.library();
+        lib.sections()
+            .iter()
+            .flat_map(|s| s.items(ItemKind::Show).to_vec())
+            .find(|id| lib.item(*id).unwrap().title() == name)
+            .unwrap()
+    };
+    r.sim
+        .sim
+        .rename_item(show, "Quartz Harbour Chronicles")
+        .unwrap();
+    for path in [&episodes, &search] {
+        eventually(
+            "the answer names the renamed series",
+            std::time::Duration::from_secs(30),
+            async || {
+                let answers = r.answers(path, &admin).await;
+                answers.via == answers.direct
+                    && answers.direct.contains("Quartz Harbour Chronicles")
+            },
+        )
+        .await;
+    }
+}
+
 /// What the crawl costs the server: requests per 1,000 items kept (pages of 500 with every
 /// projected field, images and user data, and one count per stream).
 #[tokio::test]

@@ -570,6 +570,64 @@ async fn changes_reach_the_index(profile: Profile) {
 
 /// A change made while the gateway was down reaches no event stream: a gateway that starts from
 /// a saved index older than `[index] catch_up_after` refreshes it at once, incrementally.
+/// A show renamed on the server: the event names the show alone and its seasons' and
+/// episodes' own `updatedAt` does not move, but each of them repeats the show's title (an
+/// episode's `grandparentTitle`, a season's `parentTitle`): the index reads them again with
+/// it, so its searches name the show anew.
+#[tokio::test]
+async fn plex_a_renamed_show_is_named_anew_in_its_seasons_and_episodes() {
+    let server = start_sim(Profile::Plex).await;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    // The socket connects before the crawl ends (see `changes_reach_the_index`).
+    server.sim.set_faults(Faults {
+        latency_ms: 500,
+        path_prefix: Some("/:/websockets/notifications".into()),
+        ..Faults::default()
+    });
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    gw.wait_ready("plex").await;
+    eventually("cachearr's notification socket connects", WAIT, || async {
+        gw.get("/api/stats").await["upstreams"][0]["events_connected"] == true
+    })
+    .await;
+    server.sim.set_faults(Faults::default());
+    let (show, season, episode) = {
+        let lib = server.sim.library();
+        let show = lib
+            .sections()
+            .iter()
+            .flat_map(|s| s.items(SimKind::Show).to_vec())
+            .next()
+            .unwrap();
+        let season = lib.children(show)[0];
+        let episode = lib.children(season)[0];
+        (show, season, episode)
+    };
+    let (season_id, episode_id) = (server_id(&server, season), server_id(&server, episode));
+    let handle = gw.gateway.index("plex").unwrap().clone();
+    let all = Visibility::everything();
+    let shows_of = || {
+        let index = handle.ready().unwrap();
+        [&season_id, &episode_id]
+            .map(|id| index.by_id(id, &all).unwrap().album().map(str::to_owned))
+    };
+    let old = server.sim.library().item(show).unwrap().title().to_owned();
+    assert_eq!(shows_of(), [Some(old.clone()), Some(old)]);
+
+    server
+        .sim
+        .rename_item(show, "Quartz Harbour Chronicles")
+        .unwrap();
+    let renamed = Some("Quartz Harbour Chronicles".to_owned());
+    eventually(
+        "the season and the episode name the renamed show",
+        WAIT,
+        || async { shows_of() == [renamed.clone(), renamed.clone()] },
+    )
+    .await;
+}
+
 async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {
     let server = start_sim(profile).await;
     let data = tempfile::tempdir().unwrap();

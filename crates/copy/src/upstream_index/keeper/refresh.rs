@@ -63,6 +63,7 @@ impl Keeper {
             sections,
             upserts,
             replaced,
+            repeating,
             fetched,
         } = changes;
         let high_water = upserts
@@ -81,7 +82,7 @@ impl Keeper {
             .lowercase_paths;
         let rebuilt = tokio::task::spawn_blocking(move || {
             pass_index(
-                &current, &upserts, &replaced, &crawled, &upstream, lowercase,
+                &current, &upserts, &replaced, &repeating, &crawled, &upstream, lowercase,
             )
         })
         .await;
@@ -137,7 +138,8 @@ impl Keeper {
         let mut upserts = Vec::new();
         let mut replaced = HashSet::new();
         let mut fetched = 0u64;
-        // Albums and artists the pass found changed (not those of listings read in full).
+        // Parents the pass found changed whose values their children repeat (not those of
+        // listings read in full).
         let mut parents: HashSet<String> = HashSet::new();
         for stream in &streams {
             let (changed, count) =
@@ -157,7 +159,7 @@ impl Keeper {
                 parents.extend(
                     changed
                         .iter()
-                        .filter(|r| matches!(r.kind, ItemKind::Album | ItemKind::Artist))
+                        .filter(|r| repeated_by_children(r.kind))
                         .filter(|r| current.by_id(&r.id, &everything).is_some())
                         .map(|r| r.id.clone()),
                 );
@@ -185,20 +187,24 @@ impl Keeper {
                 }
             });
         }
-        // The items under a changed album or artist carry its values (see
-        // [`children_of`]): they are read again with it.
+        // The items under a changed parent carry its values (see [`children_of`]): they are
+        // read again with it, and their answers are refreshed though their own `updatedAt`
+        // stays.
         let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
         let parents: HashSet<&str> = parents.iter().map(String::as_str).collect();
         let children = children_of(current, &parents, &listed);
+        let mut repeating = HashSet::new();
         if !children.is_empty() {
             let (records, _) = placed(client.items(&children, &sections).await?, current);
             fetched += records.len() as u64;
+            repeating.extend(records.iter().map(|r| r.id.clone()));
             upserts.extend(records);
         }
         Ok(PassChanges {
             sections,
             upserts,
             replaced,
+            repeating,
             fetched,
         })
     }
@@ -219,7 +225,10 @@ impl Keeper {
             return;
         };
         let (mut ids, mut refresh) = named_items(&events);
-        ids.extend(children_of_changed(&current, &events, &ids));
+        // The items under an updated parent repeat its values; the event names the parent
+        // alone, so their answers are refreshed here once they are read again.
+        let repeating = children_of_changed(&current, &events, &ids);
+        ids.extend(repeating.iter().cloned());
         if !ids.is_empty() {
             let started_ms = self.now_ms();
             let client = match Client::new(self.up.clone()) {
@@ -229,6 +238,7 @@ impl Keeper {
             refresh |= self
                 .fetch_named(&client, &current, &ids, &unplaced, started_ms)
                 .await;
+            self.refresh_answers_of(&repeating);
         }
         if refresh {
             self.refresh().await;
@@ -354,6 +364,30 @@ impl Keeper {
         }
         self.gateway.invalidate_tags(up, &tags);
     }
+
+    /// Drops the cached answers of the items `ids` (each one's own tag): read again because
+    /// a parent whose values they repeat changed, they show its old values.
+    fn refresh_answers_of(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let up = &self.up.name;
+        let lowercase = cachearr_dialect::of(self.up.profile)
+            .routes()
+            .lowercase_paths;
+        let tags: Vec<String> = ids
+            .iter()
+            .map(|id| {
+                let id = if lowercase {
+                    id.to_ascii_lowercase()
+                } else {
+                    id.clone()
+                };
+                cachearr_dialect::tags::item(up, &id)
+            })
+            .collect();
+        self.gateway.invalidate_tags(up, &tags);
+    }
 }
 
 /// What an incremental pass read: the sections, the records changed since the high-water
@@ -363,16 +397,20 @@ struct PassChanges {
     sections: Vec<SectionInfo>,
     upserts: Vec<ItemRecord>,
     replaced: HashSet<(String, ItemKind)>,
+    /// Items read again because a parent whose values they repeat changed.
+    repeating: HashSet<String>,
     fetched: u64,
 }
 
 /// The index after a pass and the tags of what the pass found changed, for the cache: new
-/// items and items whose `updatedAt` moved (the pass re-reads the newest second, so
-/// unchanged records come back too), and items gone from listings read in full.
+/// items, items whose `updatedAt` moved (the pass re-reads the newest second, so
+/// unchanged records come back too) and items under a changed parent (`repeating`: they
+/// repeat its values, their `updatedAt` stays), and items gone from listings read in full.
 fn pass_index(
     current: &LibraryIndex,
     upserts: &[ItemRecord],
     replaced: &HashSet<(String, ItemKind)>,
+    repeating: &HashSet<String>,
     crawled: &HashSet<String>,
     upstream: &str,
     lowercase: bool,
@@ -384,9 +422,10 @@ fn pass_index(
     let changed: Vec<&ItemRecord> = upserts
         .iter()
         .filter(|r| {
-            known
-                .get(&r.id)
-                .is_none_or(|(at, _, _)| *at != r.updated_at)
+            repeating.contains(&r.id)
+                || known
+                    .get(&r.id)
+                    .is_none_or(|(at, _, _)| *at != r.updated_at)
         })
         .collect();
     let listed: HashSet<&str> = upserts.iter().map(|r| r.id.as_str()).collect();
@@ -487,21 +526,34 @@ pub(super) fn placed(records: Vec<ItemRecord>, index: &LibraryIndex) -> (Vec<Ite
     (out, unplaced)
 }
 
-/// The items under the albums and artists an update names (see [`children_of`]).
-fn children_of_changed(
+/// Whether items under one of `kind` repeat its values (a track its album's title and
+/// artist's name, a season its show's title, an episode its season's and show's): a change
+/// of the parent is a change of their answers.
+fn repeated_by_children(kind: ItemKind) -> bool {
+    matches!(
+        kind,
+        ItemKind::Album | ItemKind::Artist | ItemKind::Show | ItemKind::Season
+    )
+}
+
+/// The items under the parents an update names whose values they repeat (see
+/// [`children_of`]).
+pub(super) fn children_of_changed(
     index: &LibraryIndex,
     events: &[ChangeEvent],
     ids: &[String],
 ) -> Vec<String> {
     let everything = Visibility::everything();
+    // The items updated, not the parents an event names beside them (an episode's edit
+    // changes no value its show's other episodes repeat).
     let parents: HashSet<&str> = events
         .iter()
         .filter(|e| e.change == Change::Updated)
-        .flat_map(|e| e.items.iter())
+        .flat_map(ChangeEvent::own_items)
         .filter(|id| {
             index
                 .by_id(id, &everything)
-                .is_some_and(|v| matches!(v.kind(), ItemKind::Album | ItemKind::Artist))
+                .is_some_and(|v| repeated_by_children(v.kind()))
         })
         .map(String::as_str)
         .collect();
@@ -509,9 +561,10 @@ fn children_of_changed(
     children_of(index, &parents, &named)
 }
 
-/// The items of `index` under `parents` (albums and artists), less those in `skip`: each
-/// carries some of its parent's values (a track its album's title and image tag, its
-/// artist's name; an album its artist's), in its record and in the server's document or
+/// The items of `index` under `parents` (albums, artists, shows, seasons), less those in
+/// `skip`: each carries some of its parent's values (a track its album's title and image
+/// tag, its artist's name; an album its artist's; a season its show's title, image and guid;
+/// an episode its season's and show's), in its record and in the server's document or
 /// element the answers are written from, and the server announces or saves the parent alone.
 /// They are read again with it.
 pub(super) fn children_of(

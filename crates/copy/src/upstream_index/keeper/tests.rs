@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 
-use super::refresh::{children_of, count_by_stream, placed, rebuild};
+use super::refresh::{children_of, children_of_changed, count_by_stream, placed, rebuild};
 use super::*;
+use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_library::ItemRecord;
 
 fn record(id: &str, section: &str, parent: Option<&str>) -> ItemRecord {
@@ -91,6 +92,52 @@ fn the_items_under_a_changed_parent() {
         ["1"]
     );
     assert!(children_of(&current, &HashSet::new(), &none).is_empty());
+}
+
+/// A show and a season renamed on the server: the event names the parent alone, but its
+/// seasons and episodes repeat its title (`parentTitle`, `grandparentTitle`, Jellyfin's
+/// `SeriesName`, `SeasonName`), so they are read again with it; an episode's own edit does not
+/// read its siblings again.
+#[test]
+fn the_items_under_a_renamed_show_or_season_are_read_again() {
+    let with = |id: &str, kind: ItemKind, parent: Option<&str>, grandparent: Option<&str>| {
+        let mut r = record(id, "tv", parent);
+        r.kind = kind;
+        r.grandparent_id = grandparent.map(str::to_string);
+        r
+    };
+    let current = LibraryIndex::build(&[
+        with("100", ItemKind::Show, None, None),
+        with("10", ItemKind::Season, Some("100"), None),
+        with("11", ItemKind::Season, Some("100"), None),
+        with("1", ItemKind::Episode, Some("10"), Some("100")),
+        with("2", ItemKind::Episode, Some("11"), Some("100")),
+        with("200", ItemKind::Show, None, None),
+        with("20", ItemKind::Season, Some("200"), None),
+        with("3", ItemKind::Episode, Some("20"), Some("200")),
+    ])
+    .unwrap();
+    let updated = |own: &str, parents: &[&str]| {
+        ChangeEvent::new(Change::Updated)
+            .with_items([Some(own)])
+            .with_parents(parents.iter().map(|p| Some(*p)))
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let show = [updated("100", &[])];
+    assert_eq!(
+        sorted(children_of_changed(&current, &show, &["100".into()])),
+        ["1", "10", "11", "2"]
+    );
+    let season = [updated("20", &["200"])];
+    assert_eq!(
+        sorted(children_of_changed(&current, &season, &["20".into()])),
+        ["3"]
+    );
+    let episode = [updated("1", &["10", "100"])];
+    assert!(children_of_changed(&current, &episode, &["1".into()]).is_empty());
 }
 
 #[test]
