@@ -318,7 +318,8 @@ impl<'a> Matcher<'a> {
             let theirs = view.album_norm();
             !theirs.is_empty()
                 && (claims::same_release(&ours, theirs)
-                    || (soundtrack && theirs.starts_with(&ours) && ours.len() >= 4))
+                    || (soundtrack && theirs.starts_with(&ours) && ours.len() >= 4)
+                    || (soundtrack && normalize::same_soundtrack(album, their_album)))
         });
         // An album named must be the track's, or a compilation; the track's album must claim
         // nothing of its recordings ("Live at …") the entry does not.

@@ -2122,6 +2122,28 @@ fn a_soundtrack_credited_to_another_of_its_makers_is_found_by_title_and_length()
         entry("Sinfonia of Tarvel", "Crossing the Ridge", None, Some(181)),
         "ridge",
     );
+    // The soundtrack named as another store names it.
+    for album in ["The Iron Meadow OST", "Music from The Iron Meadow"] {
+        assert_accepted(
+            &index,
+            entry(
+                "Sinfonia of Tarvel",
+                "Crossing the Ridge",
+                Some(album),
+                None,
+            ),
+            "ridge",
+        );
+    }
+    assert_not_accepted(
+        &index,
+        entry(
+            "Sinfonia of Tarvel",
+            "Crossing the Ridge",
+            Some("The Iron Meadow II OST"),
+            None,
+        ),
+    );
     // Another length, or an album that is no soundtrack: not accepted.
     assert_not_accepted(
         &index,

@@ -371,6 +371,52 @@ pub fn names_a_soundtrack(album: &str) -> bool {
     })
 }
 
+/// True when two albums name one soundtrack however stores write it: "Ironwood OST",
+/// "Ironwood (Original Motion Picture Soundtrack)" and "Music from Ironwood" are one, once
+/// the words that say "soundtrack" are gone; at least one of them names a soundtrack, and
+/// the film's name is left on both.
+///
+/// ```
+/// use cachearr_library::normalize::same_soundtrack;
+/// assert!(same_soundtrack("Ironwood OST", "Ironwood (Original Motion Picture Soundtrack)"));
+/// assert!(!same_soundtrack("Ironwood II OST", "Ironwood (Original Score)"));
+/// assert!(!same_soundtrack("Soundtrack", "Original Score"));
+/// ```
+pub fn same_soundtrack(ours: &str, theirs: &str) -> bool {
+    let stem = |album: &str| -> String {
+        normalize_text(album)
+            .split(' ')
+            .filter(|word| {
+                !matches!(
+                    *word,
+                    "original"
+                        | "motion"
+                        | "picture"
+                        | "soundtrack"
+                        | "soundtracks"
+                        | "ost"
+                        | "score"
+                        | "music"
+                        | "from"
+                        | "the"
+                        | "film"
+                        | "movie"
+                        | "series"
+                        | "game"
+                        | "video"
+                        | "television"
+                        | "tv"
+                        | "netflix"
+                        | "official"
+                )
+            })
+            .collect::<Vec<&str>>()
+            .join(" ")
+    };
+    let (a, b) = (stem(ours), stem(theirs));
+    (names_a_soundtrack(ours) || names_a_soundtrack(theirs)) && !a.is_empty() && a == b
+}
+
 /// True when an album's name says it gathers recordings released elsewhere: a soundtrack
 /// ([`names_a_soundtrack`]), hits, a best-of, a collection, an anthology of a year or a
 /// span of years ("Summer Anthems 2019", "Hits 1990-2000", "Now That's What I Call Music!").
