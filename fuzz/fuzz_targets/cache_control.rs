@@ -11,7 +11,11 @@
 //! request `Cache-Control`, `CDN-Cache-Control`, `Vary`, `Age`, `Date`, `Expires`,
 //! `Last-Modified` — each split at `\n` into field lines (lines a header value cannot hold are
 //! skipped).
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use cachearr_httpcache::directives::{MaxStale, RequestDirectives, ResponseDirectives};
 use cachearr_httpcache::freshness::{Reuse, Stored};

@@ -1,6 +1,10 @@
 //! The configuration file and the value parsers behind it (durations, byte sizes, upstream
 //! URLs): any text is a config or an error with a message, never a panic.
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use cachearr_config::Config;
 use libfuzzer_sys::fuzz_target;

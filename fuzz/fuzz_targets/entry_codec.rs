@@ -2,7 +2,11 @@
 //! decode to a value or to "corrupt", never a panic. The checksum is rewritten first so the
 //! fuzzer reaches the header and body decoders behind it; a decoded value encodes back to a
 //! record that decodes to the same value.
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use bytes::Bytes;
 use cachearr_engine::bench_support::{decode_value, encode_value, reseal};

@@ -6,7 +6,11 @@
 //!
 //! Input layout: byte 0 picks the limits (a header section of 64 bytes to 16 KiB, 1 to 100
 //! lines); the rest is the read buffer.
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use cachearr_wire::http1::{HeadRead, read_head};
 use http::{Method, Version, header};

@@ -6,7 +6,11 @@
 //! Input layout: byte 0 picks the profile and method; the rest is text, line 1 the target
 //! (`/path?query`), each further line a header `name: value` (lines that are not valid header
 //! names or values are skipped, as hyper would have refused them).
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use cachearr_dialect::{self as dialect, Profile};
 use cachearr_upstream::keys::{self, KeyInput, Secret};

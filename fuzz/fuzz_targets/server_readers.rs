@@ -2,7 +2,11 @@
 //! prefetch listings), each dialect's readers of its library (sections, pages, totals, a
 //! user's sections). The server is trusted
 //! to be the server, not to be well-formed: any body is read or skipped, never a panic.
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use cachearr_dialect::plex::user_state::PlayState;
 use cachearr_dialect::{self as dialect, Profile};

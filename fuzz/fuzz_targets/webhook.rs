@@ -1,7 +1,11 @@
 //! Webhook payloads and notification frames: Plex's webhook JSON and websocket frames,
 //! Jellyfin's webhook plugin JSON and websocket messages. Any input: an error or an event,
 //! never a panic.
-#![no_main]
+// libFuzzer's driver is the program's `main`; without it (the workspace's own builds) the
+// target is a program that does nothing.
+#![cfg_attr(feature = "libfuzzer", no_main)]
+#[cfg(not(feature = "libfuzzer"))]
+fn main() {}
 
 use cachearr_dialect::jellyfin::events as jellyfin;
 use cachearr_dialect::plex::events as plex;
