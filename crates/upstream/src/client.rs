@@ -250,6 +250,17 @@ impl Upstream {
                 source,
             }
         })?;
+        if let Some(standard) = routes.standard() {
+            // Log lines are written far from the upstream: its credential names are the
+            // process's to redact.
+            crate::redact::add_credential_params(
+                standard
+                    .settings
+                    .credential_params
+                    .iter()
+                    .map(String::as_str),
+            );
+        }
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
@@ -456,6 +467,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use http_body_util::BodyExt as _;
+
+    #[test]
+    fn an_http_upstreams_credential_parameters_are_redacted_once_it_is_built() {
+        let target = "/feed?page=2&signature_q=abc123";
+        assert!(crate::redact::target(target).contains("abc123"));
+        let mut config = UpstreamConfig::new(
+            "api",
+            Profile::Http,
+            "http://127.0.0.1:9".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+        );
+        config.http.credential_params = vec!["Signature_Q".to_owned()];
+        Upstream::new(config, Arc::new(cachearr_engine::SystemClock)).unwrap();
+        let redacted = crate::redact::target(target);
+        assert_eq!(redacted, "/feed?page=2&signature_q=REDACTED");
+        let line = crate::redact::text("GET /feed?signature_q=abc123 failed");
+        assert!(!line.contains("abc123"), "{line}");
+    }
 
     #[tokio::test]
     async fn a_refused_connection_keeps_the_clients_error_as_its_source() {
