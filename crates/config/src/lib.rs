@@ -83,7 +83,7 @@ use upstream::next_free_listen;
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -105,7 +105,7 @@ pub enum ConfigError {
         snippet: String,
     },
     /// An upstream URL given outside the file (`given_as`: the flag, or `url`) is unusable.
-    #[error("{given_as}: {source}")]
+    #[error("{given_as}: unusable upstream URL")]
     Url {
         /// Where the URL came from.
         given_as: String,
@@ -114,7 +114,7 @@ pub enum ConfigError {
         source: UrlError,
     },
     /// A secret file (`what` names the setting or variable) cannot be read.
-    #[error("{what}: cannot read {}: {source}", path.display())]
+    #[error("{what}: cannot read {}", path.display())]
     SecretFile {
         /// The setting or environment variable that named the file.
         what: String,
@@ -127,6 +127,19 @@ pub enum ConfigError {
     /// A value is unusable and has no position (it came from a flag or the environment).
     #[error("{0}")]
     Invalid(String),
+}
+
+/// An error and its sources on one line (`"what: why: why that"`), for a message that stands
+/// alone, such as a position's in the file: no error's message repeats its source.
+pub(crate) fn said(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// The whole, validated configuration of one gateway process.

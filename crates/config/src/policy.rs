@@ -156,7 +156,7 @@ pub enum PatternError {
     #[error("route path {0:?} must not contain a query")]
     HasQuery(String),
     /// The router refused it (a parameter without a name, two catch-alls, …).
-    #[error("route path {pattern:?}: {source}")]
+    #[error("route path {pattern:?} is refused by the router")]
     Refused {
         /// The path as written.
         pattern: String,

@@ -103,7 +103,7 @@ pub(super) fn admin_token(
         (Some(t), None) => Ok(Some(t.get_ref().trim().to_string())),
         (None, Some(f)) => Ok(Some(
             read_secret_file(f.get_ref(), "admin_token_file")
-                .map_err(|e| check.err(f.span().start, e.to_string()))?,
+                .map_err(|e| check.err(f.span().start, crate::said(&e)))?,
         )),
         (None, None) => Ok(None),
     }

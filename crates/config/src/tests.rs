@@ -128,7 +128,10 @@ fn bad_route_paths_are_refused_at_their_line() {
     for (path, says) in [
         ("library/sections", "must start with '/'"),
         ("/library/sections?type=1", "must not contain a query"),
-        ("/library/{}/x", "route path \"/library/{}/x\": "),
+        (
+            "/library/{}/x",
+            "route path \"/library/{}/x\" is refused by the router: ",
+        ),
     ] {
         assert_refused(&config(path), 6, says);
     }

@@ -35,7 +35,7 @@ pub struct TlsConfig {
 #[non_exhaustive]
 pub enum TlsError {
     /// The `ca` file cannot be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     ReadCa {
         /// The file.
         path: PathBuf,
@@ -43,7 +43,7 @@ pub enum TlsError {
         source: std::io::Error,
     },
     /// The `ca` file is not PEM.
-    #[error("{}: not a PEM certificate file: {source}", path.display())]
+    #[error("{}: not a PEM certificate file", path.display())]
     NotPem {
         /// The file.
         path: PathBuf,
@@ -57,7 +57,7 @@ pub enum TlsError {
         path: PathBuf,
     },
     /// A certificate of the `ca` file cannot be a root.
-    #[error("{}: unusable root certificate: {source}", path.display())]
+    #[error("{}: unusable root certificate", path.display())]
     UnusableRoot {
         /// The file.
         path: PathBuf,

@@ -230,7 +230,7 @@ pub(super) fn next_free_listen(upstreams: &[UpstreamConfig]) -> SocketAddr {
 #[non_exhaustive]
 pub enum UrlError {
     /// It does not parse.
-    #[error("{url:?} is not a URL: {source}")]
+    #[error("{url:?} is not a URL")]
     NotAUrl {
         /// The URL as given.
         url: String,
@@ -401,7 +401,7 @@ impl RawRoute {
     fn read(self, standard: bool, check: &Checker<'_>) -> Result<RouteOverride, ConfigError> {
         let pattern = self.path.get_ref().clone();
         crate::policy::check_pattern(&pattern)
-            .map_err(|e| check.err(self.path.span().start, e.to_string()))?;
+            .map_err(|e| check.err(self.path.span().start, crate::said(&e)))?;
         let http_only = [
             (
                 self.override_origin.as_ref().map(|v| v.span().start),
@@ -542,7 +542,7 @@ impl RawUpstream {
     ) -> Result<UpstreamConfig, ConfigError> {
         let raw = self;
         let url = parse_upstream_url(raw.url.get_ref())
-            .map_err(|e| check.err(raw.url.span().start, e.to_string()))?;
+            .map_err(|e| check.err(raw.url.span().start, crate::said(&e)))?;
         let name = upstream_name(raw.name.as_ref(), raw.profile, index, check)?;
         let listen = match raw.listen {
             Some(l) => l.into_inner(),
@@ -643,7 +643,7 @@ fn owner_token(
         (Some(t), None) => Some(t.get_ref().trim().to_string()),
         (None, Some(f)) => Some(
             read_secret_file(f.get_ref(), "token_file")
-                .map_err(|e| check.err(f.span().start, e.to_string()))?,
+                .map_err(|e| check.err(f.span().start, crate::said(&e)))?,
         ),
         (None, None) => None,
     })
@@ -669,7 +669,7 @@ fn read_tls(
     let mut tls = TlsConfig::default();
     if let Some(ca) = ca {
         crate::tls::read_roots(ca.get_ref())
-            .map_err(|e| check.err(ca.span().start, e.to_string()))?;
+            .map_err(|e| check.err(ca.span().start, crate::said(&e)))?;
         tls.ca_file = Some(ca.into_inner());
     }
     if let Some(n) = server_name {

@@ -27,7 +27,7 @@ pub enum CheckError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     /// The answer broke off.
-    #[error("reading the answer: {0}")]
+    #[error("reading the answer broke off")]
     Body(#[source] cachearr_engine::Cause),
     /// The server answered a status the check cannot judge.
     #[error("{path} answered {status}")]
@@ -84,8 +84,9 @@ impl UpstreamCheck {
             Err(e) => out.push((
                 true,
                 format!(
-                    "upstream {name}: the server does not answer ({e}); cachearr runs on, serves \
-                     what it has cached and builds the library index when the server is back"
+                    "upstream {name}: the server does not answer ({}); cachearr runs on, serves \
+                     what it has cached and builds the library index when the server is back",
+                    cachearr_engine::Chain(e)
                 ),
             )),
         }
@@ -123,7 +124,10 @@ impl UpstreamCheck {
             )),
             TokenCheck::Unknown(e) => out.push((
                 true,
-                format!("upstream {name}: could not check the owner token: {e}"),
+                format!(
+                    "upstream {name}: could not check the owner token: {}",
+                    cachearr_engine::Chain(e)
+                ),
             )),
         }
         out

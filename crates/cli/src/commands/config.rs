@@ -147,10 +147,12 @@ fn check_failed(file: &str, e: ConfigError, json: bool) -> anyhow::Result<()> {
             ConfigError::Parse { line, column, .. } => (Some(*line), Some(*column)),
             _ => (None, None),
         };
+        // The error and its causes on one line (`{:#}`): no message repeats its cause.
+        let error = format!("{:#}", anyhow::Error::new(e));
         println!(
             "{}",
             serde_json::json!({"ok": false, "file": file,
-                    "line": line, "column": column, "error": e.to_string()})
+                    "line": line, "column": column, "error": error})
         );
         anyhow::bail!("invalid config");
     }

@@ -4,6 +4,7 @@
 
 mod connection_flood;
 mod demo_once;
+mod error_chain;
 mod library_commands;
 mod playlist_sync;
 mod plexapi_suite;
