@@ -61,9 +61,9 @@ pub(super) fn probes(sections: &UserSections) -> Vec<PlayStateProbe> {
         });
         probes.push(PlayStateProbe {
             probe: format!(
-                "{all}&userRating%3E%3E=1&X-Plex-Container-Start=0&X-Plex-Container-Size=0"
+                "{all}&userRating%3E%3E=-1&X-Plex-Container-Start=0&X-Plex-Container-Size=0"
             ),
-            whole: format!("{all}&userRating%3E%3E=1"),
+            whole: format!("{all}&userRating%3E%3E=-1"),
             section: Some(id.clone()),
         });
     }
@@ -196,7 +196,8 @@ mod tests {
         );
         assert!(p[1].probe.ends_with("X-Plex-Container-Size=0"));
         assert_eq!(p[2].section.as_deref(), Some("2"));
-        assert!(p[3].whole.contains("type=1&userRating"));
+        // Every rating counts, 0 and 1 included (`>>` is "greater than").
+        assert!(p[3].whole.ends_with("type=1&userRating%3E%3E=-1"), "{p:?}");
     }
 
     #[test]
