@@ -364,8 +364,12 @@ pub(crate) async fn continue_watching(State(sim): State<Sim>, ctx: Ctx) -> Respo
     reply(ctx.json, &doc)
 }
 
-/// `GET /status/sessions`: the owner sees every session, a shared user their own.
+/// `GET /status/sessions`: the owner sees every session, a managed Home user their own; an
+/// invited (shared) user is refused, as since 2026 their account token does not reach it.
 pub(crate) async fn sessions(State(sim): State<Sim>, ctx: Ctx) -> Response {
+    if crate::plextv::AccountKind::of(&ctx.user) == crate::plextv::AccountKind::Invited {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
     let doc = {
         let lib = sim.library();
         let state = sim.state();

@@ -133,8 +133,15 @@ async fn timeline_makes_sessions_on_deck_and_scrobbles_near_the_end() {
         "alice",
         "one object, as Plex writes it"
     );
-    // Bob sees no session of alice's.
-    assert_eq!(size_as(&srv, &token_of(&srv, "bob"), SESSIONS).await, 0);
+    // Bob, a shared user, may not read the sessions at all; emma, managed in the owner's
+    // Home, sees no session of alice's.
+    assert_eq!(
+        get_as(&srv, &token_of(&srv, "bob"), SESSIONS)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(size_as(&srv, &token_of(&srv, "emma"), SESSIONS).await, 0);
     // Stopped in the middle: on deck for alice (not for the owner).
     timeline(&srv, &alice, episode, "stopped", 120_000).await;
     let deck = json_as(&srv, &alice, ON_DECK).await;
