@@ -64,6 +64,15 @@
 //! round after their return compares item by item with them and drops only what changed
 //! while they were away. A probe that fails (a refusal, the server down) concludes nothing.
 //!
+//! # Kept across restarts (`play_watch/kept.rs`)
+//!
+//! What the watch last read of each user (their lists, when they were probed and read) is
+//! kept in the data directory after every round that probed someone, and taken up when the
+//! user is next active after a start: the restarted gateway compares with it as if it had
+//! not stopped — no first reading, no watch-tag bump, and a user who was active when it
+//! stopped is probed when their probes fall due, not at once. With the plays' cursor kept
+//! too, a restart costs the server no probe round per user.
+//!
 //! A change is so seen within two `play_state_probe` periods when the list of plays shows it,
 //! and within `play_state_user_probe` and a period otherwise (`/api/stats` → `feed` →
 //! `bounds`); the cost is one request a period while someone reads, plus the dialect's probes
@@ -71,6 +80,7 @@
 //! `play_state_user_probe`, and a whole list when one changed (`docs/change-feed.md` "Play
 //! state changed on other clients").
 
+mod kept;
 pub mod signal;
 
 use std::sync::Arc;
@@ -137,6 +147,8 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
     } else {
         config.play_state_probe
     });
+    restore_kept(gw, up, &active, now);
+    let mut probed = Vec::new();
     for user in &active {
         let due = {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
@@ -152,6 +164,10 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
             Some(Found::Same) => {}
             None => round.failed += 1,
         }
+        probed.push(user);
+    }
+    if !probed.is_empty() {
+        keep_probed(gw, up, &probed, now);
     }
     if let Some(feed) = gw.feed(&up.name) {
         feed.count_play_round(|w| {
@@ -201,6 +217,38 @@ fn active_users(
         }
     }
     active
+}
+
+/// Takes up the kept readings ([`kept`]) of the active users who have none in this process
+/// yet (the first round after a start, or a user first seen since).
+fn restore_kept(gw: &Gateway, up: &Upstream, active: &[Arc<UserRecord>], now_ms: u64) {
+    let unread = |user: &&Arc<UserRecord>| {
+        let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        !book.baselined
+    };
+    if !active.iter().any(|u| unread(&u)) {
+        return;
+    }
+    let mut all = kept::load(&kept::path_of(gw, &up.name));
+    let active_ms = ms(gw.config().feed.play_state_active);
+    for user in active.iter().filter(unread) {
+        if let Some(user_kept) = all.remove(&user.scope.to_string()) {
+            let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+            kept::restore(&mut book, user_kept, now_ms, active_ms);
+        }
+    }
+}
+
+/// Keeps the readings of the users probed this round ([`kept`]).
+fn keep_probed(gw: &Gateway, up: &Upstream, probed: &[&Arc<UserRecord>], now_ms: u64) {
+    let users = probed
+        .iter()
+        .map(|user| {
+            let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+            (user.scope.to_string(), kept::of(&book, user.play_read_ms()))
+        })
+        .collect();
+    kept::keep(&kept::path_of(gw, &up.name), users, now_ms);
 }
 
 fn ms(d: Duration) -> u64 {

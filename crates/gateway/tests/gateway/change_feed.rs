@@ -1049,6 +1049,87 @@ async fn plex_plays_of_every_account_are_read_from_the_history() {
     assert!(background["probes"].as_u64().unwrap() >= 2, "{stats}");
 }
 
+/// What the watch read of each user is kept across a restart: the restarted gateway takes it
+/// up instead of a first reading (no probe round for a user probed moments before the stop,
+/// no watch-tag bump), and a change made since is found item by item when the user's probes
+/// fall due, as if it had not stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
+    const USER_PROBE: Duration = Duration::from_secs(120);
+    let gw = start_hooked(Profile::Jellyfin, false, |config| {
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_user_probe = USER_PROBE;
+    })
+    .await;
+    let (_, ids, _) = gw.sections();
+    let item = ids[0];
+    let users = gw.sim.state().users().to_vec();
+    let ask = |proxy: &str, user: &cachearr_sim::state::User, id: u32| {
+        gw.client
+            .get(format!(
+                "{proxy}/Items/{}?userId={}",
+                gw.path_id(id),
+                user.jellyfin_id
+            ))
+            .header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t4\", Version=\"1\", Token=\"{}\"",
+                    user.jellyfin_token
+                ),
+            )
+            .send()
+    };
+    let mut chosen = None;
+    for user in users.iter().filter(|u| !u.is_owner) {
+        if ask(&gw.proxy, user, item).await.unwrap().status() == 200 {
+            chosen = Some(user.clone());
+            break;
+        }
+    }
+    let user = chosen.expect("a user other than the owner sees the movies");
+    let up = gw.gateway.upstreams()[0].clone();
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.users, round.first), (1, 1), "{round:?}");
+
+    // Started again on a copy of its data directory, on the same clock.
+    let data = tempfile::tempdir().unwrap();
+    cachearr_testkit::copy_dir(gw._data.path(), data.path());
+    let mut config = gw.gateway.config().clone();
+    config.data_dir = data.path().to_path_buf();
+    let restarted = cachearr_copy::builder(config)
+        .clock(gw.clock.clone())
+        .build()
+        .await
+        .unwrap();
+    let bound = restarted.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(cachearr_admin::router, async move {
+        let _ = stopped.await;
+    }));
+    let up = restarted.upstreams()[0].clone();
+    assert_eq!(ask(&proxy, &user, item).await.unwrap().status(), 200);
+    let round = play_watch::probe_round(&restarted, &up).await;
+    assert_eq!(
+        (round.users, round.first),
+        (0, 0),
+        "probed moments before the stop: not due, nothing read again: {round:?}"
+    );
+
+    // Marked played since: found item by item when the user's probes fall due.
+    gw.sim.mark_played(user.id, item);
+    gw.clock.advance(USER_PROBE);
+    assert_eq!(ask(&proxy, &user, item).await.unwrap().status(), 200);
+    let round = play_watch::probe_round(&restarted, &up).await;
+    assert_eq!(
+        (round.users, round.first, round.changed, round.items),
+        (1, 0, 1, 1),
+        "{round:?}"
+    );
+    let _ = stop.send(());
+}
+
 /// A rating made through cachearr changes one item's rating for one user: the answers that
 /// show that item are read again for that user, while the user's other answers and the
 /// owner's answer of the same item stay (not every answer of the user's that shows play
