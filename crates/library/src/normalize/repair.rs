@@ -338,16 +338,24 @@ pub fn number_words_as_digits(name: &str) -> Option<String> {
 }
 
 /// An act's name made only of symbols or punctuation ("!!!", "+/-", "†††"), which
-/// normalising leaves empty: its characters without spaces, lower case; `None` for a name
-/// with letters or digits.
+/// normalising leaves empty, with or without a bracket saying how to say it ("!!! (Chk Chk
+/// Chk)"): its characters without spaces, lower case; `None` for a name with letters or
+/// digits.
 ///
 /// ```
 /// use cachearr_library::normalize::symbol_name;
 /// assert_eq!(symbol_name(" !!! ").as_deref(), Some("!!!"));
 /// assert_eq!(symbol_name("+/-").as_deref(), Some("+/-"));
+/// assert_eq!(symbol_name("!!! (Tok Tok Tok)").as_deref(), Some("!!!"));
 /// assert_eq!(symbol_name("Mø"), None);
+/// assert_eq!(symbol_name("Mø (!!)"), None);
 /// ```
 pub fn symbol_name(raw: &str) -> Option<String> {
+    // "!!! (Chk Chk Chk)": the name is the symbols, the bracket how to say them.
+    let raw = match raw.split_once(" (") {
+        Some((name, said)) if said.ends_with(')') && !name.trim().is_empty() => name,
+        _ => raw,
+    };
     let compact: String = raw
         .chars()
         .filter(|c| !c.is_whitespace())
