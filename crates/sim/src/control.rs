@@ -479,6 +479,7 @@ async fn tokens(State(sim): State<Sim>) -> Json<serde_json::Value> {
                 "plex_token": u.plex_token,
                 "jellyfin_token": u.jellyfin_token,
                 "jellyfin_id": u.jellyfin_id,
+                "emby_token": u.emby_token(),
                 "sections": u.sections,
                 "home": u.home,
                 "restrictions": restrictions_json(u),

@@ -25,6 +25,11 @@
 //! - `ids` — GUID-style ids for views, playlists, entries, sessions, artists known only by
 //!   name, genres and studios; `image` — small PNGs.
 //! - `error` — 400 problem details, 401, 403, 404 as the server answers them.
+//! - `version` — the releases followed ([`JellyfinVersion`]: 10.10.7, 10.11.11, 12.0.0) and
+//!   every rule that differs between them; `POST /_sim/jellyfin/version` changes the release
+//!   of a running server (an upgrade under a running client: sockets are dropped).
+//! - [`emby`] — the Emby 4.9 dialect ([`Sim::serve_emby`]): the same handlers, with Emby's
+//!   numeric ids, identity, rules and socket path; everything Emby does differently is there.
 //!
 //! Users, tokens and passwords are the core's ([`crate::state::State`]): `AuthenticateByName`
 //! takes a user's name and password and issues a new token; every user's ready-made
@@ -32,6 +37,7 @@
 //! anything outside them is a 404, like an id that does not exist.
 
 mod dto;
+pub mod emby;
 mod error;
 mod events;
 mod handlers;
@@ -41,6 +47,7 @@ mod items;
 mod json;
 mod request;
 mod routes;
+mod version;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -64,6 +71,17 @@ use handlers::Req;
 use ids::JfId;
 use json::Casing;
 use request::{AuthInfo, QueryParams};
+pub(crate) use version::Rules;
+pub use version::{JellyfinVersion, UnknownVersion};
+
+/// Which server the front end is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Jellyfin, at the release its `release` says.
+    Jellyfin,
+    /// Emby 4.9 (see [`emby`]).
+    Emby,
+}
 
 /// Largest request body the front end reads (playlist creation with many ids, playback
 /// reports); larger bodies are refused with 413.
@@ -78,10 +96,13 @@ pub struct JellyfinOptions {
     pub library_update_delay: Duration,
     /// The timeout announced in `ForceKeepAlive`, in seconds (the server's default is 60).
     pub keep_alive_secs: u64,
-    /// Accept the legacy credential forms (`Emby` scheme, `X-Emby-Authorization`,
-    /// `X-Emby-Token`, `X-MediaBrowser-Token`, `api_key`): `EnableLegacyAuthorization`, on by
-    /// default in 10.11 and off from 12.0. Default: on.
+    /// 10.11's `EnableLegacyAuthorization`: accept the legacy credential forms (`Emby`
+    /// scheme, `X-Emby-Authorization`, `X-Emby-Token`, `X-MediaBrowser-Token`, `api_key`).
+    /// Default: on, as in 10.11. 10.10 has no such setting and always accepts them; 12.0
+    /// never does (its default is off and the upgrade turns it off).
     pub legacy_authorization: bool,
+    /// The release the server is at start (default 10.11.11).
+    pub version: JellyfinVersion,
 }
 
 impl Default for JellyfinOptions {
@@ -90,6 +111,7 @@ impl Default for JellyfinOptions {
             library_update_delay: Duration::ZERO,
             keep_alive_secs: events::DEFAULT_KEEP_ALIVE.as_secs(),
             legacy_authorization: true,
+            version: JellyfinVersion::default(),
         }
     }
 }
@@ -124,9 +146,51 @@ pub(crate) struct Front {
     devices: Mutex<BTreeMap<(u32, String), DeviceSession>>,
     /// Sorted flat listings, reused while the library is unchanged.
     pub(crate) sort_cache: items::SortCache,
+    /// The release the server is at now; sockets watch it and close when it changes.
+    release: tokio::sync::watch::Sender<JellyfinVersion>,
+    /// Jellyfin or Emby.
+    pub(crate) dialect: Dialect,
+    /// Emby's numeric ids (unused by Jellyfin).
+    emby_ids: emby::IdMap,
 }
 
 impl Front {
+    /// The release the server is at.
+    pub(crate) fn version(&self) -> JellyfinVersion {
+        *self.release.borrow()
+    }
+
+    /// The current release's rules (Emby's are its own).
+    pub(crate) fn rules(&self) -> Rules {
+        match self.dialect {
+            Dialect::Jellyfin => self.version().rules(),
+            Dialect::Emby => emby::RULES,
+        }
+    }
+
+    /// The version string `/System/Info` reports.
+    pub(crate) fn version_string(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Jellyfin => self.version().version_string(),
+            Dialect::Emby => emby::EMBY_VERSION,
+        }
+    }
+
+    /// A socket message as this server writes it (Emby's ids are numbers).
+    pub(crate) fn socket_message(&self, text: String) -> axum::extract::ws::Message {
+        let text = match self.dialect {
+            Dialect::Jellyfin => text,
+            Dialect::Emby => self.emby_ids.outbound(self.sim.seed(), &text),
+        };
+        axum::extract::ws::Message::text(text)
+    }
+
+    /// Whether legacy credentials count now.
+    fn legacy_authorization(&self) -> bool {
+        self.rules()
+            .legacy_authorization(self.options.legacy_authorization)
+    }
+
     fn devices(&self) -> std::sync::MutexGuard<'_, BTreeMap<(u32, String), DeviceSession>> {
         self.devices
             .lock()
@@ -136,7 +200,20 @@ impl Front {
     /// The user a request's token belongs to (401 without a known token); records the device.
     pub(crate) fn authenticate(&self, auth: &AuthInfo) -> Result<User, ApiError> {
         let token = auth.token.as_deref().ok_or(ApiError::Unauthorized)?;
-        let user = self.sim.state().user_by_jellyfin_token(token).cloned();
+        let user = match self.dialect {
+            Dialect::Jellyfin => self.sim.state().user_by_jellyfin_token(token).cloned(),
+            // Emby: the user's `emby_token`, or one its sign-in issued (never the Jellyfin one).
+            Dialect::Emby => {
+                let state = self.sim.state();
+                emby::user_by_token(&state, token)
+                    .or_else(|| {
+                        state
+                            .user_by_jellyfin_token(token)
+                            .filter(|u| u.jellyfin_token != token)
+                    })
+                    .cloned()
+            }
+        };
         let user = user.ok_or(ApiError::Unauthorized)?;
         self.touch_device(&user, auth);
         Ok(user)
@@ -217,22 +294,76 @@ pub fn view_id(section: u32) -> String {
 
 /// The Jellyfin front end as a router (serve it with [`Sim::serve_router`]).
 pub fn router(sim: Sim, options: JellyfinOptions) -> Router {
-    let front = Arc::new(Front {
+    let front = front(sim, options, Dialect::Jellyfin);
+    Router::new()
+        .route(
+            "/_sim/jellyfin/version",
+            axum::routing::get(current_version).post(change_version),
+        )
+        .fallback(dispatch)
+        .with_state(front)
+}
+
+/// The shared state of a front end of `dialect`.
+fn front(sim: Sim, options: JellyfinOptions, dialect: Dialect) -> Arc<Front> {
+    let release = tokio::sync::watch::Sender::new(options.version);
+    Arc::new(Front {
         sim,
         options,
         devices: Mutex::new(BTreeMap::new()),
         sort_cache: items::SortCache::default(),
-    });
-    Router::new().fallback(dispatch).with_state(front)
+        release,
+        dialect,
+        emby_ids: emby::IdMap::default(),
+    })
+}
+
+/// `GET /_sim/jellyfin/version`: `{"version": "10.11.11"}`.
+async fn current_version(State(front): State<Arc<Front>>) -> Response {
+    axum::Json(serde_json::json!({ "version": front.version().version_string() })).into_response()
+}
+
+/// `POST /_sim/jellyfin/version` with `{"version": "12.0.0"}`: the server is at that release
+/// from the next request on, as after an upgrade and restart; open sockets are dropped (the
+/// clients reconnect under the new release's rules). An unknown version is a 400.
+async fn change_version(State(front): State<Arc<Front>>, body: axum::body::Bytes) -> Response {
+    let wanted = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("version").and_then(|v| v.as_str()).map(str::to_owned));
+    let Some(wanted) = wanted else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "expected a JSON body {\"version\": \"12.0.0\"}",
+        )
+            .into_response();
+    };
+    match wanted.parse::<JellyfinVersion>() {
+        Ok(version) => {
+            front.release.send_replace(version);
+            current_version(State(front)).await
+        }
+        Err(err) => (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
+    }
 }
 
 /// Every request: route, authenticate, handle, charge the work, label the route.
 async fn dispatch(State(front): State<Arc<Front>>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
-    let (route, template) = match routes::match_route(&parts.method, parts.uri.path()) {
+    let rules = front.rules();
+    let path = rules.api_path(parts.uri.path());
+    let matched = routes::match_route(&parts.method, path)
+        .and_then(|(route, template)| rules.admit(&parts.method, route, template));
+    let (route, template) = match matched {
         Ok(found) => found,
         Err(err) => {
-            if parts.uri.path().eq_ignore_ascii_case("/socket") {
+            let socket_path = match front.dialect {
+                Dialect::Jellyfin => "/socket",
+                Dialect::Emby => "/embywebsocket",
+            };
+            // Checked before the prefix cut too: `/embywebsocket` starts with `/emby`.
+            if path.eq_ignore_ascii_case(socket_path)
+                || parts.uri.path().eq_ignore_ascii_case(socket_path)
+            {
                 return socket(front, &mut parts).await;
             }
             front.sim.charge(0, 0).await;
@@ -240,7 +371,7 @@ async fn dispatch(State(front): State<Arc<Front>>, request: Request) -> Response
         }
     };
     let query = QueryParams::parse(parts.uri.query());
-    let auth = AuthInfo::from_request(&parts.headers, &query, front.options.legacy_authorization);
+    let auth = AuthInfo::from_request(&parts.headers, &query, front.legacy_authorization());
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(_) => return StatusCode::PAYLOAD_TOO_LARGE.into_response(),
@@ -266,24 +397,35 @@ async fn dispatch(State(front): State<Arc<Front>>, request: Request) -> Response
     response
 }
 
-/// `GET /socket`: authenticates (header or `api_key` / `ApiKey` query), then upgrades.
+/// `GET /socket` (Emby: `/embywebsocket`): authenticates (the header, `ApiKey`, or where legacy credentials count
+/// `api_key`), then upgrades. No token at all is a 403 "Token is required" (the server's
+/// `WebSocketManager` throws a `SecurityException`), an unknown one a 401.
 async fn socket(front: Arc<Front>, parts: &mut axum::http::request::Parts) -> Response {
     let query = QueryParams::parse(parts.uri.query());
-    let mut auth =
-        AuthInfo::from_request(&parts.headers, &query, front.options.legacy_authorization);
+    let mut auth = AuthInfo::from_request(&parts.headers, &query, front.legacy_authorization());
     if auth.device_id.is_none() {
         auth.device_id = query.str("deviceId").map(str::to_owned);
     }
-    let mut response = match front.authenticate(&auth) {
-        Err(err) => err.into_response(),
+    let authenticated = match auth.token {
+        None => Err((StatusCode::FORBIDDEN, "Token is required").into_response()),
+        Some(_) => front
+            .authenticate(&auth)
+            .map_err(IntoResponse::into_response),
+    };
+    let mut response = match authenticated {
+        Err(refused) => refused,
         Ok(user) => match WebSocketUpgrade::from_request_parts(parts, &()).await {
             Ok(upgrade) => {
                 // Subscribe before answering, as the Plex socket does: a client that saw the
                 // handshake complete must get every event from then on, even one emitted
-                // before the upgraded connection's task first runs.
+                // before the upgraded connection's task first runs. The release is watched
+                // from here on too: a change drops the socket.
                 let events = front.sim.subscribe();
+                let release = front.release.subscribe();
                 upgrade
-                    .on_upgrade(move |socket| events::run_socket(front, user, events, socket))
+                    .on_upgrade(move |socket| {
+                        events::run_socket(front, user, events, release, socket)
+                    })
                     .into_response()
             }
             Err(rejection) => rejection.into_response(),

@@ -77,6 +77,15 @@ impl User {
     pub fn jellyfin_restricted(&self) -> bool {
         !self.restrictions.jellyfin.is_open()
     }
+
+    /// The user's access token on the simulated Emby server: derived from their Jellyfin
+    /// token, so each server has its own and neither works on the other.
+    pub fn emby_token(&self) -> String {
+        let digest = sha1_smol::Sha1::from(format!("emby:{}", self.jellyfin_token))
+            .digest()
+            .to_string();
+        digest[..32].to_owned()
+    }
 }
 
 /// One user's state for one item.

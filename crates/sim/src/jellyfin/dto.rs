@@ -17,7 +17,9 @@ pub(crate) struct PublicSystemInfo {
     pub(crate) local_address: String,
     pub(crate) server_name: String,
     pub(crate) version: String,
-    pub(crate) product_name: String,
+    /// Jellyfin's alone: Emby writes no `ProductName` (clients tell the two apart by it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) product_name: Option<String>,
     pub(crate) operating_system: String,
     pub(crate) id: String,
     pub(crate) startup_wizard_completed: bool,

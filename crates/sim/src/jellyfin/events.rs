@@ -185,13 +185,14 @@ pub(crate) async fn run_socket(
     front: Arc<Front>,
     user: User,
     mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    mut release: tokio::sync::watch::Receiver<super::JellyfinVersion>,
     mut socket: WebSocket,
 ) {
     let mut control = front.sim.socket_watch();
     let keep_alive = front.options.keep_alive_secs;
     let hello = frame("ForceKeepAlive", message_id(0, 0x4b41), keep_alive);
     if let Some(hello) = hello
-        && socket.send(Message::text(hello)).await.is_err()
+        && socket.send(front.socket_message(hello)).await.is_err()
     {
         return;
     }
@@ -208,6 +209,8 @@ pub(crate) async fn run_socket(
                 Fate::Silent => return control.hold(socket).await,
                 Fate::Close => return,
             },
+            // Another release: the server restarted, its sockets are gone.
+            _ = release.changed() => return,
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let kind = serde_json::from_str::<Value>(text.as_str())
@@ -217,7 +220,7 @@ pub(crate) async fn run_socket(
                         batches += 1;
                         let reply = frame("KeepAlive", message_id(batches, 0x4b50), Value::Null);
                         if let Some(reply) = reply
-                            && socket.send(Message::text(reply)).await.is_err()
+                            && socket.send(front.socket_message(reply)).await.is_err()
                         {
                             return;
                         }
@@ -231,7 +234,7 @@ pub(crate) async fn run_socket(
                     for update in socket_updates(&front, &user, &event) {
                         match update {
                             SocketUpdate::Message(text) => {
-                                if socket.send(Message::text(text)).await.is_err() {
+                                if socket.send(front.socket_message(text)).await.is_err() {
                                     return;
                                 }
                             }
@@ -247,7 +250,7 @@ pub(crate) async fn run_socket(
                         && let Some(info) = pending.take()
                     {
                         batches += 1;
-                        if !send_library(&mut socket, batches, info).await {
+                        if !send_library(&front, &mut socket, batches, info).await {
                             return;
                         }
                     }
@@ -260,7 +263,7 @@ pub(crate) async fn run_socket(
             () = tokio::time::sleep_until(flush_at), if pending.is_some() => {
                 if let Some(info) = pending.take() {
                     batches += 1;
-                    if !send_library(&mut socket, batches, info).await {
+                    if !send_library(&front, &mut socket, batches, info).await {
                         return;
                     }
                 }
@@ -269,9 +272,14 @@ pub(crate) async fn run_socket(
     }
 }
 
-async fn send_library(socket: &mut WebSocket, batch: u64, info: LibraryUpdateInfo) -> bool {
+async fn send_library(
+    front: &Front,
+    socket: &mut WebSocket,
+    batch: u64,
+    info: LibraryUpdateInfo,
+) -> bool {
     match frame("LibraryChanged", message_id(batch, 0x4c43), info) {
-        Some(text) => socket.send(Message::text(text)).await.is_ok(),
+        Some(text) => socket.send(front.socket_message(text)).await.is_ok(),
         None => true,
     }
 }

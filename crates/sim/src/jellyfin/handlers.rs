@@ -104,6 +104,21 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::SystemStorage => system_storage(front, req, need()?),
         Route::ScheduledTasks => scheduled_tasks(front, req, need()?),
         Route::ScheduledTask(id) => scheduled_task(front, req, need()?, id),
+        // Quick Connect is off here (`TryConnect` throws, the controller answers 401).
+        Route::QuickConnectInitiate => Err(ApiError::Unauthorized),
+        Route::CriticReviews => {
+            need()?;
+            let empty: QueryResult<Value> = QueryResult {
+                items: Vec::new(),
+                total_record_count: 0,
+                start_index: 0,
+            };
+            Ok(Reply::json(req.casing, &empty, Work::default()))
+        }
+        Route::EasyPassword => {
+            need()?;
+            Err(ApiError::Forbidden)
+        }
         Route::SystemPing => Ok(Reply::json(req.casing, &"Jellyfin Server", Work::default())),
         Route::UsersPublic => users_public(front, req),
         Route::AuthenticateByName => authenticate_by_name(front, req),
@@ -294,8 +309,9 @@ fn public_info(front: &Front, req: &Req) -> PublicSystemInfo {
     PublicSystemInfo {
         local_address: format!("http://{host}"),
         server_name: identity.friendly_name.clone(),
-        version: identity.jellyfin_version.clone(),
-        product_name: "Jellyfin Server".to_owned(),
+        version: front.version_string().to_owned(),
+        product_name: (front.dialect == super::Dialect::Jellyfin)
+            .then(|| "Jellyfin Server".to_owned()),
         operating_system: String::new(),
         id: identity.jellyfin_server_id.clone(),
         startup_wizard_completed: true,
@@ -353,8 +369,9 @@ pub(crate) fn user_dto(front: &Front, user: &User, full: bool) -> UserDto {
         name: user.name.clone(),
         server_id: front.sim.identity().jellyfin_server_id.clone(),
         id: user.jellyfin_id.clone(),
-        has_password: !user.password.is_empty(),
-        has_configured_password: !user.password.is_empty(),
+        // 12 marks both obsolete and always writes true.
+        has_password: front.rules().password_flags_obsolete || !user.password.is_empty(),
+        has_configured_password: front.rules().password_flags_obsolete || !user.password.is_empty(),
         has_configured_easy_password: false,
         enable_auto_login: false,
         last_login_date: last.clone(),
@@ -425,7 +442,7 @@ fn list_items(
     path_user: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let user = front.effective_user(caller, path_user.or(req.query.str("userId")))?;
-    let query = ItemQuery::parse(front.sim.seed(), &req.query)?;
+    let query = ItemQuery::parse(front.sim.seed(), &req.query)?.for_release(front.rules());
     with_render(front, req, &user, |render| {
         let (result, work) = items::run_items_query(render, &query, &front.sort_cache)?;
         Ok(Reply::json(req.casing, &result, work))

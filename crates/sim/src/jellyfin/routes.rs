@@ -23,6 +23,12 @@ pub(crate) enum Route {
     ScheduledTasks,
     /// `GET /ScheduledTasks/{taskId}` (administrators).
     ScheduledTask(String),
+    /// `POST /QuickConnect/Initiate` (anonymous), and before 12 its obsolete `GET`.
+    QuickConnectInitiate,
+    /// `GET /Items/{id}/CriticReviews`: obsolete, always empty; removed in 12.
+    CriticReviews,
+    /// `POST /Users/{id}/EasyPassword`: obsolete, always 403; removed in 12.
+    EasyPassword,
     /// `GET|POST /System/Ping` (anonymous).
     SystemPing,
     /// `GET /Users/Public` (anonymous).
@@ -158,6 +164,7 @@ impl Route {
             self,
             Route::SystemInfoPublic
                 | Route::SystemPing
+                | Route::QuickConnectInitiate
                 | Route::UsersPublic
                 | Route::AuthenticateByName
                 | Route::Image { .. }
@@ -191,6 +198,17 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
         ["system", "info", "public"] => Some((get, Route::SystemInfoPublic, "/System/Info/Public")),
         ["system", "info"] => Some((get, Route::SystemInfo, "/System/Info")),
         ["system", "info", "storage"] => Some((get, Route::SystemStorage, "/System/Info/Storage")),
+        ["quickconnect", "initiate"] => Some((
+            get || post,
+            Route::QuickConnectInitiate,
+            "/QuickConnect/Initiate",
+        )),
+        ["items", _, "criticreviews"] => {
+            Some((get, Route::CriticReviews, "/Items/{itemId}/CriticReviews"))
+        }
+        ["users", _, "easypassword"] => {
+            Some((post, Route::EasyPassword, "/Users/{userId}/EasyPassword"))
+        }
         ["scheduledtasks"] => Some((get, Route::ScheduledTasks, "/ScheduledTasks")),
         ["scheduledtasks", _] => Some((
             get,

@@ -4,7 +4,8 @@
 //!
 //! Over 800 lines on purpose: one module per server's API, whose tests share the helpers
 //! below; they are grouped by endpoint, in the order above. `fidelity` holds the answers
-//! published clients were seen to trip on.
+//! published clients were seen to trip on, `versions` each release's own rules, `emby` the
+//! Emby dialect over the same handlers.
 
 use cachearr_serverfmt::search::fold;
 use cachearr_sim::cost::CostModel;
@@ -15,7 +16,9 @@ use cachearr_testkit::http::json_answer;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
+mod emby;
 mod fidelity;
+mod versions;
 
 /// A server over `library`, with a zero cost model so that accounting is exact.
 async fn serve(library: SimBuilder, options: JellyfinOptions) -> TestServer {

@@ -179,6 +179,8 @@ pub(crate) struct ItemQuery {
     pub(super) types: Option<Vec<TypeFilter>>,
     pub(super) exclude: Vec<TypeFilter>,
     pub(super) recursive: bool,
+    /// Whether the request said `Recursive` at all (12 defaults it under a library).
+    pub(super) recursive_given: bool,
     pub(super) search: Option<String>,
     pub(super) name_starts_with: Option<String>,
     pub(super) ids: Option<Vec<Target>>,
@@ -321,6 +323,7 @@ impl ItemQuery {
             types: media_types_filter(parse_types(query, "IncludeItemTypes"), query),
             exclude: parse_types(query, "ExcludeItemTypes").unwrap_or_default(),
             recursive: query.bool("Recursive")?.unwrap_or(false),
+            recursive_given: query.bool("Recursive")?.is_some(),
             search: query
                 .str("SearchTerm")
                 .map(fold)
@@ -340,6 +343,35 @@ impl ItemQuery {
             limit: query.count("Limit")?,
             total_count: query.bool("EnableTotalRecordCount")?.unwrap_or(true),
         })
+    }
+
+    /// The query as the server's release reads it. On 12 (`filters_imply_recursive`) a query
+    /// at the user root with any filter searches every library, and `IncludeItemTypes` under a
+    /// library lists it recursively unless `Recursive` was said; with `sort_name_tiebreak` a
+    /// sorted listing that names no name key ends with `SortName` (searches keep their order).
+    pub(crate) fn for_release(mut self, rules: crate::jellyfin::Rules) -> Self {
+        if rules.filters_imply_recursive {
+            let has_filters = self.needs_filter() || self.types.is_some();
+            match self.parent {
+                None if self.ids.is_none() && has_filters => self.recursive = true,
+                Some(Target::View(_)) if self.types.is_some() && !self.recursive_given => {
+                    self.recursive = true;
+                }
+                _ => {}
+            }
+        }
+        let names_a_name = self
+            .sort
+            .iter()
+            .any(|(key, _)| matches!(key, SortKey::SortName | SortKey::Name));
+        if rules.sort_name_tiebreak
+            && self.search.is_none()
+            && !self.sort.is_empty()
+            && !names_a_name
+        {
+            self.sort.push((SortKey::SortName, false));
+        }
+        self
     }
 
     /// The same query over a playlist's entries (`GET /Playlists/{id}/Items`).

@@ -1,0 +1,279 @@
+//! The simulated Emby 4.9 server over the same library: its identity (no `ProductName`), its
+//! credentials (`X-Emby-Token`, `api_key`, each user's `emby_token`), every route under
+//! `/emby/` too, numeric item ids in and out, and the `/embywebsocket` change feed.
+
+use std::time::Duration;
+
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::jellyfin::emby::EMBY_VERSION;
+use cachearr_sim::library::{ItemKind, SectionKind};
+use cachearr_sim::{Sim, TestServer};
+use futures_util::StreamExt;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Bound against hanging, not a timing assertion.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+async fn start() -> TestServer {
+    let sim = Sim::builder()
+        .tracks(120)
+        .movies(12)
+        .shows(2)
+        .seed(5)
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim builds");
+    sim.start_emby_test_server(JellyfinOptions::default())
+        .await
+        .expect("server starts")
+}
+
+async fn get(server: &TestServer, token: &str, path: &str) -> (StatusCode, Value) {
+    let response = Client::new()
+        .get(format!("{}{path}", server.base_url))
+        .header("X-Emby-Token", token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    let body = response.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn is_number(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[tokio::test]
+async fn emby_names_itself_without_a_product_name() {
+    let server = start().await;
+    for path in ["/System/Info/Public", "/emby/System/Info/Public"] {
+        let response = Client::new()
+            .get(format!("{}{path}", server.base_url))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let info: Value = response.json().await.expect("json");
+        assert_eq!(info["Version"], EMBY_VERSION);
+        assert!(info.get("ProductName").is_none(), "{info}");
+        assert!(info["Id"].as_str().is_some_and(|id| id.len() == 32));
+    }
+}
+
+#[tokio::test]
+async fn emby_tokens_work_in_every_legacy_form_and_jellyfin_tokens_do_not() {
+    let server = start().await;
+    let owner = server.sim.state().owner().clone();
+    let token = owner.emby_token();
+    assert_eq!(server.token, token);
+    let (status, me) = get(&server, &token, "/emby/Users/Me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["Name"], owner.name);
+    let by_query = Client::new()
+        .get(format!("{}/emby/Users/Me?api_key={token}", server.base_url))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(by_query.status(), StatusCode::OK);
+    let (status, _) = get(&server, &owner.jellyfin_token, "/Users/Me").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The control API lists every user's Emby token.
+    let tokens: Value = Client::new()
+        .get(format!("{}/_sim/tokens", server.base_url))
+        .send()
+        .await
+        .expect("tokens")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tokens["users"][0]["emby_token"], token);
+    // A sign-in issues a token that works.
+    let signed_in: Value = Client::new()
+        .post(format!("{}/emby/Users/AuthenticateByName", server.base_url))
+        .header(
+            "X-Emby-Authorization",
+            r#"Emby Client="t", Device="d", DeviceId="x", Version="1""#,
+        )
+        .json(&json!({"Username": owner.name, "Pw": owner.password}))
+        .send()
+        .await
+        .expect("sign-in")
+        .json()
+        .await
+        .expect("json");
+    let issued = signed_in["AccessToken"].as_str().expect("token");
+    assert_eq!(get(&server, issued, "/Users/Me").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn item_ids_are_short_numbers_both_ways() {
+    let server = start().await;
+    let token = server.token.clone();
+    let (status, page) = get(
+        &server,
+        &token,
+        "/emby/Items?Recursive=true&IncludeItemTypes=Audio&Limit=5&Fields=ParentId",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let items = page["Items"].as_array().expect("items");
+    assert_eq!(items.len(), 5);
+    for item in items {
+        for field in ["Id", "AlbumId", "ParentId"] {
+            assert!(is_number(&item[field]), "{field} of {item}");
+        }
+        assert!(is_number(&item["UserData"]["Key"]) || item["UserData"].get("Key").is_none());
+        assert_eq!(item["ServerId"].as_str().map(str::len), Some(32));
+    }
+    let id = items[0]["Id"].as_str().expect("id");
+    let (status, one) = get(&server, &token, &format!("/Items/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["Id"], id);
+    assert_eq!(one["Name"], items[0]["Name"]);
+    // Views are numbers too, and a view's number lists its contents.
+    let user = server.sim.state().owner().jellyfin_id.clone();
+    let (_, views) = get(&server, &token, &format!("/Users/{user}/Views")).await;
+    let music = views["Items"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .find(|v| v["CollectionType"] == "music")
+        .expect("a music view");
+    assert!(is_number(&music["Id"]));
+    let (status, tracks) = get(
+        &server,
+        &token,
+        &format!(
+            "/Users/{user}/Items?ParentId={}&Recursive=true&IncludeItemTypes=Audio&Limit=1",
+            music["Id"].as_str().unwrap_or_default()
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let in_music: usize = server
+        .sim
+        .library()
+        .sections()
+        .iter()
+        .filter(|s| s.kind == SectionKind::Music)
+        .take(1)
+        .map(|s| s.items(ItemKind::Track).len())
+        .sum();
+    assert_eq!(tracks["TotalRecordCount"], in_music);
+    // A number that names nothing is a 404.
+    let (status, _) = get(&server, &token, "/Items/3999999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn playlists_take_and_give_numbers() {
+    let server = start().await;
+    let token = server.token.clone();
+    let (_, page) = get(
+        &server,
+        &token,
+        "/Items?Recursive=true&IncludeItemTypes=Audio&Limit=3",
+    )
+    .await;
+    let ids: Vec<String> = page["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["Id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let created: Value = Client::new()
+        .post(format!("{}/emby/Playlists", server.base_url))
+        .header("X-Emby-Token", &token)
+        .json(&json!({"Name": "Numbers", "Ids": ids, "MediaType": "Audio"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    assert!(is_number(&created["Id"]), "{created}");
+    let playlist = created["Id"].as_str().expect("id");
+    let (status, entries) = get(&server, &token, &format!("/Playlists/{playlist}/Items")).await;
+    assert_eq!(status, StatusCode::OK);
+    let got: Vec<&str> = entries["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| {
+            assert!(is_number(&i["PlaylistItemId"]), "{i}");
+            i["Id"].as_str().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(got, ids);
+}
+
+#[tokio::test]
+async fn the_emby_socket_speaks_with_numbers() {
+    let server = start().await;
+    let token = server.token.clone();
+    let url = format!(
+        "ws://{}/embywebsocket?api_key={token}&deviceId=emby-test",
+        server.addr
+    );
+    let (mut socket, response) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("socket opens");
+    assert_eq!(response.status().as_u16(), 101);
+    // The Jellyfin path is not Emby's.
+    let wrong = format!("ws://{}/socket?api_key={token}", server.addr);
+    assert!(tokio_tungstenite::connect_async(wrong).await.is_err());
+
+    let track = server.sim.library().sections()[0].items(ItemKind::Track)[0];
+    let user = server.sim.state().owner().jellyfin_id.clone();
+    let marked = Client::new()
+        .post(format!(
+            "{}/emby/Users/{user}/PlayedItems/{track}",
+            server.base_url
+        ))
+        .header("X-Emby-Token", &token)
+        .send()
+        .await
+        .expect("mark");
+    assert_eq!(marked.status(), StatusCode::OK);
+    let data = next_of(&mut socket, "UserDataChanged").await;
+    assert_eq!(data["Data"]["UserId"], user);
+    assert_eq!(data["Data"]["UserDataList"][0]["ItemId"], track.to_string());
+
+    server
+        .sim
+        .rename_item(track, "Renamed For Emby")
+        .expect("renamed");
+    let changed = next_of(&mut socket, "LibraryChanged").await;
+    assert_eq!(changed["Data"]["ItemsUpdated"][0], track.to_string());
+    assert!(
+        is_number(&changed["Data"]["CollectionFolders"][0])
+            || changed["Data"].get("CollectionFolders").is_none()
+    );
+}
+
+async fn next_of(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    kind: &str,
+) -> Value {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let frame = socket.next().await.expect("socket open").expect("frame");
+            if let Message::Text(text) = frame {
+                let value: Value = serde_json::from_str(text.as_str()).expect("json frame");
+                if value["MessageType"] == kind {
+                    return value;
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} message arrived"))
+}
