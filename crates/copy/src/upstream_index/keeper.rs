@@ -117,7 +117,7 @@ enum MetaWriteError {
     #[error(transparent)]
     Encode(#[from] serde_json::Error),
     /// Writing or renaming a file failed.
-    #[error("{}: {source}", path.display())]
+    #[error("writing {} failed", path.display())]
     File {
         /// The file.
         path: PathBuf,
@@ -206,11 +206,16 @@ pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
                 }
             }
             Ok(Err(e)) => {
-                tracing::warn!(upstream = handle.upstream(), error = %e, "library index snapshot not usable; it will be rebuilt");
-                handle.update_status(|s| push_error(s, format!("snapshot not usable: {e}")));
+                tracing::warn!(upstream = handle.upstream(), error = %cachearr_engine::Chain(&e), "library index snapshot not usable; it will be rebuilt");
+                handle.update_status(|s| {
+                    push_error(
+                        s,
+                        format!("snapshot not usable: {}", cachearr_engine::Chain(&e)),
+                    )
+                });
             }
             Err(e) => {
-                tracing::warn!(upstream = handle.upstream(), error = %e, "loading the library index failed");
+                tracing::warn!(upstream = handle.upstream(), error = %cachearr_engine::Chain(&e), "loading the library index failed");
             }
         }
     }
@@ -334,7 +339,10 @@ impl Keeper {
 
     async fn run(mut self) {
         if let Err(e) = std::fs::create_dir_all(self.data_dir.join("library")) {
-            self.fail(format!("cannot create the library directory: {e}"));
+            self.fail(format!(
+                "cannot create the library directory: {}",
+                cachearr_engine::Chain(&e)
+            ));
             return;
         }
         let next = self.next_refresh_ms();
@@ -523,7 +531,7 @@ impl Keeper {
                 }
             }
             Ok(Err(e)) => {
-                self.fail(format!("build failed: {e}"));
+                self.fail(format!("build failed: {}", cachearr_engine::Chain(&e)));
                 self.schedule_retry();
             }
             Err(_) => self.fail(format!(
@@ -781,7 +789,10 @@ impl Keeper {
         if let Err(e) = &saved {
             errors.push(format!("saving the snapshot: {e}"));
         } else if let Err(e) = write_meta(&self.path("meta.json"), &self.meta) {
-            errors.push(format!("saving the index metadata: {e}"));
+            errors.push(format!(
+                "saving the index metadata: {}",
+                cachearr_engine::Chain(&e)
+            ));
         }
         let snapshot_info = saved.is_ok().then(|| SnapshotInfo {
             path: path.display().to_string(),
@@ -845,7 +856,7 @@ impl Keeper {
             tracing::warn!(
                 upstream = %self.up.name,
                 path = %path.display(),
-                error = %e,
+                error = %cachearr_engine::Chain(&e),
                 "library copy: the proven frames could not be kept; a restart learns them again"
             );
         }

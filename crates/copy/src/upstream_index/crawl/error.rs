@@ -30,7 +30,7 @@ pub enum CrawlError {
         upstream: String,
     },
     /// A crawl path does not make a valid URI with the upstream's address.
-    #[error("upstream {upstream}: {source}")]
+    #[error("upstream {upstream}: a crawl path cannot be asked")]
     BadTarget {
         /// The upstream.
         upstream: String,
@@ -67,7 +67,7 @@ pub enum CrawlError {
         upstream: String,
     },
     /// The answer's body broke off or was larger than a page can be.
-    #[error("upstream {upstream}: reading the body: {source}")]
+    #[error("upstream {upstream}: reading the body failed")]
     Body {
         /// The upstream.
         upstream: String,
@@ -75,7 +75,7 @@ pub enum CrawlError {
         source: BoxError,
     },
     /// The page could not be parsed.
-    #[error("upstream {upstream} sent something that is not JSON: {source}")]
+    #[error("upstream {upstream} sent something that is not JSON")]
     NotJson {
         /// The upstream.
         upstream: String,
@@ -91,7 +91,7 @@ pub enum CrawlError {
         section: String,
     },
     /// The journal could not be written, opened or encoded.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {} failed", path.display())]
     Journal {
         /// What was being done ("creating", "writing", …).
         action: &'static str,
@@ -101,11 +101,11 @@ pub enum CrawlError {
         source: JournalError,
     },
     /// A record could not be added to the index.
-    #[error("indexing: {0}")]
+    #[error("a record could not be indexed")]
     Index(#[source] LibraryError),
     /// A blocking step (reading the journal, building the index) did not finish: it panicked
     /// or was cancelled.
-    #[error("{step}: {source}")]
+    #[error("{step} did not finish")]
     Interrupted {
         /// The step ("reading the journal", "building the index").
         step: &'static str,
@@ -155,8 +155,9 @@ mod tests {
 
     use super::*;
 
-    /// Every message names what went wrong (the status the server answered, or the cause) and
-    /// the upstream it came from, so an operator reading the index status needs nothing else.
+    /// Every message, with its causes as the index status shows them, names what went wrong
+    /// (the status the server answered, or the cause) and the upstream it came from, so an
+    /// operator reading the index status needs nothing else; no cause is said twice.
     #[tokio::test]
     async fn each_message_names_the_status_or_the_cause() {
         let up = || "plex".to_string();
@@ -216,7 +217,7 @@ mod tests {
                     upstream: up(),
                     source: "connection reset".into(),
                 },
-                &["upstream plex", "reading the body: connection reset"],
+                &["upstream plex", "reading the body failed: connection reset"],
             ),
             (
                 CrawlError::NotJson {
@@ -239,22 +240,31 @@ mod tests {
                     path: PathBuf::from("/data/library/plex.crawl"),
                     source: std::io::Error::other("no space left on device").into(),
                 },
-                &["writing /data/library/plex.crawl: no space left on device"],
+                &["writing /data/library/plex.crawl failed: no space left on device"],
             ),
             (
                 CrawlError::Index(LibraryError::TooLarge("more than 4 GiB of text")),
-                &["indexing: the index is too large: more than 4 GiB of text"],
+                &["a record could not be indexed: the index is too large: more than 4 GiB of text"],
             ),
             (
                 CrawlError::Interrupted {
                     step: "building the index",
                     source: cancelled,
                 },
-                &["building the index: ", "cancelled"],
+                &["building the index did not finish: ", "cancelled"],
             ),
         ];
         for (error, words) in cases {
-            let message = error.to_string();
+            let message = cachearr_engine::Chain(&error).to_string();
+            let said: Vec<&str> = message.split(": ").collect();
+            for (i, a) in said.iter().enumerate() {
+                assert!(
+                    said[i + 1..]
+                        .iter()
+                        .all(|b| !b.contains(a) && !a.contains(b)),
+                    "{message:?} says {a:?} twice"
+                );
+            }
             for word in words {
                 assert!(message.contains(word), "{message:?} lacks {word:?}");
             }

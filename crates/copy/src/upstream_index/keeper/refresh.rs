@@ -44,7 +44,7 @@ impl Keeper {
                 self.install_pass(&client, current, changes, started_ms, seen)
                     .await;
             }
-            Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
+            Ok(Err(e)) => self.fail(format!("refresh failed: {}", cachearr_engine::Chain(&e))),
             Err(_) => self.fail("refresh stopped after the build timeout".into()),
         }
     }
@@ -113,8 +113,8 @@ impl Keeper {
                 self.handle
                     .read_again(Some(&[crate::upstream_index::ANY_ITEM.to_string()]), seen);
             }
-            Ok(Err(e)) => self.fail(format!("refresh failed: {e}")),
-            Err(e) => self.fail(format!("refresh failed: {e}")),
+            Ok(Err(e)) => self.fail(format!("refresh failed: {}", cachearr_engine::Chain(&e))),
+            Err(e) => self.fail(format!("refresh failed: {}", cachearr_engine::Chain(&e))),
         }
     }
 
@@ -264,7 +264,10 @@ impl Keeper {
         let records = match fetched {
             Ok(records) => records,
             Err(e) => {
-                self.fail(format!("fetching changed items: {e}"));
+                self.fail(format!(
+                    "fetching changed items: {}",
+                    cachearr_engine::Chain(&e)
+                ));
                 return false;
             }
         };
@@ -312,8 +315,14 @@ impl Keeper {
                 .await;
                 self.handle.read_again(Some(ids), seen);
             }
-            Ok(Err(e)) => self.fail(format!("applying change events: {e}")),
-            Err(e) => self.fail(format!("applying change events: {e}")),
+            Ok(Err(e)) => self.fail(format!(
+                "applying change events: {}",
+                cachearr_engine::Chain(&e)
+            )),
+            Err(e) => self.fail(format!(
+                "applying change events: {}",
+                cachearr_engine::Chain(&e)
+            )),
         }
         unplaced
     }
