@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
-use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::jellyfin::{JellyfinOptions, JellyfinVersion};
 use cachearr_sim::library_file::LibrarySpec;
 use cachearr_sim::plextv::{PlexTv, PlexTvOptions};
 
@@ -13,12 +13,14 @@ use cachearr_sim::plextv::{PlexTv, PlexTvOptions};
 struct Listeners {
     plex: std::net::SocketAddr,
     jellyfin: Option<std::net::SocketAddr>,
+    emby: Option<std::net::SocketAddr>,
     plextv: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `cachearr sim`.
 ///
-/// Serves a simulated Plex Media Server (and, with `--jellyfin-listen`, a Jellyfin server)
+/// Serves a simulated Plex Media Server (and, with `--jellyfin-listen`, a Jellyfin server;
+/// with `--emby-listen`, an Emby server)
 /// over one deterministic synthetic library: the same `--seed` and sizes give the same
 /// library, byte for byte. Every listener also serves the `/_sim/` control API (stats, reset,
 /// faults, library changes, tokens); see docs/simulator.md.
@@ -30,6 +32,16 @@ pub(crate) struct Args {
     /// Address of the simulated Jellyfin server (off when not given).
     #[arg(long, value_name = "ADDR")]
     jellyfin_listen: Option<String>,
+    /// The Jellyfin release to follow: 10.10.7, 10.11.11 (10.11.x) or 12.0.0, each with its
+    /// own credentials, route prefixes, socket and query rules (docs/simulator.md). Changed on
+    /// a running server with `POST /_sim/jellyfin/version`.
+    #[arg(long, default_value = "10.11.11", value_name = "VERSION")]
+    jellyfin_version: JellyfinVersion,
+    /// Address of a simulated Emby 4.9 server over the same library (off when not given):
+    /// numeric item ids, `X-Emby-Token` / `api_key`, routes under `/emby/` too, the socket at
+    /// `/embywebsocket`; each user's `emby_token` signs in.
+    #[arg(long, value_name = "ADDR")]
+    emby_listen: Option<String>,
     /// Address of a simulated plex.tv (off when not given): accounts, the owner's shares with
     /// their filters, the Home's managed users, and the invited users' account tokens, which
     /// the simulated Plex server accepts only while their share stands there.
@@ -124,18 +136,29 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let plex_addr = plex.local_addr()?;
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(sim.serve_plex(plex));
+    let update_delay = Duration::from_millis(args.jellyfin_library_update_ms);
     let jellyfin_addr = match &args.jellyfin_listen {
         Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr} (--jellyfin-listen)"))?;
-            let bound = listener.local_addr()?;
+            let (listener, bound) = bind(addr, "--jellyfin-listen").await?;
             let options = JellyfinOptions {
-                library_update_delay: Duration::from_millis(args.jellyfin_library_update_ms),
+                library_update_delay: update_delay,
                 legacy_authorization: !args.jellyfin_no_legacy_auth,
+                version: args.jellyfin_version,
                 ..JellyfinOptions::default()
             };
             tasks.spawn(sim.serve_jellyfin(listener, options));
+            Some(bound)
+        }
+        None => None,
+    };
+    let emby_addr = match &args.emby_listen {
+        Some(addr) => {
+            let (listener, bound) = bind(addr, "--emby-listen").await?;
+            let options = JellyfinOptions {
+                library_update_delay: update_delay,
+                ..JellyfinOptions::default()
+            };
+            tasks.spawn(sim.serve_emby(listener, options));
             Some(bound)
         }
         None => None,
@@ -157,6 +180,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let listeners = Listeners {
         plex: plex_addr,
         jellyfin: jellyfin_addr,
+        emby: emby_addr,
         plextv: plextv_addr,
     };
     print_banner(&sim, &args, &listeners, generated);
@@ -170,6 +194,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Binds `addr`, naming `flag` when it cannot.
+async fn bind(
+    addr: &str,
+    flag: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({flag})"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
 }
 
 fn print_banner(sim: &Sim, args: &Args, at: &Listeners, generated: Duration) {
@@ -189,12 +225,15 @@ fn print_banner(sim: &Sim, args: &Args, at: &Listeners, generated: Duration) {
                     "restrictions": cachearr_sim::control::restrictions_json(u),
                     "plextv_account_token": plextv.account_token(u),
                     "plextv_account_id": PlexTv::account_id(u),
+                    "emby_token": u.emby_token(),
                 })
             })
             .collect();
         let out = serde_json::json!({
             "plex_url": format!("http://{plex}"),
             "jellyfin_url": jellyfin.map(|j| format!("http://{j}")),
+            "jellyfin_version": args.jellyfin_version.version_string(),
+            "emby_url": at.emby.map(|e| format!("http://{e}")),
             "plextv_url": at.plextv.map(|p| format!("http://{p}")),
             "seed": args.seed,
             "items": lib.len(),
@@ -213,7 +252,13 @@ fn print_banner(sim: &Sim, args: &Args, at: &Listeners, generated: Duration) {
     );
     println!("  Plex:     http://{plex}");
     if let Some(j) = jellyfin {
-        println!("  Jellyfin: http://{j}");
+        println!("  Jellyfin: http://{j}  ({})", args.jellyfin_version);
+    }
+    if let Some(e) = at.emby {
+        println!(
+            "  Emby:     http://{e}  ({})",
+            cachearr_sim::jellyfin::emby::EMBY_VERSION
+        );
     }
     if let Some(p) = at.plextv {
         println!("  plex.tv:  http://{p}  (accounts and shares: /_sim/plextv/accounts)");
@@ -234,11 +279,12 @@ fn print_banner(sim: &Sim, args: &Args, at: &Listeners, generated: Duration) {
             access.push_str(", managed home user");
         }
         println!(
-            "  {:<6} password {:<16} plex token {}  jellyfin token {}  ({}{access})",
+            "  {:<6} password {:<16} plex token {}  jellyfin token {}  emby token {}  ({}{access})",
             u.name,
             u.password,
             u.plex_token,
             u.jellyfin_token,
+            u.emby_token(),
             if u.is_owner { "owner, " } else { "" }
         );
     }

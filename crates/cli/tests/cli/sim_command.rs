@@ -73,6 +73,75 @@ async fn sim_serves_plex_and_jellyfin_and_prints_its_users() {
 }
 
 #[tokio::test]
+async fn sim_serves_jellyfin_12_and_emby_side_by_side() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args([
+            "sim",
+            "--plex-listen",
+            "127.0.0.1:0",
+            "--jellyfin-listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--jellyfin-version",
+            "12.0.0",
+            "--emby-listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--tracks",
+            "50",
+            "--movies",
+            "2",
+            "--shows",
+            "1",
+            "--no-cost",
+            "--json",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("cachearr runs");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // A guard against a hang, not a timing assertion.
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the banner is printed")
+        .expect("read")
+        .expect("a line");
+    let banner: serde_json::Value = serde_json::from_str(&line).expect("--json banner");
+    assert_eq!(banner["jellyfin_version"], "12.0.0");
+    let jellyfin = banner["jellyfin_url"].as_str().expect("jellyfin url");
+    let emby = banner["emby_url"].as_str().expect("emby url");
+    let owner = &banner["users"][0];
+    let client = reqwest::Client::new();
+    let info: serde_json::Value =
+        json_answer(client.get(format!("{jellyfin}/System/Info/Public"))).await;
+    assert_eq!(info["Version"], "12.0.0");
+    let legacy = client
+        .get(format!("{jellyfin}/Users/Me"))
+        .header(
+            "X-Emby-Token",
+            owner["jellyfin_token"].as_str().expect("token"),
+        )
+        .send()
+        .await
+        .expect("jellyfin");
+    assert_eq!(legacy.status(), 401, "12.0 refuses X-Emby-Token");
+    let emby_token = owner["emby_token"].as_str().expect("emby token");
+    let me = client
+        .get(format!("{emby}/emby/Users/Me"))
+        .header("X-Emby-Token", emby_token)
+        .send()
+        .await
+        .expect("emby");
+    assert_eq!(me.status(), 200);
+    child.kill().await.expect("stop");
+}
+
+#[tokio::test]
 async fn sim_explains_bad_arguments() {
     let out = Command::new(env!("CARGO_BIN_EXE_cachearr"))
         .args(["sim", "--plex-listen", "not-an-address", "--tracks", "10"])
@@ -97,6 +166,14 @@ async fn sim_explains_bad_arguments() {
         .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("webhook"));
+    let out = Command::new(env!("CARGO_BIN_EXE_cachearr"))
+        .args(["sim", "--jellyfin-version", "11.0", "--tracks", "10"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("10.11.11") && err.contains("12.0.0"), "{err}");
 }
 
 #[tokio::test]
