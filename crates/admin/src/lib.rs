@@ -527,7 +527,7 @@ pub enum AdminError {
     )]
     PublicWithoutToken(SocketAddr),
     /// The address could not be bound.
-    #[error("cannot bind the admin listener to {addr}: {source}")]
+    #[error("cannot bind the admin listener to {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,

@@ -172,13 +172,13 @@ pub enum GatewayError {
     #[error(transparent)]
     Config(#[from] cachearr_config::ConfigError),
     /// The cache could not be built.
-    #[error("cache: {0}")]
+    #[error("the cache could not be built")]
     Cache(#[from] cachearr_engine::EngineError),
     /// An upstream cannot be built from its configuration (a route override, its TLS).
     #[error(transparent)]
     UpstreamSetup(#[from] cachearr_upstream::client::UpstreamSetupError),
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -186,7 +186,7 @@ pub enum GatewayError {
         source: std::io::Error,
     },
     /// The data directory or the secret file is unusable.
-    #[error("data directory {path}: {source}")]
+    #[error("data directory {path} is unusable")]
     DataDir {
         /// The directory.
         path: String,
@@ -201,8 +201,8 @@ pub enum GatewayError {
     BadRequest(String),
     /// The upstream failed a request made on a user's behalf (the cache's error says how:
     /// [`crate::error_answer::ErrorKind::of_engine`]).
-    #[error("{0}")]
-    Upstream(#[source] cachearr_engine::EngineError),
+    #[error(transparent)]
+    Upstream(cachearr_engine::EngineError),
 }
 
 struct Inner {
