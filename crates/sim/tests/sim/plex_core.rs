@@ -74,6 +74,68 @@ async fn json_with_accept_header() {
     assert_eq!(v["MediaContainer"]["Directory"][0]["type"], "artist");
 }
 
+/// An item's own page carries the `Image` elements python-plexapi reads (`Movie.images`):
+/// the poster and the background, at the URLs of `thumb` and `art`; an episode's poster is a
+/// `snapshot`. Listings keep them out, as they keep out the other detail children.
+#[tokio::test]
+async fn an_items_own_page_lists_its_images() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let movies = cachearr_sim::library::MOVIES_SECTION;
+    let headers = [
+        ("X-Plex-Token", srv.token.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let listing = json_answer(request(
+        &format!("{}/library/sections/{movies}/all", srv.base_url),
+        &headers,
+    ))
+    .await;
+    let listed = &listing["MediaContainer"]["Metadata"][0];
+    assert!(listed.get("Image").is_none(), "{listed}");
+    let key = listed["ratingKey"].as_str().expect("ratingKey");
+    let page = json_answer(request(
+        &format!("{}/library/metadata/{key}", srv.base_url),
+        &headers,
+    ))
+    .await;
+    let movie = &page["MediaContainer"]["Metadata"][0];
+    let images: Vec<(&str, &str)> = movie["Image"]
+        .as_array()
+        .expect("Image elements")
+        .iter()
+        .map(|i| {
+            (
+                i["type"].as_str().unwrap_or(""),
+                i["url"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let thumb = movie["thumb"].as_str().expect("thumb");
+    let art = movie["art"].as_str().expect("art");
+    assert_eq!(images, vec![("coverPoster", thumb), ("background", art)]);
+    assert_eq!(movie["Image"][0]["alt"], movie["title"]);
+    assert_eq!(
+        movie["Media"][0]["aspectRatio"], 1.78,
+        "a number, as Plex gives it"
+    );
+    let episode = {
+        let lib = srv.sim.library();
+        let shows = lib
+            .section(cachearr_sim::library::SHOWS_SECTION)
+            .expect("shows");
+        shows.items(cachearr_sim::library::ItemKind::Episode)[0]
+    };
+    let page = json_answer(request(
+        &format!("{}/library/metadata/{episode}", srv.base_url),
+        &headers,
+    ))
+    .await;
+    assert_eq!(
+        page["MediaContainer"]["Metadata"][0]["Image"][0]["type"],
+        "snapshot"
+    );
+}
+
 async fn page_json(
     srv: &cachearr_sim::TestServer,
     start: usize,
