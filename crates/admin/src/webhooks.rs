@@ -149,8 +149,10 @@ async fn receive<B: AdminBackend>(
     match parsed {
         Err((status, err)) => {
             metrics.webhook(&upstream_label, "rejected");
-            tracing::info!(upstream = %upstream, error = %err, "webhook rejected");
-            ErrorAnswer::of_status(status, err.to_string()).into_response()
+            // The error and its causes on one line: no message repeats its cause.
+            let said = cachearr_engine::Chain(&err).to_string();
+            tracing::info!(upstream = %upstream, error = %said, "webhook rejected");
+            ErrorAnswer::of_status(status, said).into_response()
         }
         Ok(None) => {
             metrics.webhook(&upstream_label, "ignored");

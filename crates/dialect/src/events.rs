@@ -441,7 +441,7 @@ pub fn valid_id(id: &str) -> Option<&str> {
 #[non_exhaustive]
 pub enum EventError {
     /// The body is not valid JSON, or not the JSON shape expected.
-    #[error("malformed JSON: {0}")]
+    #[error("malformed JSON")]
     Json(#[from] serde_json::Error),
     /// A required field is absent.
     #[error("missing field `{0}`")]
@@ -450,11 +450,11 @@ pub enum EventError {
     #[error("multipart body has no `payload` part")]
     MissingPayload,
     /// The multipart body could not be read; the HTTP framework's error is the source.
-    #[error("malformed multipart body: {0}")]
+    #[error("malformed multipart body")]
     Multipart(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The request body could not be read (too large, cut short); the HTTP framework's error
     /// is the source.
-    #[error("unreadable body: {0}")]
+    #[error("unreadable body")]
     Body(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The request's content type is not one this receiver accepts.
     #[error("unsupported content type {0:?}: expected {1}")]

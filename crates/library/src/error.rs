@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
     /// Reading or writing a file failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path} failed")]
     Io {
         /// What was being done ("reading", "writing", "renaming").
         action: &'static str,

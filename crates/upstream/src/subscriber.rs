@@ -137,7 +137,7 @@ async fn run(subscription: Subscription, sink: Arc<dyn EventSink>, status: Arc<S
                 tracing::debug!(upstream = %subscription.upstream, "notification socket closed")
             }
             Err(err) => {
-                tracing::warn!(upstream = %subscription.upstream, error = %err, "notification socket failed")
+                tracing::warn!(upstream = %subscription.upstream, error = %cachearr_engine::Chain(&err), "notification socket failed")
             }
         }
         if started.elapsed() >= HEALTHY_AFTER {
@@ -177,7 +177,7 @@ pub enum SocketError {
     #[error("upstream URL {0:?} is not http:// or https://")]
     NotHttp(String),
     /// The websocket URL made from it is not one.
-    #[error("bad websocket URL: {0}")]
+    #[error("bad websocket URL")]
     BadUrl(#[source] tokio_tungstenite::tungstenite::Error),
     /// The token cannot be sent as a header.
     #[error("the configured token is not a valid header value")]
