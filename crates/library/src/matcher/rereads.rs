@@ -1,9 +1,9 @@
 //! What is tried when the entry as written accepts nothing: the entry read back from how
 //! exports, logs and scrapers garble it (URL encoding, HTML entities, UTF-8 read as Latin-1,
 //! "Artist, The", artist and title swapped, a cue's number before a soundtrack's title), a
-//! length that cannot be the track's (a store's preview, a shorter edit's), and the evidence that
-//! stands in for an artist the library does not credit (a title-only entry, a soundtrack
-//! credited to its composer, performer or orchestra).
+//! length that cannot be the track's (a store's preview, a shorter edit's), and the evidence
+//! that stands in for an artist the library does not credit (a title-only entry, a
+//! soundtrack credited to its composer, performer or orchestra).
 //!
 //! Each reading accepts on the same rules as the entry itself, and offers only where the entry
 //! found nothing.
