@@ -4,7 +4,7 @@
 //! each user, byte for byte what the server would send that user.
 //!
 //! It sits above the gateway (`cachearr-gateway`): it reads the server through the gateway's
-//! cache as the owner or as a user ([`fetch`]), and the gateway reaches it only through
+//! cache as the owner or as a user ([`cachearr_gateway::fetch`]), and the gateway reaches it only through
 //! [`cachearr_gateway::copy::LibraryCopy`], which [`Library`] implements. [`builder`] is the
 //! gateway's builder with the copy opened ([`open`]); [`GatewayLibrary`] reads a gateway's
 //! copy back, for the copy's own code, the admin side and tests.

@@ -1,7 +1,7 @@
 //! cachearr-upstream: what every read of a media server shares below the request path —
 //! who asks, where the answer is kept, the server behind its guard, and how long an answer
 //! stays valid. It knows no request path, no library copy and no server by name: each
-//! server's rules are its dialect's (`cachearr-dialect`), handed in by [`Profile`].
+//! server's rules are its dialect's (`cachearr-dialect`), handed in by [`Profile`](cachearr_dialect::Profile).
 //!
 //! # Layout
 //! * [`secret`] — the installation [`Secret`] and a token's keyed hash by it
