@@ -1,5 +1,5 @@
-//! Core Plex behaviour over real HTTP on loopback: auth, formats, paging both ways, counts,
-//! determinism, per-user visibility, the control API.
+//! Core Plex behaviour over real HTTP on loopback: auth, formats and the types of JSON
+//! attributes, paging both ways, counts, determinism, per-user visibility, the control API.
 
 use cachearr_sim::{Sim, cost::CostModel};
 use cachearr_testkit::http::json_answer;
@@ -418,4 +418,66 @@ async fn large_unpaged_dumps_are_streamed_whole_in_both_formats() {
     assert!(xml.ends_with("</MediaContainer>\n"));
     assert_eq!(xml.matches("<Track ").count(), total);
     assert_eq!(xml.matches("</Track>").count(), total);
+}
+
+/// Every attribute of the JSON answers of the main routes has the JSON type the vendored Plex
+/// OpenAPI document gives it (tests/python/plex_types.py walks each answer beside its route's
+/// schema and every element beside its component schema): a strict client generated from that
+/// document rejects a whole answer for one mistyped attribute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_every_plex_json_attribute_has_the_specs_type() {
+    let sim = Sim::builder()
+        .tracks(300)
+        .movies(20)
+        .shows(3)
+        .seed(11)
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim");
+    check_types(sim).await;
+}
+
+/// The described library python-plexapi's suite runs on: its items carry the media, stream
+/// and tag attributes a real scan wrote, rendered from what the description gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_a_described_librarys_plex_json_attributes_have_the_specs_type() {
+    let sim = Sim::builder()
+        .library_spec(cachearr_sim::library_file::LibrarySpec::plexapi_bootstrap())
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim");
+    check_types(sim).await;
+}
+
+async fn check_types(sim: Sim) {
+    let python = cachearr_testkit::venv_python(".venv");
+    let srv = sim.start_plex_test_server().await.expect("serve");
+    let script = cachearr_testkit::workspace_root().join("tests/python/plex_types.py");
+    let args = [srv.base_url.clone(), srv.token.clone()];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "mistyped attributes:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON report");
+    eprintln!(
+        "{} answers, {} attributes checked against the spec",
+        report["routes"], report["attributes_checked"]
+    );
+    // The check covered the answers it claims to, not an empty walk.
+    assert!(report["routes"].as_u64() >= Some(40), "{report}");
+    assert!(
+        report["attributes_checked"].as_u64() >= Some(5_000),
+        "{report}"
+    );
 }
