@@ -33,10 +33,12 @@ use super::request::{AuthInfo, QueryParams, body_field, body_str};
 use super::routes::{PlayingReport, Route};
 use super::{ApiError, DeviceSession, Front};
 
+mod activity;
 mod images;
 mod playback;
 mod playlists;
 mod system;
+use activity::*;
 use images::*;
 pub(crate) use playback::*;
 use playlists::*;
@@ -204,6 +206,7 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::Image { item, image_type } => image(front, req, item, image_type),
         Route::Media { item, download } => media(front, req, need()?, item, *download),
         Route::Sessions => sessions(front, req, need()?),
+        Route::ActivityLog => activity_entries(front, req, need()?),
         Route::Playing(report) => playing(front, req, need()?, *report),
         Route::Capabilities => {
             need()?;

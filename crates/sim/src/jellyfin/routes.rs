@@ -23,6 +23,8 @@ pub(crate) enum Route {
     ScheduledTasks,
     /// `GET /ScheduledTasks/{taskId}` (administrators).
     ScheduledTask(String),
+    /// `GET /System/ActivityLog/Entries` (administrators).
+    ActivityLog,
     /// `POST /QuickConnect/Initiate` (anonymous), and before 12 its obsolete `GET`.
     QuickConnectInitiate,
     /// `GET /Items/{id}/CriticReviews`: obsolete, always empty; removed in 12.
@@ -198,6 +200,9 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
         ["system", "info", "public"] => Some((get, Route::SystemInfoPublic, "/System/Info/Public")),
         ["system", "info"] => Some((get, Route::SystemInfo, "/System/Info")),
         ["system", "info", "storage"] => Some((get, Route::SystemStorage, "/System/Info/Storage")),
+        ["system", "activitylog", "entries"] => {
+            Some((get, Route::ActivityLog, "/System/ActivityLog/Entries"))
+        }
         ["quickconnect", "initiate"] => Some((
             get || post,
             Route::QuickConnectInitiate,

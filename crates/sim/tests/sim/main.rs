@@ -4,6 +4,7 @@
 
 mod common;
 
+mod jellyfin_activity;
 mod jellyfin_api;
 mod jellyfin_events;
 mod jellyfin_python;
