@@ -8,7 +8,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cachearr_testkit::{KillOnDrop, free_port};
+use cachearr_testkit::{KillOnDrop, eventually_blocking, free_port};
 
 fn cachearr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cachearr"));
@@ -291,16 +291,14 @@ fn health_exits_zero_for_a_running_gateway_and_one_without_it() {
         "cachearr: admin",
     );
     // The line is printed as the listener binds: allow it a moment, with a deadline.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let (ok, out, err) = loop {
-        let result = run(cachearr()
+    let mut last = (false, String::new(), String::new());
+    eventually_blocking("`cachearr health` answers", Duration::from_secs(30), || {
+        last = run(cachearr()
             .args(["health"])
             .env("CACHEARR_ADMIN_URL", &admin_url));
-        if result.0 || Instant::now() > deadline {
-            break result;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        last.0
+    });
+    let (ok, out, err) = last;
     assert!(ok, "{out}\n{err}");
     assert!(!out.trim().is_empty(), "the health answer is printed");
 }
