@@ -26,6 +26,7 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::{ItemKind, NewItem};
+use cachearr_sim::state::PlaybackState;
 use cachearr_testkit::http::{get_json, json_answer};
 use cachearr_upstream::feed::Sampled;
 use sim_gateway::eventually;
@@ -1047,6 +1048,117 @@ async fn plex_plays_of_every_account_are_read_from_the_history() {
     let background = &stats["feed"][0]["background"]["total"];
     assert!(background["signal"].as_u64().unwrap() >= 4, "{stats}");
     assert!(background["probes"].as_u64().unwrap() >= 2, "{stats}");
+}
+
+/// Another user's playback on a client cachearr does not see is in Jellyfin's activity log
+/// (`VideoPlayback`, `VideoPlaybackStopped` with the user's and the item's ids), which the
+/// watch reads with the owner's token while someone reads answers showing play state: the
+/// played item's answers (and only theirs) are refreshed at the next round, long before the
+/// user's own probes are due, and the owner's answers stay (not the owner's play).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_plays_of_every_user_are_read_from_the_activity_log() {
+    let gw = start_hooked(Profile::Jellyfin, false, |config| {
+        // Rounds by hand; the log is read at each, the users' own probes once an hour.
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_user_probe = HOUR;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (_, ids, _) = gw.sections();
+    let (item, other) = (ids[0], ids[1]);
+    let users = gw.sim.state().users().to_vec();
+    let ask = |user: &cachearr_sim::state::User, id: u32| {
+        gw.client
+            .get(format!(
+                "{}/Items/{}?userId={}",
+                gw.proxy,
+                gw.path_id(id),
+                user.jellyfin_id
+            ))
+            .header(
+                "Authorization",
+                format!(
+                    "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t3\", Version=\"1\", Token=\"{}\"",
+                    user.jellyfin_token
+                ),
+            )
+    };
+    let mut chosen = None;
+    for user in users.iter().filter(|u| !u.is_owner) {
+        if ask(user, item).send().await.unwrap().status() == 200 {
+            chosen = Some(user.clone());
+            break;
+        }
+    }
+    let user = chosen.expect("a user other than the owner sees the movies");
+    let owner = users.iter().find(|u| u.is_owner).unwrap().clone();
+    // (cache status, play count)
+    let read = |who: &cachearr_sim::state::User, id: u32| {
+        let request = ask(who, id);
+        async move {
+            let response = request.send().await.unwrap();
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (cache, body["UserData"]["PlayCount"].as_u64().unwrap_or(0))
+        }
+    };
+    read(&user, item).await;
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.first, round.signal, round.plays),
+        (1, 1, 0),
+        "{round:?}"
+    );
+    read(&owner, item).await;
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    for id in [item, other] {
+        read(&user, id).await;
+        assert_eq!(read(&user, id).await, ("HIT".to_owned(), 0));
+    }
+    read(&owner, item).await;
+    assert_eq!(read(&owner, item).await.0, "HIT");
+
+    // Played to the end on the user's TV: its start and its stop are logged.
+    let length = gw.sim.library().item(item).unwrap().duration_ms();
+    for (state, at) in [
+        (PlaybackState::Playing, 0),
+        (PlaybackState::Stopped, length),
+    ] {
+        gw.sim
+            .report_playback(user.id, item, state, at, "tv-1", "Jellyfin for TV");
+    }
+    assert_eq!(
+        read(&user, item).await,
+        ("HIT".to_owned(), 0),
+        "nothing told the gateway"
+    );
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.signal, round.plays),
+        (0, 1, 2),
+        "one reading of the log, no user's own probes: {round:?}"
+    );
+    assert_eq!(
+        read(&user, item).await.1,
+        1,
+        "the play is seen after one round"
+    );
+    assert_eq!(
+        read(&user, other).await,
+        ("HIT".to_owned(), 0),
+        "other items stay"
+    );
+    assert_eq!(
+        read(&owner, item).await.0,
+        "HIT",
+        "the owner's answers stay: another user played"
+    );
+    // Read again from where it was: nothing new.
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.signal, round.plays), (1, 0), "{round:?}");
+    let stats = gw.stats().await;
+    let background = &stats["feed"][0]["background"]["total"];
+    assert!(background["signal"].as_u64().unwrap() >= 4, "{stats}");
 }
 
 /// What the watch read of each user is kept across a restart: the restarted gateway takes it
