@@ -9,11 +9,12 @@
 //!   nothing), and when the gateway noticed the socket was dead;
 //! - `restart`: a server restarted having forgotten its play state (`Sim::reset_state`, which
 //!   closes its sockets as a restart does);
-//! - `play`: an item played on the server by the owner on a client cachearr does not see
+//! - `play`: an item played to the end by the owner on a client cachearr does not see
 //!   (Plex announces it on no socket; Jellyfin's socket carries the owner's
-//!   `UserDataChanged`);
+//!   `UserDataChanged`, and its activity log the playback's start and stop);
 //! - `other`: the same by a user who is not the owner (announced to cachearr by neither
-//!   server), and a mark as unplayed by them; both found by the play-state probes.
+//!   server: found in the list of every user's plays), and a mark as unplayed by them (found
+//!   by that user's own play-state probes).
 //!
 //! ```sh
 //! cargo run --release -p cachearr-gateway --example freshness_bench -- [plex|jellyfin] [TRIALS] [SCENARIO…]
@@ -153,6 +154,24 @@ impl Setup {
                 let guid = self.sim.library().item_any(id).unwrap().guid_id();
                 format!("/Items/{guid}?userId={}", who.user_id)
             }
+        }
+    }
+
+    /// `user` plays `id` to the end on a client cachearr does not see: on Plex a play that
+    /// the history lists; on Jellyfin the player's start and stop reports, which the server
+    /// writes in its activity log as a real client's do.
+    fn play_elsewhere(&self, user: u32, id: u32) {
+        if self.profile == Profile::Plex {
+            self.sim.scrobble(user, id);
+            return;
+        }
+        let length = self.sim.library().item(id).unwrap().duration_ms();
+        for (state, at) in [
+            (cachearr_sim::state::PlaybackState::Playing, 0),
+            (cachearr_sim::state::PlaybackState::Stopped, length),
+        ] {
+            self.sim
+                .report_playback(user, id, state, at, "bench-tv", "Jellyfin for TV");
         }
     }
 
@@ -351,7 +370,7 @@ async fn owner_plays(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials: usi
         s.read(&s.owner, id).await;
         off_phase().await;
         let t0 = Instant::now();
-        s.sim.scrobble(s.owner.id, id);
+        s.play_elsewhere(s.owner.id, id);
         plays.push(s.until(&s.owner, id, t0, |r| r.1 == 1).await);
     }
     summary("played on another client (owner, no webhooks)", &plays);
@@ -366,7 +385,7 @@ async fn other_user_plays(s: &Setup, ids: &mut impl Iterator<Item = u32>, trials
         s.read(&other, id).await;
         off_phase().await;
         let t0 = Instant::now();
-        s.sim.scrobble(other.id, id);
+        s.play_elsewhere(other.id, id);
         played.push(s.until(&other, id, t0, |r| r.1 == 1).await);
         off_phase().await;
         let t0 = Instant::now();
