@@ -294,7 +294,11 @@ pub fn view_id(section: u32) -> String {
 
 /// The Jellyfin front end as a router (serve it with [`Sim::serve_router`]).
 pub fn router(sim: Sim, options: JellyfinOptions) -> Router {
-    let front = front(sim, options, Dialect::Jellyfin);
+    jellyfin_router(front(sim, options, Dialect::Jellyfin))
+}
+
+/// The Jellyfin routes over `front`: the API and the release control.
+fn jellyfin_router(front: Arc<Front>) -> Router {
     Router::new()
         .route(
             "/_sim/jellyfin/version",
@@ -302,6 +306,23 @@ pub fn router(sim: Sim, options: JellyfinOptions) -> Router {
         )
         .fallback(dispatch)
         .with_state(front)
+}
+
+/// A webhook post with `ServerVersion` set to `version` instead of the identity's `written`:
+/// a textual swap, so the plugin's property order stays as rendered.
+fn with_server_version(
+    body: crate::events::WebhookBody,
+    written: &str,
+    version: &str,
+) -> crate::events::WebhookBody {
+    match body {
+        crate::events::WebhookBody::Json(text) => {
+            let from = format!("\"ServerVersion\":{}", serde_json::json!(written));
+            let to = format!("\"ServerVersion\":{}", serde_json::json!(version));
+            crate::events::WebhookBody::Json(text.replacen(&from, &to, 1))
+        }
+        other => other,
+    }
 }
 
 /// The shared state of a front end of `dialect`.
@@ -443,8 +464,19 @@ impl Sim {
         listener: TcpListener,
         options: JellyfinOptions,
     ) -> impl Future<Output = Result<(), SimError>> + Send + 'static {
-        spawn_webhook_dispatcher(self, FrontEnd::Jellyfin, Arc::new(events::render_webhooks));
-        self.serve_router(listener, router(self.clone(), options))
+        let front = front(self.clone(), options, Dialect::Jellyfin);
+        // The webhook plugin names the release the server is at now.
+        let release = front.release.subscribe();
+        let render = move |sim: &Sim, event: &crate::events::Event| {
+            let version = release.borrow().version_string();
+            let written = sim.identity().jellyfin_version.clone();
+            events::render_webhooks(sim, event)
+                .into_iter()
+                .map(|body| with_server_version(body, &written, version))
+                .collect()
+        };
+        spawn_webhook_dispatcher(self, FrontEnd::Jellyfin, Arc::new(render));
+        self.serve_router(listener, jellyfin_router(front))
     }
 
     /// Serves this simulator's Jellyfin API on `127.0.0.1:0` for a test; the returned

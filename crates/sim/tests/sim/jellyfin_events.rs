@@ -296,6 +296,10 @@ async fn webhooks_post_the_plugin_json() {
         sim.identity().jellyfin_server_id.as_str()
     );
     assert!(saved["Album"].is_string() && saved["Artist"].is_string());
+    assert_eq!(
+        saved["ServerVersion"], "10.11.11",
+        "the release the server is at"
+    );
 
     let start = client
         .post(format!("{}/Sessions/Playing", server.base_url))
