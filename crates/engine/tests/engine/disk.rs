@@ -766,18 +766,25 @@ async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
     // A second on, the next batch starts a maintenance pass, which does not end.
     tokio::time::advance(Duration::from_millis(1100)).await;
     put(&cache, 1, "v").await;
-    while passes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    // 200 more puts, four at a time with time for the worker between (the queue holds
-    // eight), while the pass runs.
+    eventually("the maintenance pass starts", WAIT, async || {
+        passes.load(std::sync::atomic::Ordering::SeqCst) > 0
+    })
+    .await;
+    let written_up_to = async |n: u64| {
+        eventually("the worker writes what was queued", WAIT, async || {
+            written.load(std::sync::atomic::Ordering::SeqCst) >= n
+        })
+        .await;
+    };
+    // 200 more puts, four at a time, each four written before the next (the queue holds
+    // eight), while the pass runs: a worker held up by the pass never catches up.
     for i in 2..202 {
         put(&cache, i, "v").await;
         if i % 4 == 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            written_up_to(i + 1).await;
         }
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    written_up_to(202).await;
     let s = cache.stats();
     assert_eq!(s.write_behind.dropped, 0, "{s:?}");
     assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 202);
