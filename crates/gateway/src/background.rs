@@ -36,7 +36,7 @@ use cachearr_engine::{LeaseAnswer, LeaseValue, RedisTier};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::Gateway;
+use crate::gateway::Gateway;
 
 /// The lease's timing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

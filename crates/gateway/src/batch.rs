@@ -53,7 +53,7 @@ pub(crate) mod windows;
 
 pub(crate) use read::{BatchedRead, Looked};
 
-use crate::Gateway;
+use crate::gateway::Gateway;
 use cachearr_config::policy::{Class, Decision, Scope};
 use cachearr_dialect::answers::ItemsShown;
 use cachearr_upstream::client::Upstream;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::Gateway;
+use crate::gateway::Gateway;
 use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_dialect::tags;
 use cachearr_upstream::subscriber::{self, EventSink, SubscriberStatus, Subscription};
@@ -162,7 +162,7 @@ impl EventSink for SocketSink {
 
 /// The owner-token websocket subscriptions of a running gateway, one for every upstream with
 /// an owner token, and the [`EventApplier`] their events and the webhooks' go through. The
-/// gateway's start-up ([`crate::BoundGateway::serve`]) starts them and hands them to the admin
+/// gateway's start-up ([`crate::gateway::BoundGateway::serve`]) starts them and hands them to the admin
 /// side, which reports on them and applies webhooks through the same applier; they stop when
 /// this is dropped.
 pub struct EventSubscriptions {

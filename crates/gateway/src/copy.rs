@@ -3,7 +3,7 @@
 //! crawl and refresh, the answers written from it, matching — is the crate `cachearr-copy`,
 //! which builds on this one (it reads the server through [`crate::fetch`], as a user, through
 //! the cache) and hands the gateway its copy when it is built
-//! ([`crate::GatewayBuilder::copy`]). A gateway built without one sends every search and
+//! ([`crate::gateway::GatewayBuilder::copy`]). A gateway built without one sends every search and
 //! walk to the server.
 
 use std::any::Any;
@@ -14,8 +14,8 @@ use cachearr_library::LibraryIndex;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 
-use crate::Gateway;
 use crate::fetch::{ClientBody, CopySource, ProxyBody};
+use crate::gateway::Gateway;
 use cachearr_config::policy::IndexSearch;
 use cachearr_dialect::events::ChangeEvent;
 use cachearr_upstream::client::Upstream;

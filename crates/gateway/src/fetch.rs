@@ -25,7 +25,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 
-use crate::Gateway;
+use crate::gateway::Gateway;
 use crate::image_check;
 use cachearr_config::policy::{Decision, ResolvedPolicy, Scope};
 use cachearr_dialect::answers::ItemsShown;

@@ -1,5 +1,5 @@
 //! [`MovableClock`]: the clock of the measurement mode (`cachearr serve --movable-clock`), which
-//! the admin API moves on ([`crate::Gateway::movable_clock`]).
+//! the admin API moves on ([`crate::gateway::Gateway::movable_clock`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

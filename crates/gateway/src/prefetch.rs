@@ -17,7 +17,7 @@
 //! the path alone (a few string comparisons, no allocation) whether this is a trigger, and only
 //! then spawns a task, so the response is never delayed. The task parses the body
 //! ([`follow_ups`], XML or JSON), takes at most `max_per_listing` targets and fetches them one
-//! after another through [`crate::Gateway::fetch_as`], i.e. through the cache (a fresh entry
+//! after another through [`crate::gateway::Gateway::fetch_as`], i.e. through the cache (a fresh entry
 //! costs nothing) on the upstream's background budget, which yields to clients. At most
 //! [`MAX_TASKS`] prefetch tasks run at once per process; a listing beyond that is not prefetched
 //! (and counted as `dropped`).
@@ -44,7 +44,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
-use crate::Gateway;
+use crate::gateway::Gateway;
 use cachearr_dialect::Profile;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;

@@ -28,9 +28,9 @@ use std::time::Instant;
 use futures_util::future::Either;
 use http::Request;
 
-use crate::Gateway;
 use crate::clients::Served;
 use crate::fetch::ClientBody;
+use crate::gateway::Gateway;
 use crate::metrics::ReadMetrics;
 use cachearr_dialect::{Identity, Trigger};
 use cachearr_upstream::client::Upstream;

@@ -13,7 +13,7 @@ use cachearr_upstream::feed::{BackgroundKind, FEED_CLASSES, Feed, Sampled};
 /// One sampled revalidation of `feed`'s upstream: fetch a random candidate again (background
 /// budget) and compare it with the cached answer. [`spawn_sampler`] calls it
 /// `samples_per_minute` times a minute; tests call it by hand.
-pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
+pub async fn sample_once(gw: &crate::gateway::Gateway, feed: &Feed) -> Sampled {
     let now = gw.clock().now_ms();
     // Without a healthy feed every class follows its TTL: nothing to prove.
     if feed.unhealthy(now).is_some() {
@@ -44,7 +44,7 @@ pub async fn sample_once(gw: &crate::Gateway, feed: &Feed) -> Sampled {
 /// (`feed_reads`), on the background budget, where this gateway does the upstream's
 /// background work (alone, or as the holder among gateways sharing a Redis).
 pub fn spawn_sampler(
-    gw: &crate::Gateway,
+    gw: &crate::gateway::Gateway,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
     let per_minute = gw.config().feed.samples_per_minute;
@@ -86,7 +86,7 @@ pub fn spawn_sampler(
 
 /// Reads of the feed's classes since start, as the engine counts them (hits, misses, stale
 /// answers, coalesced waits): unchanged while no client reads what sampling would prove.
-fn feed_reads(gw: &crate::Gateway) -> u64 {
+fn feed_reads(gw: &crate::gateway::Gateway) -> u64 {
     let stats = gw.cache().stats();
     FEED_CLASSES
         .iter()

@@ -46,8 +46,8 @@ use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
 use super::{Release, Target, store_part, target_of};
-use crate::Gateway;
 use crate::fetch::{CopyAnswer, CopySource, LoaderState};
+use crate::gateway::Gateway;
 use cachearr_dialect::CopyAnswers;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::UserHash;

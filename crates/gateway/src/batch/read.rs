@@ -14,8 +14,8 @@ use cachearr_engine::{EngineError, Key, Lookup, Outcome};
 use http::{HeaderMap, Uri};
 
 use super::Batcher;
-use crate::Gateway;
 use crate::fetch::{CopySource, LoaderState};
+use crate::gateway::Gateway;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::secret::UserHash;
 use cachearr_upstream::users::UserRecord;

@@ -50,7 +50,7 @@ use super::{
     BatchedRead, Children, Looked, Proof, Release, Target, not_cached, same_headers, store_part,
     target_of,
 };
-use crate::Gateway;
+use crate::gateway::Gateway;
 use cachearr_dialect::{PageFrame, PagedListing};
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::UserHash;

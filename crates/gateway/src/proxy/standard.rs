@@ -53,8 +53,8 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Body as _;
 
 use super::WireHead;
-use crate::Gateway;
 use crate::fetch::{ClientBody, ProxyBody};
+use crate::gateway::Gateway;
 use crate::respond::{ErrorKind, problem};
 use cachearr_config::policy::standard::{HttpSettings, StandardRoute, StandardScope};
 use cachearr_dialect::{Identity, is_token_param};

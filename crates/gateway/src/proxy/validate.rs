@@ -5,8 +5,8 @@
 use http::header;
 use http::{Method, Request, Response};
 
-use crate::Gateway;
 use crate::fetch::{ClientBody, ProxyBody};
+use crate::gateway::Gateway;
 use crate::respond::{ErrorKind, problem};
 
 /// Rejects what must never reach the upstream or the cache.
