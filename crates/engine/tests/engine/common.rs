@@ -25,18 +25,13 @@ pub(crate) use cachearr_testkit::eventually;
 pub(crate) struct CountingLoader {
     pub(crate) calls: AtomicUsize,
     pub(crate) fail: std::sync::atomic::AtomicBool,
-    pub(crate) delay: Duration,
 }
 
 impl CountingLoader {
     pub(crate) fn new() -> Arc<Self> {
-        Self::with_delay(Duration::ZERO)
-    }
-    pub(crate) fn with_delay(delay: Duration) -> Arc<Self> {
         Arc::new(Self {
             calls: AtomicUsize::new(0),
             fail: std::sync::atomic::AtomicBool::new(false),
-            delay,
         })
     }
     pub(crate) fn calls(&self) -> usize {
@@ -54,11 +49,7 @@ impl Loader for CountingLoader {
     ) -> futures_util::future::BoxFuture<'static, Result<Fill, LoadError>> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let fail = self.fail.load(Ordering::SeqCst);
-        let delay = self.delay;
         Box::pin(async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
             if fail {
                 Err(LoadError::new("upstream down"))
             } else {
