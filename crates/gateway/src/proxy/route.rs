@@ -35,7 +35,7 @@ impl Call<'_> {
         print: Option<Fingerprint>,
         first: FirstRead,
     ) -> Reply<WireHead> {
-        if let Err(refused) = check_request(self.gw, &req) {
+        if let Err(refused) = check_request(&self.gw.config().limits, &req) {
             return (*refused).into();
         }
         let (path, query) = (req.uri().path(), req.uri().query());

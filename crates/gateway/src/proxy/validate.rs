@@ -5,16 +5,16 @@
 use http::header;
 use http::{Method, Request, Response};
 
+use cachearr_config::RequestLimits;
+
 use crate::fetch::{ClientBody, ProxyBody};
-use crate::gateway::Gateway;
 use crate::respond::{ErrorKind, problem};
 
-/// Rejects what must never reach the upstream or the cache.
+/// Rejects what must never reach the upstream or the cache, by the configured `limits`.
 pub(super) fn check_request(
-    gw: &Gateway,
+    limits: &RequestLimits,
     req: &Request<ClientBody>,
 ) -> Result<(), Box<Response<ProxyBody>>> {
-    let limits = &gw.config().limits;
     let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if target_len > limits.max_uri_bytes {
         return Err(Box::new(problem(
