@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use cachearr_engine::TieredCache;
+
 use cachearr_upstream::feed::{BackgroundKind, FEED_CLASSES, Feed, Sampled};
 
 /// One sampled revalidation of `feed`'s upstream: fetch a random candidate again (background
@@ -58,12 +60,12 @@ pub fn spawn_sampler(
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
-        let mut reads_before = feed_reads(&gw);
+        let mut reads_before = feed_reads(gw.cache());
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,
                 _ = tick.tick() => {
-                    let reads = feed_reads(&gw);
+                    let reads = feed_reads(gw.cache());
                     if reads == reads_before {
                         continue;
                     }
@@ -86,8 +88,8 @@ pub fn spawn_sampler(
 
 /// Reads of the feed's classes since start, as the engine counts them (hits, misses, stale
 /// answers, coalesced waits): unchanged while no client reads what sampling would prove.
-fn feed_reads(gw: &crate::gateway::Gateway) -> u64 {
-    let stats = gw.cache().stats();
+fn feed_reads(cache: &TieredCache) -> u64 {
+    let stats = cache.stats();
     FEED_CLASSES
         .iter()
         .filter_map(|class| stats.class(class.as_str()))
