@@ -630,8 +630,9 @@ mod tests {
             let (g, done_tx) = (g.clone(), done_tx.clone());
             tasks.push(tokio::spawn(async move {
                 let permit = g.acquire(Budget::Client, asker).await.unwrap();
-                // Each request holds its permit a moment, as a server's answer would.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Each request holds its permit over a turn of the scheduler, as a server's
+                // answer would; the order they are let in is the guard's, not a timer's.
+                tokio::task::yield_now().await;
                 drop(permit);
                 let _ = done_tx.send(asker);
             }));
