@@ -467,10 +467,11 @@ async fn the_dashboard_in_a_real_browser_shows_stats_charts_and_clears_with_the_
             &count_pixels_script("#chart-rps", (0x3f, 0xb9, 0x50)),
         )
         .await;
-    // Traffic spread over a few polls, so the hit rate has points to draw between.
+    // Traffic spread over a few polls, so the hit rate has points to draw between: each
+    // request is shown by the page before the next is sent.
     for _ in 0..4 {
         gw.get("/library/sections").await;
-        tokio::time::sleep(Duration::from_millis(160)).await;
+        page_matches_stats(&browser, &gw).await;
     }
     browser
         .wait_for(
