@@ -33,6 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cachearr_engine::{LeaseAnswer, LeaseValue, RedisTier};
+use cachearr_upstream::feed::Feed;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
@@ -437,24 +438,41 @@ pub async fn step(gw: &Gateway, tier: &RedisTier, upstream: &str) {
         }
     };
     let now = clock.now_ms();
+    let at = LeaseStep {
+        tier,
+        upstream,
+        role: &role,
+        timing,
+        feed: gw.feed(upstream).map(Arc::as_ref),
+    };
     match answer {
-        LeaseAnswer::Held(lease) => held(gw, tier, upstream, &role, lease, sent, now).await,
-        LeaseAnswer::Other(lease) => follow(gw, tier, upstream, &role, lease, sent, now).await,
-        LeaseAnswer::NoAnswer => unanswered(gw, upstream, &role, now),
+        LeaseAnswer::Held(lease) => held(&at, lease, sent, now, watched_users(gw, upstream)).await,
+        LeaseAnswer::Other(lease) => follow(&at, lease, sent, now).await,
+        LeaseAnswer::NoAnswer => unanswered(&at, now),
     }
 }
 
-/// The lease is this gateway's (taken or renewed at `sent`): hold it and publish the heartbeat.
-async fn held(
-    gw: &Gateway,
-    tier: &RedisTier,
-    upstream: &str,
-    role: &Role,
-    lease: LeaseValue,
-    sent: u64,
-    now: u64,
-) {
-    let timing = gw.background().timing();
+/// What one look at an upstream's lease works on: the parts of the gateway it reads and
+/// writes, rather than the whole gateway.
+struct LeaseStep<'a> {
+    tier: &'a RedisTier,
+    upstream: &'a str,
+    role: &'a Role,
+    timing: LeaseTiming,
+    /// The upstream's change feed, vouched for or not as the holder's heartbeat says.
+    feed: Option<&'a Feed>,
+}
+
+/// The lease is this gateway's (taken or renewed at `sent`): hold it and publish the heartbeat,
+/// which names the `users` whose play state this gateway watches.
+async fn held(at: &LeaseStep<'_>, lease: LeaseValue, sent: u64, now: u64, users: Vec<String>) {
+    let LeaseStep {
+        tier,
+        upstream,
+        role,
+        timing,
+        feed,
+    } = *at;
     let name = lease_name(upstream);
     let beat = {
         let mut s = role.lock();
@@ -464,10 +482,8 @@ async fn held(
         s.beat_moved_ms = None;
         role.set_kind(&mut s, RoleKind::Holder);
         s.beat.seq += 1;
-        s.beat.feed_healthy = gw
-            .feed(upstream)
-            .is_some_and(|f| f.unhealthy(now).is_none());
-        s.beat.users = watched_users(gw, upstream);
+        s.beat.feed_healthy = feed.is_some_and(|f| f.unhealthy(now).is_none());
+        s.beat.users = users;
         s.beat.copy = s.copy_generation;
         s.beat.clone()
     };
@@ -475,22 +491,20 @@ async fn held(
         tier.publish_small(&name, &lease, &beat_name(upstream), &bytes, timing.ttl)
             .await;
     }
-    if let Some(feed) = gw.feed(upstream) {
+    if let Some(feed) = feed {
         feed.vouch_until(0);
     }
 }
 
 /// Another gateway holds the lease: follow it while its heartbeat moves, else work alone.
-async fn follow(
-    gw: &Gateway,
-    tier: &RedisTier,
-    upstream: &str,
-    role: &Role,
-    lease: LeaseValue,
-    sent: u64,
-    now: u64,
-) {
-    let timing = gw.background().timing();
+async fn follow(at: &LeaseStep<'_>, lease: LeaseValue, sent: u64, now: u64) {
+    let LeaseStep {
+        tier,
+        upstream,
+        role,
+        timing,
+        feed,
+    } = *at;
     let beat = tier.read_small(&beat_name(upstream)).await.flatten();
     let beat: Option<Heartbeat> = beat.and_then(|b| serde_json::from_slice(&b).ok());
     let mut s = role.lock();
@@ -527,15 +541,17 @@ async fn follow(
         0
     };
     drop(s);
-    if let Some(feed) = gw.feed(upstream) {
+    if let Some(feed) = feed {
         feed.vouch_until(until);
     }
 }
 
 /// Redis did not answer: a holder stops once its lease may have lapsed; the others work alone
 /// once no lease can be alive.
-fn unanswered(gw: &Gateway, upstream: &str, role: &Role, now: u64) {
-    let timing = gw.background().timing();
+fn unanswered(at: &LeaseStep<'_>, now: u64) {
+    let LeaseStep {
+        role, timing, feed, ..
+    } = *at;
     let mut s = role.lock();
     s.next_at_ms = now.saturating_add(ms(timing.follow_every.min(timing.renew_every)));
     let silent = now.saturating_sub(s.confirmed_at_ms);
@@ -552,7 +568,7 @@ fn unanswered(gw: &Gateway, upstream: &str, role: &Role, now: u64) {
     }
     role.set_kind(&mut s, next);
     drop(s);
-    if let Some(feed) = gw.feed(upstream)
+    if let Some(feed) = feed
         && next != RoleKind::Follower
     {
         feed.vouch_until(0);
