@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use cachearr_engine::{CachedValue, Fill, Key, Outcome, Policy};
+use cachearr_engine::{CachedValue, Fill, Key, Outcome, Policy, TieredCache};
 use http::{HeaderMap, Method, Uri};
 use tokio::sync::watch;
 
@@ -58,6 +58,7 @@ use cachearr_config::policy::{Class, Decision, Scope};
 use cachearr_dialect::answers::ItemsShown;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::{KeyInput, UserHash};
+use cachearr_upstream::secret::Secret;
 use cachearr_upstream::users::UserRecord;
 
 /// Walks of listing pages remembered per process (the pages being walked now; older ones are
@@ -919,7 +920,7 @@ async fn run(
 ) {
     let batcher = gw.batcher();
     let cache = gw.cache();
-    let wanted = not_cached(gw, targets).await;
+    let wanted = not_cached(gw.cache(), gw.batcher(), targets).await;
     if wanted.is_empty() {
         return;
     }
@@ -1003,7 +1004,7 @@ async fn store_part(
     stamp: &cachearr_engine::FetchStamp,
 ) -> bool {
     let tags = if cachearr_upstream::feed::item_tagged(target.class) {
-        let owner = owner_reads(gw, up, user);
+        let owner = owner_reads(gw.secret(), up, user);
         let dialect = cachearr_dialect::of(up.profile);
         cachearr_upstream::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
     } else {
@@ -1024,8 +1025,7 @@ async fn store_part(
 
 /// The targets not in the cache (yet); the ones found there are released from waiting for
 /// the batch.
-async fn not_cached(gw: &Gateway, targets: Vec<Target>) -> Vec<Target> {
-    let cache = gw.cache();
+async fn not_cached(cache: &TieredCache, batcher: &Batcher, targets: Vec<Target>) -> Vec<Target> {
     let mut wanted = Vec::with_capacity(targets.len());
     let mut present = Vec::new();
     for t in targets {
@@ -1035,7 +1035,7 @@ async fn not_cached(gw: &Gateway, targets: Vec<Target>) -> Vec<Target> {
             wanted.push(t);
         }
     }
-    gw.batcher().release(&present);
+    batcher.release(&present);
     wanted
 }
 
@@ -1053,11 +1053,11 @@ fn single_frame<'a>(
 }
 
 /// Whether `user` is the upstream's owner (the one its configured token reads as).
-fn owner_reads(gw: &Gateway, up: &Upstream, user: &UserRecord) -> bool {
+fn owner_reads(secret: &Secret, up: &Upstream, user: &UserRecord) -> bool {
     up.config
         .token
         .as_deref()
-        .is_some_and(|t| !t.is_empty() && gw.secret().user_of(t) == user.hash)
+        .is_some_and(|t| !t.is_empty() && secret.user_of(t) == user.hash)
 }
 
 /// The same stored headers, in any order.

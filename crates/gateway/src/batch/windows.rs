@@ -933,7 +933,7 @@ async fn run(
         "window of a listing"
     );
     // Pages kept already are neither waited for nor stored again.
-    let wanted = not_cached(gw, targets).await;
+    let wanted = not_cached(gw.cache(), gw.batcher(), targets).await;
     if wanted.is_empty() {
         return (false, None);
     }
