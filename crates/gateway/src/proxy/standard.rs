@@ -256,7 +256,7 @@ async fn decide(
     // A method override makes the request the method it names: passed through whole, and
     // invalidating as that method would ([`exchange::write`]).
     if steering::method_override(req.headers()).is_some() {
-        let req = exchange::upstream_request(gw, req);
+        let req = exchange::upstream_request(&gw.config().limits, req);
         return (
             exchange::write(gw, up, route, req, peer, false)
                 .await
@@ -288,7 +288,7 @@ async fn decide(
             let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("route")).await;
             return (resp.into(), Outcome::Passed);
         }
-        let req = exchange::upstream_request(gw, req);
+        let req = exchange::upstream_request(&gw.config().limits, req);
         return (
             exchange::write(gw, up, route, req, peer, false)
                 .await
@@ -305,7 +305,7 @@ async fn decide(
         (_, c) => c,
     };
     if !safe && !graphql_post {
-        let req = exchange::upstream_request(gw, req);
+        let req = exchange::upstream_request(&gw.config().limits, req);
         return (
             exchange::write(gw, up, route, req, peer, false)
                 .await

@@ -469,13 +469,23 @@ pub(super) async fn pass(
     fwd: Fwd,
     detail: Option<&'static str>,
 ) -> Response<ProxyBody> {
-    send(up, upstream_request(gw, req), peer, fwd, detail).await
+    send(
+        up,
+        upstream_request(&gw.config().limits, req),
+        peer,
+        fwd,
+        detail,
+    )
+    .await
 }
 
-/// A client's request with its body made the upstream's kind, streamed within the config's
-/// body limit.
-pub(super) fn upstream_request(gw: &Gateway, req: Request<ClientBody>) -> Request<UpstreamBody> {
-    let max = usize::try_from(gw.config().limits.max_body_bytes).unwrap_or(usize::MAX);
+/// A client's request with its body made the upstream's kind, streamed within the body limit
+/// of `limits`.
+pub(super) fn upstream_request(
+    limits: &cachearr_config::RequestLimits,
+    req: Request<ClientBody>,
+) -> Request<UpstreamBody> {
+    let max = usize::try_from(limits.max_body_bytes).unwrap_or(usize::MAX);
     req.map(|body| {
         Limited::new(body, max)
             .map_err(|e| -> BoxError { e })
