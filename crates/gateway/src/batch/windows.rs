@@ -811,8 +811,8 @@ fn window_items(frame: &Frame, size: usize) -> usize {
 /// Whether a window's pages may be stored: `proven` is `Some` when this window was the
 /// upstream's proof (its first page compared with the page the server answered alone), which
 /// is recorded; otherwise the upstream must have been proven before.
-fn trusted(gw: &Gateway, up: &Upstream, proven: Option<bool>) -> bool {
-    let windows = &gw.batcher().windows;
+fn trusted(batcher: &super::Batcher, up: &Upstream, proven: Option<bool>) -> bool {
+    let windows = &batcher.windows;
     match proven {
         Some(proven) => {
             let proof = if proven {
@@ -822,7 +822,7 @@ fn trusted(gw: &Gateway, up: &Upstream, proven: Option<bool>) -> bool {
             };
             windows.set_proof(&up.name, proof);
             if !proven {
-                gw.batcher().stats.refused.fetch_add(1, Ordering::Relaxed);
+                batcher.stats.refused.fetch_add(1, Ordering::Relaxed);
             }
             proven
         }
@@ -976,7 +976,7 @@ async fn run(
         page(frame.start).is_some_and(|p| p == frame.body)
             && same_headers(&value.headers, &frame.headers)
     });
-    if !trusted(gw, up, proven) {
+    if !trusted(gw.batcher(), up, proven) {
         return (false, None);
     }
     let short = ranges.len() < due.items;
