@@ -489,7 +489,7 @@ pub async fn fetch_for_cache(
     };
     let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
     let broken_image =
-        status.is_success() && broken_image(&state.gw, up, &parts.headers, &value.body);
+        status.is_success() && broken_image(state.gw.metrics(), up, &parts.headers, &value.body);
     Ok(match status.as_u16() {
         _ if per_session || too_big || broken_image => Fill::Pass(value),
         200..=205 => Fill::Store(value),
@@ -500,7 +500,12 @@ pub async fn fetch_for_cache(
 
 /// True (logged and counted) when `body` is an image that fails `image_check::check`: it is
 /// passed on to the client as sent, never stored. Encoded bodies are not checked.
-pub(crate) fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, body: &Bytes) -> bool {
+pub(crate) fn broken_image(
+    metrics: &crate::metrics::Metrics,
+    up: &Upstream,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> bool {
     if headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
@@ -521,7 +526,7 @@ pub(crate) fn broken_image(gw: &Gateway, up: &Upstream, headers: &HeaderMap, bod
                 bytes = body.len(),
                 "upstream sent a broken image; passed on, not stored"
             );
-            gw.metrics().broken_image(&up.metrics_name, check);
+            metrics.broken_image(&up.metrics_name, check);
             true
         }
     }
