@@ -239,7 +239,10 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let query = crate::plex::parse_query(parts);
+        let query: Vec<(String, String)> =
+            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
         let token = token_of(&parts.headers, &query).unwrap_or_default();
         let user = {
             let state = app.sim.state();
