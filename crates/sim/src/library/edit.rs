@@ -224,7 +224,45 @@ impl Library {
         let sidx = usize::from(rec.section);
         self.sections[sidx].updated_at = now;
         self.generation += 1;
+        self.keep_title_order(id);
         Ok(())
+    }
+
+    /// Moves a renamed top-level item to its place by title sort in its section's listing:
+    /// the server sorts a section's items by `titleSort`, which follows the title unless set,
+    /// so a renamed film moves where its new title sorts. Lists not in title order (children,
+    /// other kinds) keep their order.
+    fn keep_title_order(&mut self, id: ItemId) {
+        let Some(item) = self.item_any(id) else {
+            return;
+        };
+        let sidx = usize::from(self.items[id as usize - 1].section);
+        let top_kind = self.sections[sidx].kind.kinds()[0];
+        let key = |lib: &Library, x: ItemId| {
+            lib.item_any(x)
+                .map(|i| fold(i.title_sort()))
+                .unwrap_or_default()
+        };
+        let own = fold(item.title_sort());
+        let Some(list) = self.sections[sidx]
+            .lists
+            .iter()
+            .find(|(kind, list)| *kind == top_kind && list.contains(&id))
+            .map(|(_, list)| list.clone())
+        else {
+            return;
+        };
+        let rest: Vec<ItemId> = list.into_iter().filter(|x| *x != id).collect();
+        let at = rest.partition_point(|x| key(self, *x) <= own);
+        let mut placed = rest;
+        placed.insert(at, id);
+        if let Some((_, list)) = self.sections[sidx]
+            .lists
+            .iter_mut()
+            .find(|(kind, _)| *kind == top_kind)
+        {
+            *list = placed;
+        }
     }
 
     /// Records a finished scan of a section.
@@ -276,6 +314,9 @@ impl Library {
         if changed {
             rec.updated_at = now.max(rec.updated_at + 1);
             self.generation += 1;
+            if field == "title" {
+                self.keep_title_order(id);
+            }
         }
         Ok(changed)
     }

@@ -149,3 +149,47 @@ fn mutations_update_lists_and_generation() {
         .is_err()
     );
 }
+
+#[test]
+fn a_renamed_film_moves_to_where_its_new_title_sorts() {
+    let mut lib = small();
+    let section = lib
+        .sections()
+        .iter()
+        .position(|s| s.items(ItemKind::Movie).len() > 3)
+        .expect("a film section");
+    let titles = |lib: &Library| -> Vec<String> {
+        lib.sections()[section]
+            .items(ItemKind::Movie)
+            .iter()
+            .map(|id| fold(lib.item_any(*id).expect("listed").title_sort()))
+            .collect()
+    };
+    let before = titles(&lib);
+    assert!(
+        before.is_sorted(),
+        "a generated section lists films by title sort"
+    );
+    let first = lib.sections()[section].items(ItemKind::Movie)[0];
+    lib.rename_item(first, "Zzyzx Road Revisited", 10)
+        .expect("rename");
+    let after = titles(&lib);
+    assert!(
+        after.is_sorted(),
+        "renamed through the rename path: {after:?}"
+    );
+    assert_eq!(
+        *lib.sections()[section]
+            .items(ItemKind::Movie)
+            .last()
+            .expect("films"),
+        first
+    );
+    let second = lib.sections()[section].items(ItemKind::Movie)[1];
+    assert!(
+        lib.edit_field(second, "title", "Aaardvark Dawn", 11)
+            .expect("edit")
+    );
+    assert!(titles(&lib).is_sorted(), "renamed through an edit");
+    assert_eq!(lib.sections()[section].items(ItemKind::Movie)[0], second);
+}
