@@ -85,12 +85,13 @@ fn config_for(sim_url: &str, redis_url: &str, data: &std::path::Path) -> Config 
 pub async fn build_error(redis_url: &str) -> String {
     let data = tempfile::tempdir().unwrap();
     let config = config_for("http://127.0.0.1:9", redis_url, data.path());
-    cachearr_copy::builder(config)
+    let err = cachearr_copy::builder(config)
         .secret(Secret::from_bytes([7; 16]))
         .build()
         .await
-        .unwrap_err()
-        .to_string()
+        .unwrap_err();
+    // The message and each cause, as the CLI prints them.
+    cachearr_engine::Chain(&err).to_string()
 }
 
 /// A running load (see [`Farm::start_load`]).
