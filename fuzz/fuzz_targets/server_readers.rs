@@ -8,9 +8,10 @@
 #[cfg(not(feature = "libfuzzer"))]
 fn main() {}
 
+use cachearr_dialect::Trigger;
 use cachearr_dialect::plex::user_state::PlayState;
 use cachearr_dialect::{self as dialect, Profile};
-use cachearr_gateway::prefetch::{self, Trigger};
+use cachearr_gateway::prefetch;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

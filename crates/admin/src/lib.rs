@@ -65,11 +65,11 @@ use serde::{Deserialize, Serialize};
 
 use cachearr_dialect::Profile;
 use cachearr_dialect::events::ChangeEvent;
-pub use cachearr_gateway::clients::ClientsView;
+use cachearr_gateway::clients::ClientsView;
 use cachearr_gateway::error_answer::{ErrorAnswer, ErrorKind};
 use cachearr_gateway::metrics::Metrics;
 
-pub use cachearr_gateway::change_events::EventSubscriptions;
+use cachearr_gateway::change_events::EventSubscriptions;
 // The webhook secret is kept with the gateway's data (it loads it at start); it is read here.
 use cachearr_gateway::webhook_secret;
 pub use gateway_backend::GatewayAdmin;
@@ -536,7 +536,7 @@ pub enum AdminError {
     },
 }
 
-pub use cachearr_gateway::auth::{authorize_token, presented_token, token_matches};
+use cachearr_gateway::auth::{authorize_token, presented_token, token_matches};
 
 /// `Ok` when no token is configured or the request presents the right one; else a 401.
 fn authorize<B: AdminBackend>(

@@ -55,7 +55,8 @@ use std::time::{Duration, Instant};
 use cachearr_library::LibraryIndex;
 
 use cachearr_dialect::events::{Change, ChangeEvent};
-use status::{IndexState, IndexStatus, LibraryTotals, SectionInfo};
+use cachearr_dialect::model::library::SectionInfo;
+use status::{IndexState, IndexStatus, LibraryTotals};
 
 /// The log line about searches sent to the server is written at most this often.
 const SEARCH_WARNING_EVERY: Duration = Duration::from_secs(60);
@@ -467,7 +468,7 @@ pub fn new_index(
     index.update_status(|s| s.profile = u.profile.as_str().to_string());
     index.set_enabled(config.index.enabled);
     if cachearr_dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
-        let dir = keeper::file_path(&config.data_dir, &u.name, "elements");
+        let dir = cachearr_gateway::data_files::file_path(&config.data_dir, &u.name, "elements");
         let budgets = cachearr_gateway::Budgets::for_cache(&config.cache);
         if let Err(e) =
             index.open_elements(cache.disk_store(), &dir, budgets.elements, budgets.written)

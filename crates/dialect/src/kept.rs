@@ -15,7 +15,6 @@
 //! frames. Which names an element carries, which of its attributes are one user's and which
 //! describe a page are the server's (`plex/kept.rs`).
 
-pub use crate::answers::{El, V};
 pub use crate::jellyfin::doc::{KeptDocument, kept_documents};
 pub use crate::model::element::{AttrsRef, Element, ElementRef, Scalar, ScalarRef};
 pub use crate::plex::kept::{answer_container, container_el, interned, item_el};

@@ -29,14 +29,16 @@
 //! **Only what is read.** A prefetch only pays when the client then reads the very entries it
 //! filled: Jellyfin for Kodi lists a series' seasons and then pages through the whole series'
 //! episodes, never one season's, so each season's episodes prefetched after its seasons
-//! listing cost the server a request nobody reads. Each upstream's [`Ledger`] watches the
-//! entries it filled: a client reading one of a listing's targets says the prefetch was read;
-//! the same user reading a target's path under another key (other parameters) while none of
-//! the listing's targets was read says it was not. Per trigger and client name, once the
-//! listings prefetched lately ([`VERDICTS`]) have all gone unread, that client's listings are
-//! no longer followed, except one in [`PROBE_EVERY`] (its first target only), so a changed
-//! habit is seen again. A target is watched for [`WATCH_MS`] at most, so a ledger with nothing
-//! left to watch costs a client's read one atomic load.
+//! listing cost the server a request nobody reads. Each upstream's
+//! [`Ledger`](cachearr_upstream::client::Ledger) watches the entries it filled: a client reading
+//! one of a listing's targets says the prefetch was read; the same user reading a target's path
+//! under another key (other parameters) while none of the listing's targets was read says it was
+//! not. Per trigger and client name, once the listings prefetched lately
+//! ([`VERDICTS`](cachearr_upstream::client::VERDICTS)) have all gone unread, that client's listings
+//! are no longer followed, except one in [`PROBE_EVERY`](cachearr_upstream::client::PROBE_EVERY)
+//! (its first target only), so a changed habit is seen again. A target is watched for
+//! [`WATCH_MS`](cachearr_upstream::client::WATCH_MS) at most, so a ledger with nothing left to
+//! watch costs a client's read one atomic load.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -102,9 +104,7 @@ fn memo_put(body: &Bytes, trigger: Trigger, max: usize, targets: Arc<[String]>) 
     });
 }
 
-pub use cachearr_dialect::Trigger;
-
-pub use cachearr_upstream::client::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
+use cachearr_dialect::Trigger;
 
 /// The paths to prefetch after a `trigger` listing at `path?query` answered `body`, at most
 /// `max` of them, in listing order (the dialect reads the listing; bodies over `MAX_BODY`
@@ -315,6 +315,7 @@ impl FollowUps {
 mod tests {
     use super::*;
     use cachearr_engine::Key;
+    use cachearr_upstream::client::{Ledger, PROBE_EVERY, VERDICTS, WATCH_MS};
     use cachearr_upstream::keys::UserHash;
 
     #[test]

@@ -32,8 +32,6 @@ use cachearr_dialect::{ClientParams, KeyRules, QueryParam};
 
 pub use crate::secret::{Secret, UserHash};
 
-pub use cachearr_dialect::is_token_param;
-
 /// What is escaped in a nested value's decoded text in a key: the key's own separators.
 const KEY_ESCAPE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b' ')

@@ -263,7 +263,7 @@ fn per_minute(rate: Option<f64>) -> String {
 }
 
 /// What the clients got, in a line: requests, answered without the server and how.
-fn clients_line(c: &cachearr_admin::ClientsView) -> String {
+fn clients_line(c: &cachearr_gateway::clients::ClientsView) -> String {
     format!(
         "{} requests, {} answered without the server ({:.1} %: {} from the cache, {} coalesced, \
          {} from the copy, {} from the index), {} sent to the server",
@@ -470,7 +470,7 @@ mod tests {
     fn stats_lead_with_what_the_clients_got() {
         let report = StatsReport {
             headline: cachearr_admin::Headline {
-                clients: cachearr_admin::ClientsView {
+                clients: cachearr_gateway::clients::ClientsView {
                     requests: 6,
                     answered_without_server: 5,
                     hits: 3,

@@ -30,9 +30,9 @@ mod error;
 pub use error::{CrawlError, JournalError};
 
 use super::elements::ElementStore;
-use super::status::SectionInfo;
 use cachearr_dialect::Profile;
 use cachearr_dialect::ServerLibrary;
+use cachearr_dialect::model::library::SectionInfo;
 use cachearr_upstream::client::{Budget, Upstream};
 
 /// Largest answer read from the server (a page of 10,000 items is a few MiB).

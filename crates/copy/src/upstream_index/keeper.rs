@@ -44,12 +44,12 @@ use tokio_util::sync::CancellationToken;
 use super::answer::frame::SavedFrame;
 use super::crawl::{self, Client, CrawlError, Journal, JournalHeader, JournalPage};
 use super::status::{
-    self, BuildProgress, BuildRecord, IndexState, LibraryTotals, SectionInfo, SectionTotals,
-    SnapshotInfo,
+    self, BuildProgress, BuildRecord, IndexState, LibraryTotals, SectionTotals, SnapshotInfo,
 };
 use super::{KeeperCommand, UpstreamIndex};
 use crate::GatewayLibrary as _;
 use cachearr_config::{Config, IndexConfig};
+use cachearr_dialect::model::library::SectionInfo;
 use cachearr_gateway::Gateway;
 use cachearr_upstream::client::Upstream;
 
@@ -77,7 +77,7 @@ fn retry_delay(failures: u32) -> Duration {
         .min(RETRY_MAX)
 }
 
-pub use cachearr_gateway::data_files::{file_path, library_dir};
+use cachearr_gateway::data_files::file_path;
 
 /// The snapshot of `upstream`'s index.
 pub fn snapshot_path(data_dir: &Path, upstream: &str) -> PathBuf {

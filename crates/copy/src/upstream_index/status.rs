@@ -28,7 +28,7 @@ pub enum IndexState {
 
 /// One library section, as the server lists it (the dialects read it: its type is in the
 /// leaf [`cachearr_dialect::model`]).
-pub use cachearr_dialect::model::library::SectionInfo;
+use cachearr_dialect::model::library::SectionInfo;
 
 /// Progress of a running build or refresh.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -19,11 +19,11 @@ use cachearr_library::index::ItemNo;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
 /// The servers' search folding, shared with the simulator so that both fold alike.
-pub use cachearr_serverfmt::search::{fold, fold_into};
+use cachearr_serverfmt::search::{fold, fold_into};
 
 /// How a title matched, and one match: the words the dialects' answer writers read the
 /// search's hits in (the leaf [`cachearr_dialect::model`]).
-pub use cachearr_dialect::model::library::{Rank, TitleHit};
+use cachearr_dialect::model::library::{Rank, TitleHit};
 
 /// Folded titles (and track artists that differ from the album artist, Plex's
 /// `originalTitle`) of every item, in index order.

@@ -43,7 +43,7 @@ use cachearr_upstream::users::UserRecord;
 
 /// The sections a user may see, and one of them, as the server lists them (read by the
 /// dialect: the types are in the leaf [`cachearr_dialect::model`]).
-pub use cachearr_dialect::model::library::{UserSection, UserSections};
+use cachearr_dialect::model::library::{UserSection, UserSections};
 
 /// The sections `user` may see on `up`, or `None` when that cannot be determined.
 pub async fn user_sections(

@@ -386,7 +386,7 @@ pub fn record(item: &Value, library: &str) -> Option<ItemRecord> {
 }
 
 /// Parses Jellyfin's dates (`2024-01-02T03:04:05[.fraction][Z]`) into Unix seconds.
-pub use cachearr_serverfmt::jellyfin::parse_iso8601;
+use cachearr_serverfmt::jellyfin::parse_iso8601;
 
 #[cfg(test)]
 mod tests {

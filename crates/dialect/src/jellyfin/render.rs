@@ -46,9 +46,6 @@ pub fn library_kinds(collection_type: &str) -> (&'static [ItemKind], bool) {
     }
 }
 
-/// `"YYYY-MM-DDTHH:MM:SS.0000000Z"`, as .NET writes a UTC date (the simulator's own code).
-pub use cachearr_serverfmt::jellyfin::iso8601;
-
 /// The `SearchHint` of an item, from the server's kept `BaseItemDto` of it, as the server's
 /// `SearchController` fills one from the item, in `SearchHint`'s property order: name,
 /// numbers, year, primary image tag, type, `IsFolder` (folders only), run time, media type,
@@ -110,6 +107,7 @@ pub fn search_hint(doc: &Doc) -> Option<Doc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cachearr_serverfmt::jellyfin::iso8601;
 
     #[test]
     fn dates_and_types() {

@@ -11,7 +11,7 @@ use http::HeaderMap;
 use rustc_hash::FxHashMap;
 
 use super::Plex;
-use super::render::{self, El, V};
+use super::render;
 use super::search::{self, Kind};
 use crate::answers::{
     CopyAnswers, CopyView, Found, ItemRef, Page, RecentRequest, SearchRoute, WalkRequest, number,
@@ -19,6 +19,8 @@ use crate::answers::{
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
+use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::plex::V;
 
 /// One result: an item of the index, or a show known from its episodes (which only tells
 /// that the server has something to say: see [`page`]).
@@ -131,7 +133,9 @@ impl ParentParts {
             .by_id(artist, &Visibility::everything())
             .map_or((String::new(), 0), |a| {
                 (
-                    cachearr_serverfmt::search::fold(render::title_sort(a.title())),
+                    cachearr_serverfmt::search::fold(cachearr_serverfmt::plex::title_sort(
+                        a.title(),
+                    )),
                     numeric_id(&a),
                 )
             });
@@ -164,7 +168,7 @@ fn numeric_id(v: &ItemView<'_>) -> u64 {
 fn natural_key_with(index: &LibraryIndex, v: &ItemView<'_>, parts: &mut ParentParts) -> NaturalKey {
     let fold = cachearr_serverfmt::search::fold;
     let own = (
-        fold(render::title_sort(v.title())),
+        fold(cachearr_serverfmt::plex::title_sort(v.title())),
         v.year().unwrap_or(0),
         numeric_id(v),
     );
@@ -184,7 +188,9 @@ fn natural_key_with(index: &LibraryIndex, v: &ItemView<'_>, parts: &mut ParentPa
         // episodes carry, and its id).
         ItemKind::Episode => NaturalKey {
             artist: (
-                fold(render::title_sort(v.album().unwrap_or(""))),
+                fold(cachearr_serverfmt::plex::title_sort(
+                    v.album().unwrap_or(""),
+                )),
                 v.grandparent_id()
                     .and_then(|g| g.parse().ok())
                     .unwrap_or(u64::MAX),
@@ -202,7 +208,9 @@ fn natural_key_with(index: &LibraryIndex, v: &ItemView<'_>, parts: &mut ParentPa
         // title as its episodes do).
         ItemKind::Season => NaturalKey {
             artist: (
-                fold(render::title_sort(v.album().unwrap_or(""))),
+                fold(cachearr_serverfmt::plex::title_sort(
+                    v.album().unwrap_or(""),
+                )),
                 v.parent_id()
                     .and_then(|p| p.parse().ok())
                     .unwrap_or(u64::MAX),

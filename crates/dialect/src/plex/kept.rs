@@ -15,8 +15,9 @@ use std::sync::{OnceLock, RwLock};
 
 use rustc_hash::FxHashMap;
 
-use crate::answers::{El, V};
 use crate::model::element::{Element, ElementRef, JsonElement, Scalar, ScalarRef};
+use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::plex::V;
 
 /// Attributes that say something about one user, not the item: the play state a listing
 /// shows.

@@ -1,14 +1,11 @@
 //! Plex documents answered from the index (`upstream_index::answer`): the Plex names of kinds and
-//! type numbers. The document tree ([`El`]) and its writers — XML by default, the JSON Plex
-//! writes for `Accept: application/json` — are `cachearr-serverfmt`'s, the very code the
+//! type numbers. The document tree ([`El`](cachearr_serverfmt::plex::El)) and its writers —
+//! XML by default, the JSON Plex writes for `Accept: application/json` — are
+//! `cachearr-serverfmt`'s, the very code the
 //! simulator answers with. The item elements themselves are the server's own, kept by
 //! `upstream_index::elements`.
 
 use cachearr_library::ItemKind;
-
-/// The document tree and `titleSort`, shared with the simulator: an answer from the index is
-/// written by the same code as the server's own answers it is compared with.
-pub use cachearr_serverfmt::plex::{El, V, push_attr, title_sort};
 
 /// Plex's type name of a kind.
 pub fn type_name(kind: ItemKind) -> &'static str {

@@ -7,9 +7,10 @@
 
 use cachearr_library::ItemKind;
 
-use super::render::{self, V};
+use super::render;
 use crate::answers::{RecentRequest, WalkOrder, WalkRequest, param};
 use crate::model::library::UserSection;
+use cachearr_serverfmt::plex::V;
 
 /// What a Plex `type=` (or a section's default) asks a title search for.
 #[derive(Clone, Copy, PartialEq)]

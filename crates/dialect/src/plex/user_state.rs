@@ -33,8 +33,10 @@ use cachearr_library::ItemKind;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
-use super::render::{El, V, type_number};
+use super::render::type_number;
 use crate::ReadAsUser;
+use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::plex::V;
 
 /// What the server said about one user and one item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -212,7 +214,7 @@ pub async fn write_halves(
             attrs.attrs.clear();
             attrs = state.attrs(attrs);
             for (k, v) in &attrs.attrs {
-                super::render::push_attr(&mut values_text, k, v, json);
+                cachearr_serverfmt::plex::push_attr(&mut values_text, k, v, json);
             }
         }
         values.push(from..values_text.len());

@@ -8,9 +8,12 @@ use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use http::HeaderMap;
 
 use super::super::elements;
-use super::super::titles::{self, Rank, TitleHit};
+use super::super::titles;
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
-use cachearr_dialect::answers::{CopyView, El, Found, Page};
+use cachearr_dialect::answers::El;
+use cachearr_dialect::answers::{CopyView, Found, Page};
+use cachearr_dialect::model::library::Rank;
+use cachearr_dialect::model::library::TitleHit;
 
 impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index

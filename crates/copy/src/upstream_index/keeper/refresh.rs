@@ -11,8 +11,9 @@ use cachearr_library::{ItemKind, ItemRecord, LibraryIndex, Visibility};
 
 use super::{Built, Keeper};
 use crate::upstream_index::crawl::{self, Client, CrawlError, Stream};
-use crate::upstream_index::status::{BuildProgress, SectionInfo};
+use crate::upstream_index::status::BuildProgress;
 use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_dialect::model::library::SectionInfo;
 
 impl Keeper {
     /// Fetches what changed since the last build or refresh and installs the result.
