@@ -178,18 +178,25 @@ fn parse_body(body: &[u8]) -> Result<ShareBody, String> {
     serde_json::from_slice(body).map_err(|err| format!("bad share JSON: {err}"))
 }
 
+/// Applies `change` to account `id`'s share: the error answer when there is no such user or
+/// the change is refused.
+fn change_share_of(app: &App, id: u32, change: ShareChange) -> Result<(), Box<Response>> {
+    let mut state = app.sim.state();
+    let Some(user) = shared_user(&state, id) else {
+        return Err(Box::new(error(StatusCode::NOT_FOUND, "No such user")));
+    };
+    let user = user.id;
+    app.sim
+        .plextv()
+        .change_share(&mut state, user, change)
+        .map_err(|err| Box::new(error(StatusCode::BAD_REQUEST, &err.to_string())))
+}
+
 /// Applies `change` to account `id`'s share and answers with the share.
 fn apply(app: &App, id: u32, change: ShareChange) -> Response {
-    let result = {
-        let mut state = app.sim.state();
-        match shared_user(&state, id) {
-            Some(user) => app.sim.plextv().change_share(&mut state, user.id, change),
-            None => return error(StatusCode::NOT_FOUND, "No such user"),
-        }
-    };
-    match result {
+    match change_share_of(app, id, change) {
         Ok(()) => xml(&shares_doc(app, Some(SHARE_ID_BASE + id))),
-        Err(err) => error(StatusCode::BAD_REQUEST, &err.to_string()),
+        Err(answer) => *answer,
     }
 }
 
@@ -283,16 +290,9 @@ fn revoke(app: &App, id: u32) -> Response {
         active: Some(false),
         ..ShareChange::default()
     };
-    let result = {
-        let mut state = app.sim.state();
-        match shared_user(&state, id) {
-            Some(user) => app.sim.plextv().change_share(&mut state, user.id, change),
-            None => return error(StatusCode::NOT_FOUND, "No such user"),
-        }
-    };
-    match result {
+    match change_share_of(app, id, change) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(err) => error(StatusCode::BAD_REQUEST, &err.to_string()),
+        Err(answer) => *answer,
     }
 }
 
