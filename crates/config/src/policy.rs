@@ -386,6 +386,7 @@ fn fixed_tags(upstream: &str, rules: &[TagRule]) -> Vec<Arc<str>> {
         .filter_map(|r| {
             let t = match r {
                 Sections => tags::sections(upstream),
+                SectionTimes => tags::section_times(upstream),
                 Recent => tags::recent(upstream),
                 OnDeck => tags::ondeck(upstream),
                 History => tags::history(upstream),

@@ -302,8 +302,9 @@ impl ChangeEvent {
                     t.members();
                 }
                 t.out.push(tags::recent(upstream));
-                // The sections list carries each section's update time.
-                t.out.push(tags::sections(upstream));
+                // The sections list shows each section's update time; which sections there
+                // are and their settings stay as they were.
+                t.out.push(tags::section_times(upstream));
             }
             Change::ScanFinished => {
                 match &self.section {
@@ -508,7 +509,7 @@ mod tests {
                 "p:section:2",
                 "p:across",
                 "p:recent",
-                "p:sections",
+                "p:section-times",
                 "p:items"
             ]
         );

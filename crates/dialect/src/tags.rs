@@ -6,9 +6,22 @@
 //! cheap; being stingy with them serves stale data. The coarse tags below are the agreed contract;
 //! [`user_state`] is a finer tag the proxy adds on its own.
 
-/// `{up}:sections`: the list of library sections (`/library/sections`, Jellyfin views).
+/// `{up}:sections`: the library's sections, which they are and their settings (`/library`,
+/// `/library/sections`, a section's directory and prefs; Jellyfin views). Bumped by what adds,
+/// removes or rescans content and by a section's settings written; an edit of an item bumps
+/// [`section_times`] instead.
 pub fn sections(upstream: &str) -> String {
     join(&[upstream, ":sections"])
+}
+
+/// `{up}:section-times`: the answers that show when each section's content last changed
+/// (Plex's sections list: each section's `updatedAt`, `contentChangedAt` and the composite
+/// image named after it; the server root's `updatedAt`, the newest of them; Jellyfin's views,
+/// whose image tags follow it). Any change of an item bumps it. Answers about the sections
+/// that show no such time (Plex `/library`, a section's directory, its settings) carry
+/// [`sections`] only, which an edit leaves alone: renaming a film does not change them.
+pub fn section_times(upstream: &str) -> String {
+    join(&[upstream, ":section-times"])
 }
 
 /// `{up}:section:{id}`: listings, searches and recently-added of one section that may depend
@@ -151,6 +164,7 @@ mod tests {
     #[test]
     fn tags_are_namespaced_by_upstream() {
         assert_eq!(sections("plex"), "plex:sections");
+        assert_eq!(section_times("plex"), "plex:section-times");
         assert_eq!(section("plex", "3"), "plex:section:3");
         assert_eq!(item("jf", "abc"), "jf:item:abc");
         assert_eq!(plays("jf", "abc"), "jf:plays:abc");

@@ -1072,7 +1072,15 @@ pub fn pass_tags(
     }
     if !out.is_empty() {
         out.push(tags::recent(upstream));
-        out.push(tags::sections(upstream));
+        // Edits alone move the sections' update times, not which sections there are.
+        let edits_only = sections.is_empty()
+            && removed.is_empty()
+            && !changed.iter().any(|r| added.contains(r.id.as_str()));
+        out.push(if edits_only {
+            tags::section_times(upstream)
+        } else {
+            tags::sections(upstream)
+        });
         out.push(tags::any_item(upstream));
     }
     let mut seen = std::collections::HashSet::new();

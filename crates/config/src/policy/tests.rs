@@ -158,6 +158,65 @@ fn plex_collection_and_section_setting_writes_reach_the_listings_that_show_them(
 }
 
 #[test]
+fn an_items_edit_reaches_the_answers_showing_section_times_and_no_other_section_answer() {
+    use cachearr_dialect::events::{Change, ChangeEvent};
+    let tags_of = |t: &RouteTable, path: &str| -> Vec<String> {
+        match t.classify(&Method::GET, path, None) {
+            Decision::Cache { tags, .. } | Decision::AnswerFromIndex { tags, .. } => {
+                tags.iter().map(|t| t.to_string()).collect()
+            }
+            _ => panic!("GET {path} is not cached"),
+        }
+    };
+    let reaches = |bumped: &[String], read: &[String]| bumped.iter().any(|b| read.contains(b));
+    // A film renamed: Plex moves its section's `updatedAt` and `contentChangedAt` (the
+    // sections list, the root's `updatedAt`), not the library's fixed directory, a section's
+    // own directory or its settings.
+    let t = table(Profile::Plex);
+    let renamed = ChangeEvent::new(Change::Updated)
+        .with_section(Some("2"))
+        .with_items([Some("10")])
+        .tags("plex");
+    for path in ["/", "/library/sections"] {
+        assert!(reaches(&renamed, &tags_of(&t, path)), "{path}");
+    }
+    for path in [
+        "/library",
+        "/library/sections/2",
+        "/library/sections/2/prefs",
+    ] {
+        assert!(
+            !reaches(&renamed, &tags_of(&t, path)),
+            "{path}: {:?} against {renamed:?}",
+            tags_of(&t, path)
+        );
+    }
+    // What adds, removes or rescans content still reaches every answer about the sections.
+    for change in [Change::Added, Change::Removed, Change::ScanFinished] {
+        let bumped = ChangeEvent::new(change)
+            .with_section(Some("2"))
+            .with_items([Some("10")])
+            .tags("plex");
+        for path in [
+            "/",
+            "/library",
+            "/library/sections",
+            "/library/sections/2",
+            "/library/sections/2/prefs",
+        ] {
+            assert!(reaches(&bumped, &tags_of(&t, path)), "{change:?} {path}");
+        }
+    }
+    // Jellyfin's views show image tags that follow each library's last change.
+    let t = table(Profile::Jellyfin);
+    let renamed = ChangeEvent::new(Change::Updated)
+        .with_section(Some("lib"))
+        .with_items([Some("abc")])
+        .tags("jellyfin");
+    assert!(reaches(&renamed, &tags_of(&t, "/Users/u1/Views")));
+}
+
+#[test]
 fn plex_writes_by_path_even_as_get() {
     let t = table(Profile::Plex);
     let Decision::Write {

@@ -347,7 +347,7 @@ mod tests {
                 "j:across",
                 "j:members:lib9",
                 "j:recent",
-                "j:sections",
+                "j:section-times",
                 "j:items"
             ]
         );

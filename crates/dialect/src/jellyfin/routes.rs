@@ -62,21 +62,35 @@ pub(crate) const PLAY_STATE: &[&str] = &[
 
 const ROUTE_SPECS: &[Spec] = &[
     ("/system/info/public", &[(Get, R(Class::Identity, &[], N))]),
+    // The libraries as folders and views: their image tags follow each library's last change,
+    // an edit of an item included.
     (
         "/library/mediafolders",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionTimes, Library], N),
+        )],
     ),
     (
         "/library/virtualfolders",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionTimes, Library], N),
+        )],
     ),
     (
         "/userviews",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionTimes, Library], N),
+        )],
     ),
     (
         "/users/{uid}/views",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionTimes, Library], N),
+        )],
     ),
     ("/items", &[(Get, R(Class::Listing, SEARCH_TAGS, ITEMS))]),
     (

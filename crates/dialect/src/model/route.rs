@@ -60,6 +60,9 @@ impl DefaultRoutes {
 pub enum TagRule {
     /// `sections`: the list of library sections ([`crate::tags`] has the scheme).
     Sections,
+    /// `section-times`: the answer shows when each section's content last changed
+    /// ([`crate::tags::section_times`]).
+    SectionTimes,
     /// `section:{id}` from the `id` path parameter.
     SectionParam,
     /// A section's listing: `members:{id}` when it neither filters nor sorts by play state

@@ -53,27 +53,37 @@ pub(crate) const PLAY_STATE: &[&str] = &[
 
 const ROUTE_SPECS: &[Spec] = &[
     // What every client reads as it connects (python-plexapi: `/`, then `/library`): the
-    // server's capabilities with the library's `updatedAt` and its live transcode count, and
-    // the library's directory. Each user's, valid while the sections and sessions are.
+    // server's capabilities with the library's `updatedAt` (the newest section's, which any
+    // change of an item moves) and its live transcode count, and the library's directory (three
+    // fixed entries: no edit changes it). Each user's.
     (
         "/",
-        &[(Get, R(Class::Sections, &[Sections, Library, Sessions], N))],
+        &[(
+            Get,
+            R(
+                Class::Sections,
+                &[Sections, SectionTimes, Library, Sessions],
+                N,
+            ),
+        )],
     ),
     (
         "/library",
         &[(Get, R(Class::Sections, &[Sections, Library], N))],
     ),
     ("/identity", &[(Get, R(Class::Identity, &[], N))]),
+    // The sections list shows each section's `updatedAt` and `contentChangedAt`; a section's
+    // directory (its title and views) shows neither, so an edit of an item leaves it.
     (
         "/library/sections",
-        &[(Get, R(Class::Sections, &[Sections, Library], N))],
+        &[(
+            Get,
+            R(Class::Sections, &[Sections, SectionTimes, Library], N),
+        )],
     ),
     (
         "/library/sections/{id}",
-        &[(
-            Get,
-            R(Class::Sections, &[Sections, SectionParam, Library], N),
-        )],
+        &[(Get, R(Class::Sections, &[Sections, Library], N))],
     ),
     (
         "/library/sections/{id}/all",
@@ -128,14 +138,12 @@ const ROUTE_SPECS: &[Spec] = &[
     ),
     // A scan is asynchronous: the change events invalidate when it is done.
     ("/library/sections/{id}/refresh", &[(Any, W(&[], N))]),
-    // Section settings: read with the section, changed by the owner.
+    // Section settings: changed by the owner's write (which bumps `sections`), never by what
+    // happens to the section's items.
     (
         "/library/sections/{id}/prefs",
         &[
-            (
-                Get,
-                R(Class::Sections, &[Sections, SectionParam, Library], N),
-            ),
+            (Get, R(Class::Sections, &[Sections, Library], N)),
             (NotGet, W(&[SectionParam, Sections], N)),
         ],
     ),

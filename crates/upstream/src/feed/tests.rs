@@ -168,10 +168,11 @@ fn pass_tags_name_items_parents_sections() {
             "p:item:12",
             "p:members:2",
             "p:recent",
-            "p:sections",
+            "p:section-times",
             "p:items"
         ],
-        "an edit: the item, its section's lists, the plain listing for a top-level item"
+        "an edit: the item, its section's lists, the plain listing for a top-level item, \
+         the sections' update times (not the sections)"
     );
     let added = std::iter::once("10").collect();
     let tags = pass_tags("p", false, &[&r], &added, &["11".into()], &["3".into()]);
