@@ -412,7 +412,11 @@ fn albums_agree(
             let mut words = query.title_words.clone();
             words.extend(query.album_words.iter().cloned());
             let ours = query.album.as_deref().unwrap_or("");
-            let kinds = normalize::kinds_named(query.title.version, ours);
+            let mut kinds = normalize::kinds_named(query.title.version, ours);
+            // "Song (Live)" asks for a concert, and an unplugged album is one.
+            if query.title.version == VersionTags::LIVE && normalize::names_a_concert(their_album) {
+                kinds = kinds.union(VersionTags::ACOUSTIC);
+            }
             if !normalize::claims_carried(&their_claims, &words, kinds) {
                 return false;
             }
@@ -1301,6 +1305,72 @@ mod tests {
         // "Long Live …" is not a live album.
         let salt = run(&index, with("Noor Vale", "Saltmarsh", None, None));
         assert_eq!(salt.accepted_id(), Some("salt"), "{salt:?}");
+    }
+
+    #[test]
+    fn a_live_album_not_named_live_is_met_by_its_album_and_length() {
+        let index = LibraryIndex::build(&[
+            // A concert film's album, its name saying nothing of the stage.
+            track(
+                "ferry",
+                &["Noor Vale"],
+                "Ferry Lights",
+                "Night at the Granary Door",
+                301,
+            ),
+            track("hollow", &["Noor Vale"], "Hollow Reed", "Reedbeds", 232),
+            // Concerts named in other languages and unplugged.
+            track("brasa", &["Noor Vale"], "Brasa", "Marés (Ao Vivo)", 226),
+            track(
+                "kettle",
+                &["Noor Vale"],
+                "Kettle Song",
+                "Lanternlight Unplugged",
+                261,
+            ),
+        ])
+        .expect("the library builds");
+        for query in [
+            with(
+                "Noor Vale",
+                "Ferry Lights (Live)",
+                Some("Night at the Granary Door"),
+                Some(302),
+            ),
+            with(
+                "Noor Vale",
+                "Ferry Lights - Live",
+                Some("Night at the Granary Door (Deluxe Edition)"),
+                Some(300),
+            ),
+            with("Noor Vale", "Brasa (Live)", None, Some(226)),
+            with("Noor Vale", "Kettle Song (Live)", None, None),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_eq!(outcome.band, Band::Accept, "{query:?} → {outcome:?}");
+        }
+        // A live bonus track on a studio album's edition runs otherwise than the studio
+        // recording, and without a length nothing tells the two apart.
+        for query in [
+            with(
+                "Noor Vale",
+                "Hollow Reed (Live)",
+                Some("Reedbeds (Deluxe)"),
+                Some(251),
+            ),
+            with(
+                "Noor Vale",
+                "Hollow Reed (Live)",
+                Some("Reedbeds (Deluxe)"),
+                None,
+            ),
+            with("Noor Vale", "Hollow Reed - Live", None, Some(232)),
+        ] {
+            let outcome = run(&index, query.clone());
+            assert_ne!(outcome.band, Band::Accept, "{query:?} → {outcome:?}");
+        }
+        // A plain title is not asked for on a concert the album names in Portuguese.
+        assert_offered(&index, with("Noor Vale", "Brasa", None, Some(226)), "brasa");
     }
 
     #[test]

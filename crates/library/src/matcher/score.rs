@@ -350,8 +350,11 @@ impl<'a> Matcher<'a> {
             return !query.album_kinds.is_original() && theirs.same_kind(query.album_kinds);
         }
         theirs.is_original() && {
-            let album_kinds = normalize::album_kinds(view.album().unwrap_or(""));
-            !album_kinds.is_original() && album_kinds.same_kind(ours)
+            let their_album = view.album().unwrap_or("");
+            let album_kinds = normalize::album_kinds(their_album);
+            (!album_kinds.is_original() && album_kinds.same_kind(ours))
+                || (ours == VersionTags::LIVE && normalize::names_a_concert(their_album))
+                || live_on_the_album_named(query, view)
         }
     }
 
@@ -692,4 +695,22 @@ fn words_accounted(
                     || normalize::differ_by_slips(&ours, theirs_bare)
             })
         }
+}
+
+/// A live album whose name does not say so ("Stop Making Sense", "At Folsom Prison") holds
+/// its songs under plain titles, which a store lists as "Song (Live)" on that album: a
+/// query that asks for a live recording, names the candidate's album and gives its length
+/// within 2 s meets the plain title there. A live bonus track on a studio album's edition
+/// ("Song - Live" on "Album (Deluxe Edition)") has another length than the studio track the
+/// library holds, so the length is what tells the two apart: without it, no candidate.
+fn live_on_the_album_named(query: &Prepared, view: &ItemView<'_>) -> bool {
+    query.title.version == VersionTags::LIVE
+        && query.title.qualifiers.is_empty()
+        && query.album.as_deref().is_some_and(|ours| {
+            !view.album_norm().is_empty() && claims::same_release(ours, view.album_norm())
+        })
+        && query
+            .duration_ms
+            .zip(view.duration_ms())
+            .is_some_and(|(ours, theirs)| ours.abs_diff(theirs) <= SAME_LENGTH_MS)
 }

@@ -433,7 +433,37 @@ pub fn album_claims(raw: &str) -> Vec<String> {
             }
         }
     }
+    // "Ao Vivo", "En Vivo", "En Directo", "Dal Vivo": "live" in Portuguese, Spanish and
+    // Italian album names, claimed as "live" (which an English title carries) rather than
+    // word by word.
+    let concert_words = |pair: &[String]| {
+        matches!(
+            (pair[0].as_str(), pair[1].as_str()),
+            ("ao" | "em" | "en" | "dal" | "al", "vivo") | ("en", "directo" | "concierto")
+        )
+    };
+    if words.windows(2).any(concert_words) {
+        claims.retain(|claim| {
+            !matches!(
+                claim.as_str(),
+                "ao" | "em" | "en" | "dal" | "al" | "vivo" | "directo" | "concierto"
+            )
+        });
+        if !claims.iter().any(|claim| claim == "live") {
+            claims.push("live".to_string());
+        }
+    }
     claims
+}
+
+/// True when an album's name says it holds a concert, whatever else it says of its
+/// recordings: a live album ([`album_claims`]) or an unplugged one ("MTV Unplugged in New
+/// York": acoustic, and played live before an audience), whose plain titles a store lists as
+/// "Song (Live)".
+pub fn names_a_concert(raw: &str) -> bool {
+    album_claims(raw)
+        .iter()
+        .any(|claim| matches!(claim.as_str(), "live" | "unplugged"))
 }
 
 /// The kind of recording an album claim names, if it names one ("live", "alive" and "concert"

