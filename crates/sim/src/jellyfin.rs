@@ -18,7 +18,7 @@
 //! - `items` — `BaseItemDto` rendering and the item queries (`/Items`, views, `/Items/Latest`,
 //!   resume and next up, `/Artists`, `/Search/Hints`, genres and studios, similar items,
 //!   playlist items) with the cost accounting and the sorted-listing cache.
-//! - `events` — the `/socket` websocket (`LibraryChanged`, `UserDataChanged`,
+//! - `events` — the `/socket` websocket (`LibraryChanged`, `UserDataChanged`, `Sessions`,
 //!   `RefreshProgress`) and the webhook plugin's JSON posts.
 //! - `dto` — the wire objects, PascalCase as the server writes them; `json` — the camelCase
 //!   profile (`Accept: application/json; profile="CamelCase"`).
@@ -152,6 +152,10 @@ pub(crate) struct Front {
     pub(crate) dialect: Dialect,
     /// Emby's numeric ids (unused by Jellyfin).
     emby_ids: emby::IdMap,
+    /// The session manager's own events, which the sockets subscribed to the sessions list
+    /// (`SessionsStart`) hear: `true` for those sent at once (a session started), `false`
+    /// for those the subscription's interval throttles (activity of an idle session).
+    session_events: tokio::sync::broadcast::Sender<bool>,
 }
 
 impl Front {
@@ -228,22 +232,40 @@ impl Front {
             .unwrap_or_else(|| "unknown-device".to_owned());
         let mut devices = self.devices();
         let next = devices.len() as u64 + 1;
+        let mut started = false;
         let session = devices
             .entry((user.id, device_id.clone()))
-            .or_insert_with(|| DeviceSession {
-                number: next,
-                user: user.id,
-                client: String::new(),
-                device: String::new(),
-                device_id,
-                version: String::new(),
-                last_activity: now,
+            .or_insert_with(|| {
+                started = true;
+                DeviceSession {
+                    number: next,
+                    user: user.id,
+                    client: String::new(),
+                    device: String::new(),
+                    device_id,
+                    version: String::new(),
+                    last_activity: now,
+                }
             });
+        // `SessionManager.LogSessionActivity`: a new session is `SessionStarted`; a known one
+        // is `SessionActivity` only when it was idle for more than 10 s.
+        let idle = now.saturating_sub(session.last_activity) > 10;
         session.client = auth.client.clone().unwrap_or_else(|| "Unknown".to_owned());
         session.device = auth.device.clone().unwrap_or_else(|| "Unknown".to_owned());
         session.version = auth.version.clone().unwrap_or_else(|| "0.0.0".to_owned());
         session.last_activity = now;
-        session.clone()
+        let session = session.clone();
+        drop(devices);
+        if started || idle {
+            // No subscriber is fine: no socket asked for the sessions list.
+            let _ = self.session_events.send(started);
+        }
+        session
+    }
+
+    /// The session manager's events, for a socket's subscription to the sessions list.
+    pub(crate) fn session_events(&self) -> tokio::sync::broadcast::Receiver<bool> {
+        self.session_events.subscribe()
     }
 
     /// All device sessions, in a stable order.
@@ -336,6 +358,7 @@ fn front(sim: Sim, options: JellyfinOptions, dialect: Dialect) -> Arc<Front> {
         release,
         dialect,
         emby_ids: emby::IdMap::default(),
+        session_events: tokio::sync::broadcast::Sender::new(64),
     })
 }
 
@@ -442,10 +465,11 @@ async fn socket(front: Arc<Front>, parts: &mut axum::http::request::Parts) -> Re
                 // before the upgraded connection's task first runs. The release is watched
                 // from here on too: a change drops the socket.
                 let events = front.sim.subscribe();
+                let sessions = front.session_events();
                 let release = front.release.subscribe();
                 upgrade
                     .on_upgrade(move |socket| {
-                        events::run_socket(front, user, events, release, socket)
+                        events::run_socket(front, user, (events, sessions), release, socket)
                     })
                     .into_response()
             }

@@ -49,6 +49,7 @@ pub(crate) const RULES: super::Rules = super::Rules {
     filters_imply_recursive: false,
     sort_name_tiebreak: false,
     password_flags_obsolete: false,
+    sessions_for_every_user: false,
 };
 
 /// The Emby front end as a router (serve it with [`Sim::serve_router`]).

@@ -8,7 +8,10 @@
 //!   [`super::JellyfinOptions::library_update_delay`] like the server's `LibraryUpdateDuration`
 //!   (30 s on a real server; the simulator defaults to sending at once so tests need not wait);
 //! - `UserDataChanged` `{UserId, UserDataList}` to the user whose data changed, only;
-//! - `RefreshProgress` `{ItemId, Progress}` while a library scan runs.
+//! - `RefreshProgress` `{ItemId, Progress}` while a library scan runs;
+//! - `Sessions` `[SessionInfoDto…]` to a socket that asked with `SessionsStart`
+//!   (`Data: "{initial delay ms},{interval ms}"`) until it sends `SessionsStop`
+//!   ([`SessionsFeed`]).
 //!
 //! **Webhooks.** The webhook plugin's "send all properties" JSON, posted by the core's
 //! dispatcher to every `--webhook` URL meant for Jellyfin: `ItemAdded`, `ItemDeleted`,
@@ -180,14 +183,20 @@ fn socket_updates(front: &Front, user: &User, event: &Event) -> Vec<SocketUpdate
 }
 
 /// Serves one authenticated `/socket` connection until either side closes it, with `events`
-/// subscribed before the handshake was answered.
+/// (the core's and the session manager's) subscribed before the handshake was answered.
 pub(crate) async fn run_socket(
     front: Arc<Front>,
     user: User,
-    mut events: tokio::sync::broadcast::Receiver<Arc<Event>>,
+    (mut events, mut session_events): (
+        tokio::sync::broadcast::Receiver<Arc<Event>>,
+        tokio::sync::broadcast::Receiver<bool>,
+    ),
     mut release: tokio::sync::watch::Receiver<super::JellyfinVersion>,
     mut socket: WebSocket,
 ) {
+    // Long: one select over everything a connection hears — the server's control, its
+    // release, the client, the session manager, the core's events, the library batch — with
+    // each arm short; split, the arms would share the loop's state through parameters.
     let mut control = front.sim.socket_watch();
     let keep_alive = front.options.keep_alive_secs;
     let hello = frame("ForceKeepAlive", message_id(0, 0x4b41), keep_alive);
@@ -200,6 +209,7 @@ pub(crate) async fn run_socket(
     let mut pending: Option<LibraryUpdateInfo> = None;
     let mut flush_at = Instant::now();
     let mut batches: u64 = 0;
+    let mut sessions = SessionsFeed::default();
     loop {
         tokio::select! {
             // A silence or close applies before anything that came after it.
@@ -213,24 +223,35 @@ pub(crate) async fn run_socket(
             _ = release.changed() => return,
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let kind = serde_json::from_str::<Value>(text.as_str())
-                        .ok()
-                        .and_then(|v| v.get("MessageType").and_then(Value::as_str).map(str::to_owned));
-                    if kind.as_deref() == Some("KeepAlive") {
-                        batches += 1;
-                        let reply = frame("KeepAlive", message_id(batches, 0x4b50), Value::Null);
-                        if let Some(reply) = reply
-                            && socket.send(front.socket_message(reply)).await.is_err()
-                        {
-                            return;
-                        }
+                    batches += 1;
+                    if !read_message(&front, &user, &mut socket, &mut sessions, batches, text.as_str()).await {
+                        return;
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            // `SessionInfoWebSocketListener`: a session started or ended, a playback's start,
+            // stop or progress (a client's report) send at once; activity only once the
+            // interval has passed.
+            event = session_events.recv() => {
+                let force = match event {
+                    Ok(force) => force,
+                    // Some were missed: whatever they were, the list is due.
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return,
+                };
+                if !sessions.send(&front, &user, &mut socket, force).await {
+                    return;
+                }
+            }
             event = events.recv() => match event {
                 Ok(event) => {
+                    if matches!(event.kind, SimEvent::Playing { .. })
+                        && !sessions.send(&front, &user, &mut socket, true).await
+                    {
+                        return;
+                    }
                     for update in socket_updates(&front, &user, &event) {
                         match update {
                             SocketUpdate::Message(text) => {
@@ -269,6 +290,107 @@ pub(crate) async fn run_socket(
                 }
             }
         }
+    }
+}
+
+/// Acts on one message from the client: `KeepAlive` is answered, `SessionsStart` and
+/// `SessionsStop` change its subscriptions, anything else is ignored. False when the
+/// connection is gone.
+async fn read_message(
+    front: &Front,
+    user: &User,
+    socket: &mut WebSocket,
+    sessions: &mut SessionsFeed,
+    seq: u64,
+    text: &str,
+) -> bool {
+    let kind = serde_json::from_str::<Value>(text).ok().and_then(|v| {
+        v.get("MessageType")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    match kind.as_deref() {
+        Some("KeepAlive") => {
+            let reply = frame("KeepAlive", message_id(seq, 0x4b50), Value::Null);
+            if let Some(reply) = reply {
+                return socket.send(front.socket_message(reply)).await.is_ok();
+            }
+        }
+        Some("SessionsStart") => sessions.start(front, user, text),
+        Some("SessionsStop") => sessions.stop(),
+        _ => {}
+    }
+    true
+}
+
+/// A connection's subscriptions to the sessions list, as `BasePeriodicWebSocketListener`
+/// keeps them: each `SessionsStart` adds one (two starts, two messages an event), each
+/// `SessionsStop` ends the first. Nothing is sent when one starts, whatever its initial delay
+/// (the server keeps it and never reads it): the first message goes with the next session
+/// event. An event sent "at once" goes to every subscription; an activity event only to
+/// those whose last message is at least their interval old.
+#[derive(Default)]
+struct SessionsFeed {
+    /// Per subscription: its interval, and when its last message went.
+    subscriptions: Vec<(Duration, Option<Instant>)>,
+    sent: u64,
+}
+
+impl SessionsFeed {
+    /// `SessionsStart`: refused (nothing changes, the connection stays) when its `Data` is not
+    /// two integers, and before 10.11 to anyone but an administrator (`Only admin users can
+    /// subscribe to session information`); from 10.11 on every signed-in user may subscribe
+    /// and hears of their own sessions only.
+    fn start(&mut self, front: &Front, user: &User, text: &str) {
+        let data = serde_json::from_str::<Value>(text)
+            .ok()
+            .and_then(|v| v.get("Data").and_then(Value::as_str).map(str::to_owned));
+        let mut parts = data.as_deref().unwrap_or_default().split(',');
+        let (Some(Ok(_due_ms)), Some(Ok(interval_ms))) = (
+            parts.next().map(|p| p.trim().parse::<i64>()),
+            parts.next().map(|p| p.trim().parse::<i64>()),
+        ) else {
+            return;
+        };
+        if !user.is_owner && !front.rules().sessions_for_every_user {
+            return;
+        }
+        let interval = Duration::from_millis(u64::try_from(interval_ms).unwrap_or(0));
+        self.subscriptions.push((interval, None));
+    }
+
+    /// `SessionsStop`.
+    fn stop(&mut self) {
+        if !self.subscriptions.is_empty() {
+            self.subscriptions.remove(0);
+        }
+    }
+
+    /// Sends the sessions list to each subscription due (`force`: all of them); false when the
+    /// connection is gone.
+    async fn send(
+        &mut self,
+        front: &Front,
+        user: &User,
+        socket: &mut WebSocket,
+        force: bool,
+    ) -> bool {
+        let now = Instant::now();
+        for (interval, last) in &mut self.subscriptions {
+            if !force && last.is_some_and(|at| now.duration_since(at) < *interval) {
+                continue;
+            }
+            let (list, _) = super::handlers::visible_sessions(front, user, |_| true);
+            self.sent += 1;
+            let Some(text) = frame("Sessions", message_id(self.sent, 0x5353), list) else {
+                continue;
+            };
+            if socket.send(front.socket_message(text)).await.is_err() {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        true
     }
 }
 

@@ -63,6 +63,7 @@ impl JellyfinVersion {
             filters_imply_recursive: twelve,
             sort_name_tiebreak: twelve,
             password_flags_obsolete: twelve,
+            sessions_for_every_user: self != JellyfinVersion::V10_10,
         }
     }
 }
@@ -123,6 +124,9 @@ pub(crate) struct Rules {
     pub(crate) sort_name_tiebreak: bool,
     /// `UserDto.HasPassword` / `HasConfiguredPassword` are obsolete and always true.
     pub(crate) password_flags_obsolete: bool,
+    /// Any signed-in user may subscribe to the sessions list (`SessionsStart`) and hears of
+    /// their own sessions; before 10.11 only an administrator may.
+    pub(crate) sessions_for_every_user: bool,
 }
 
 impl Rules {

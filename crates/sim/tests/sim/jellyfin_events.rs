@@ -385,3 +385,229 @@ async fn library_changes_are_batched_over_the_update_window() {
         .collect();
     assert_eq!(updated, vec![guid(first).as_str(), guid(second).as_str()]);
 }
+
+/// The next text message, whatever its kind.
+async fn next_message(socket: &mut Socket) -> Value {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let frame = socket.next().await.expect("socket open").expect("frame");
+            if let Message::Text(text) = frame {
+                return serde_json::from_str(text.as_str()).expect("json frame");
+            }
+        }
+    })
+    .await
+    .expect("a message arrived")
+}
+
+/// Sends `text` and waits for the answer to a keep-alive sent after it: the server has read
+/// `text` by then (it reads a connection's messages in order).
+async fn send_and_settle(socket: &mut Socket, text: &str) {
+    socket
+        .send(Message::text(text.to_owned()))
+        .await
+        .expect("sent");
+    socket
+        .send(Message::text(r#"{"MessageType":"KeepAlive"}"#))
+        .await
+        .expect("keep-alive sent");
+    next_of(socket, "KeepAlive").await;
+}
+
+fn user_of(sim: &Sim, name: &str) -> cachearr_sim::state::User {
+    sim.state()
+        .users()
+        .iter()
+        .find(|u| u.name == name)
+        .expect("user")
+        .clone()
+}
+
+/// A player's report of `guid` playing, from device `device` of the token's user.
+async fn report_playing(server: &TestServer, token: &str, device: &str, guid: &str) {
+    let auth = format!(
+        r#"MediaBrowser Client="Player", Device="{device}", DeviceId="{device}", Version="1", Token="{token}""#
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/Sessions/Playing", server.base_url))
+        .header("Authorization", auth)
+        .json(&serde_json::json!({"ItemId": guid, "PositionTicks": 0, "IsPaused": false}))
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().is_success(), "{}", response.status());
+}
+
+async fn mark_played(server: &TestServer, token: &str, guid: &str) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/UserPlayedItems/{guid}", server.base_url))
+        .header("X-Emby-Token", token)
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().is_success());
+}
+
+/// The session of device `device` in a `Sessions` list.
+fn session_of<'a>(list: &'a Value, device: &str) -> Option<&'a Value> {
+    list.as_array()?.iter().find(|s| s["DeviceId"] == device)
+}
+
+#[tokio::test]
+async fn sessions_start_sends_the_sessions_list_when_a_playback_starts() {
+    let sim = sim(Vec::new());
+    let server = start(&sim).await;
+    let mut socket = connect(&server, &server.token).await;
+    next_of(&mut socket, "ForceKeepAlive").await;
+    send_and_settle(
+        &mut socket,
+        r#"{"MessageType":"SessionsStart","Data":"0,1500"}"#,
+    )
+    .await;
+
+    let (_, guid) = first_of(&sim, ItemKind::Track);
+    let bob = token_of(&sim, "bob");
+    report_playing(&server, &bob, "bobs-player", &guid).await;
+    // The player's session starts (its first request), then its playback: the last list
+    // sent shows the track playing.
+    let playing = until_playing(&mut socket, "bobs-player", &guid).await;
+    assert_eq!(playing["UserName"], "bob");
+    assert_eq!(playing["PlayState"]["IsPaused"], false);
+
+    // The same SessionInfoDto as `/Sessions` answers an administrator.
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{}/Sessions", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(session_of(&listed, "bobs-player"), Some(&playing));
+}
+
+#[tokio::test]
+async fn sessions_stop_ends_the_subscription() {
+    let sim = sim(Vec::new());
+    let server = start(&sim).await;
+    let mut socket = connect(&server, &server.token).await;
+    next_of(&mut socket, "ForceKeepAlive").await;
+    send_and_settle(
+        &mut socket,
+        r#"{"MessageType":"SessionsStart","Data":"0,1500"}"#,
+    )
+    .await;
+    send_and_settle(&mut socket, r#"{"MessageType":"SessionsStop"}"#).await;
+    let (_, guid) = first_of(&sim, ItemKind::Track);
+    report_playing(&server, &server.token, "player", &guid).await;
+    // The owner's own play state comes after the playback on the same socket; no list
+    // comes before it.
+    mark_played(&server, &server.token, &guid).await;
+    let next = next_message(&mut socket).await;
+    assert_eq!(next["MessageType"], "UserDataChanged", "{next}");
+}
+
+#[tokio::test]
+async fn a_non_administrator_hears_only_of_their_own_sessions_from_10_11() {
+    let sim = sim(Vec::new());
+    let server = start(&sim).await;
+    let bob = user_of(&sim, "bob");
+    let mut socket = connect(&server, &bob.jellyfin_token).await;
+    next_of(&mut socket, "ForceKeepAlive").await;
+    send_and_settle(
+        &mut socket,
+        r#"{"MessageType":"SessionsStart","Data":"0,1500"}"#,
+    )
+    .await;
+    let (_, guid) = first_of(&sim, ItemKind::Track);
+    // The owner's playback is sent to bob's subscription too, as a list without it.
+    report_playing(&server, &server.token, "owners-player", &guid).await;
+    let message = next_of(&mut socket, "Sessions").await;
+    let list = message["Data"].as_array().expect("a list");
+    assert!(!list.is_empty(), "bob's own socket session is listed");
+    for session in list {
+        assert_eq!(session["UserId"], bob.jellyfin_id.as_str(), "{session}");
+    }
+}
+
+#[tokio::test]
+async fn before_10_11_only_an_administrator_may_subscribe() {
+    let sim = sim(Vec::new());
+    let server = sim
+        .start_jellyfin_test_server(JellyfinOptions {
+            version: cachearr_sim::jellyfin::JellyfinVersion::V10_10,
+            ..JellyfinOptions::default()
+        })
+        .await
+        .expect("server starts");
+    let bob = token_of(&sim, "bob");
+    let mut socket = connect(&server, &bob).await;
+    next_of(&mut socket, "ForceKeepAlive").await;
+    send_and_settle(
+        &mut socket,
+        r#"{"MessageType":"SessionsStart","Data":"0,1500"}"#,
+    )
+    .await;
+    let (_, guid) = first_of(&sim, ItemKind::Track);
+    report_playing(&server, &bob, "bobs-player", &guid).await;
+    mark_played(&server, &bob, &guid).await;
+    let next = next_message(&mut socket).await;
+    assert_eq!(next["MessageType"], "UserDataChanged", "{next}");
+
+    let mut admin = connect(&server, &server.token).await;
+    next_of(&mut admin, "ForceKeepAlive").await;
+    send_and_settle(
+        &mut admin,
+        r#"{"MessageType":"SessionsStart","Data":"0,1500"}"#,
+    )
+    .await;
+    report_playing(&server, &bob, "bobs-player", &guid).await;
+    let message = next_of(&mut admin, "Sessions").await;
+    assert!(session_of(&message["Data"], "bobs-player").is_some());
+}
+
+/// A session's activity after more than 10 s idle is sent only once the subscription's
+/// interval has passed; a session's start and a playback are sent at once.
+#[tokio::test]
+async fn activity_is_throttled_by_the_interval_and_playback_is_not() {
+    let sim = sim(Vec::new());
+    let server = start(&sim).await;
+    let (_, guid) = first_of(&sim, ItemKind::Track);
+    let bob = token_of(&sim, "bob");
+    // The sessions of the requests below exist before the subscription, so that each report
+    // below is one message (a new session would be another).
+    mark_played(&server, &server.token, &guid).await;
+    report_playing(&server, &bob, "bobs-player", &guid).await;
+    let mut socket = connect(&server, &server.token).await;
+    next_of(&mut socket, "ForceKeepAlive").await;
+    // An hour between throttled messages: nothing in this test waits that long.
+    send_and_settle(
+        &mut socket,
+        r#"{"MessageType":"SessionsStart","Data":"0,3600000"}"#,
+    )
+    .await;
+    report_playing(&server, &bob, "bobs-player", &guid).await;
+    until_playing(&mut socket, "bobs-player", &guid).await;
+    // The owner's session, idle for more than 10 s, is active again: held back by the
+    // interval, so the owner's play-state change that follows is the next message.
+    sim.advance_clock(11);
+    mark_played(&server, &server.token, &guid).await;
+    let next = next_message(&mut socket).await;
+    assert_eq!(next["MessageType"], "UserDataChanged", "{next}");
+    // A playback's report is sent whatever the interval.
+    report_playing(&server, &bob, "bobs-player", &guid).await;
+    next_of(&mut socket, "Sessions").await;
+}
+
+/// The `Sessions` messages until one shows `guid` playing on `device`; that session.
+async fn until_playing(socket: &mut Socket, device: &str, guid: &str) -> Value {
+    loop {
+        let message = next_of(socket, "Sessions").await;
+        if let Some(session) = session_of(&message["Data"], device)
+            && session["NowPlayingItem"]["Id"] == guid
+        {
+            return session.clone();
+        }
+    }
+}

@@ -81,6 +81,30 @@ pub(super) fn sessions(front: &Front, req: &Req, caller: &User) -> Result<Reply,
     let device_filter = req.query.str("DeviceId").map(str::to_owned);
     let active_within = req.query.int("ActiveWithinSeconds")?;
     let now = front.sim.now();
+    let (out, scanned) = visible_sessions(front, caller, |device| {
+        !(controllable.is_some_and(|id| id != device.user)
+            || device_filter
+                .as_ref()
+                .is_some_and(|d| *d != device.device_id)
+            || active_within.is_some_and(|secs| {
+                i64::from(now) - i64::from(device.last_activity) > i64::from(secs)
+            }))
+    });
+    let work = Work {
+        scanned,
+        returned: out.len() as u64,
+    };
+    Ok(Reply::json(req.casing, &out, work))
+}
+
+/// The sessions `caller` may see — every session for an administrator, their own for anyone
+/// else — that `wanted` keeps, and how many sessions there are: what `/Sessions` lists and
+/// what the socket's `Sessions` message carries (`SessionInfoWebSocketListener`).
+pub(crate) fn visible_sessions(
+    front: &Front,
+    caller: &User,
+    wanted: impl Fn(&DeviceSession) -> bool,
+) -> (Vec<SessionInfo>, u64) {
     let devices = front.devices_snapshot();
     let users: Vec<User> = front.sim.state().users().to_vec();
     let mut out = Vec::new();
@@ -88,25 +112,14 @@ pub(super) fn sessions(front: &Front, req: &Req, caller: &User) -> Result<Reply,
         if !caller.is_owner && device.user != caller.id {
             continue;
         }
-        if controllable.is_some_and(|id| id != device.user)
-            || device_filter
-                .as_ref()
-                .is_some_and(|d| *d != device.device_id)
-            || active_within.is_some_and(|secs| {
-                i64::from(now) - i64::from(device.last_activity) > i64::from(secs)
-            })
-        {
+        if !wanted(device) {
             continue;
         }
         if let Some(user) = users.iter().find(|u| u.id == device.user) {
             out.push(session_info(front, user, device));
         }
     }
-    let work = Work {
-        scanned: devices.len() as u64,
-        returned: out.len() as u64,
-    };
-    Ok(Reply::json(req.casing, &out, work))
+    (out, devices.len() as u64)
 }
 
 pub(super) fn playing(
