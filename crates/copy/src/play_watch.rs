@@ -292,7 +292,7 @@ async fn probe_user(
         round.probes += 1;
         count(1);
         let (status, body) = read(gw, up, user, &probe.probe).await?;
-        let hash = answer_hash(status, &body);
+        let hash = answer_hash(status, &body, dialect.play_state_digest(&body));
         let known = user
             .play_lists
             .lock()
@@ -366,13 +366,18 @@ async fn probe_user(
     Some(Found::Changed)
 }
 
-/// A probe's answer as one number: its status and, for a 2xx, its body. Never
-/// [`UNKNOWN_STATE`], which marks a list to read whole.
-fn answer_hash(status: u16, body: &[u8]) -> u64 {
+/// A probe's answer as one number: its status and, for a 2xx, what it says of play state
+/// (`digest`, the dialect's reading: the list's count and its items' state, so that an item
+/// renamed or otherwise edited does not read as a change and cost the whole list), else its
+/// body. Never [`UNKNOWN_STATE`], which marks a list to read whole.
+fn answer_hash(status: u16, body: &[u8], digest: Option<u64>) -> u64 {
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     hasher.update(&status.to_le_bytes());
     if (200..300).contains(&status) {
-        hasher.update(body);
+        match digest {
+            Some(digest) => hasher.update(&digest.to_le_bytes()),
+            None => hasher.update(body),
+        }
     }
     hasher.digest().min(UNKNOWN_STATE - 1)
 }

@@ -187,6 +187,10 @@ impl Dialect for Jellyfin {
         play_state::items(body)
     }
 
+    fn play_state_digest(&self, body: &[u8]) -> Option<u64> {
+        play_state::digest(body)
+    }
+
     /// The activity log: each playback's start and stop, every user's (`play_state.rs`).
     fn plays_since(&self, cursor: Option<&PlayCursor>, start: usize) -> Option<String> {
         Some(play_state::plays_since(cursor, start))

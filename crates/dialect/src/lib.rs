@@ -268,6 +268,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// not such a list.
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;
 
+    /// What a probe's answer (JSON, [`Self::play_state_probes`]) says of play state alone: how
+    /// many items its list holds and the play state of those it shows, as one number — not
+    /// their titles or anything else an edit changes, so that a renamed item leaves it as it
+    /// was. `None` for an answer that is not such a page (the watch then compares the whole
+    /// answer).
+    fn play_state_digest(&self, _body: &[u8]) -> Option<u64> {
+        None
+    }
+
     /// The one request, read with the owner's token, that lists every user's plays newest
     /// first (Plex's play history, Jellyfin's activity log): from `cursor` on, page `start`
     /// of [`crate::model::library::PLAYS_PAGE`]; without a cursor, the newest play alone

@@ -223,6 +223,10 @@ impl Dialect for Plex {
         play_state::items(body)
     }
 
+    fn play_state_digest(&self, body: &[u8]) -> Option<u64> {
+        play_state::digest(body)
+    }
+
     fn plays_since(
         &self,
         cursor: Option<&crate::model::library::PlayCursor>,

@@ -56,6 +56,25 @@ pub(super) fn probes() -> Vec<PlayStateProbe> {
 
 pub(super) fn items(body: &[u8]) -> Option<Vec<PlayStateItem>> {
     let v: Value = serde_json::from_slice(body).ok()?;
+    items_in(&v)
+}
+
+/// A probe's page as what it says of play state: how many items the list holds
+/// (`TotalRecordCount`) and the `UserData` of those it shows, never their names.
+pub(super) fn digest(body: &[u8]) -> Option<u64> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let mut hasher = FxHasher::default();
+    v.get("TotalRecordCount")
+        .map(Value::to_string)
+        .hash(&mut hasher);
+    for item in items_in(&v)? {
+        item.id.hash(&mut hasher);
+        item.state.hash(&mut hasher);
+    }
+    Some(hasher.finish())
+}
+
+fn items_in(v: &Value) -> Option<Vec<PlayStateItem>> {
     let list = v.get("Items")?.as_array()?;
     // Ids as the gateway's tags hold them: lower case.
     let id = |m: &Value, k: &str| {

@@ -72,10 +72,31 @@ pub(super) fn probes(sections: &UserSections) -> Vec<PlayStateProbe> {
 
 pub(super) fn items(body: &[u8]) -> Option<Vec<PlayStateItem>> {
     let v: Value = serde_json::from_slice(body).ok()?;
+    Some(items_in(v.get("MediaContainer")?))
+}
+
+/// A probe's page as what it says of play state: how many items the list holds (`totalSize`,
+/// else `size`) and the state of those it shows ([`STATE_FIELDS`]), never their titles.
+pub(super) fn digest(body: &[u8]) -> Option<u64> {
+    let v: Value = serde_json::from_slice(body).ok()?;
     let container = v.get("MediaContainer")?;
+    let mut hasher = FxHasher::default();
+    container
+        .get("totalSize")
+        .or_else(|| container.get("size"))
+        .map(Value::to_string)
+        .hash(&mut hasher);
+    for item in items_in(container) {
+        item.id.hash(&mut hasher);
+        item.state.hash(&mut hasher);
+    }
+    Some(hasher.finish())
+}
+
+fn items_in(container: &Value) -> Vec<PlayStateItem> {
     let Some(list) = container.get("Metadata").and_then(Value::as_array) else {
         // An empty listing has no `Metadata`.
-        return Some(Vec::new());
+        return Vec::new();
     };
     let text = |m: &Value, k: &str| -> Option<String> {
         match m.get(k)? {
@@ -84,25 +105,23 @@ pub(super) fn items(body: &[u8]) -> Option<Vec<PlayStateItem>> {
             other => Some(other.to_string()),
         }
     };
-    Some(
-        list.iter()
-            .filter_map(|m| {
-                let id = text(m, "ratingKey")?;
-                let mut hasher = FxHasher::default();
-                for field in STATE_FIELDS {
-                    text(m, field).hash(&mut hasher);
-                }
-                Some(PlayStateItem {
-                    id,
-                    parents: ["parentRatingKey", "grandparentRatingKey"]
-                        .iter()
-                        .filter_map(|k| text(m, k))
-                        .collect(),
-                    state: hasher.finish(),
-                })
+    list.iter()
+        .filter_map(|m| {
+            let id = text(m, "ratingKey")?;
+            let mut hasher = FxHasher::default();
+            for field in STATE_FIELDS {
+                text(m, field).hash(&mut hasher);
+            }
+            Some(PlayStateItem {
+                id,
+                parents: ["parentRatingKey", "grandparentRatingKey"]
+                    .iter()
+                    .filter_map(|k| text(m, k))
+                    .collect(),
+                state: hasher.finish(),
             })
-            .collect(),
-    )
+        })
+        .collect()
 }
 
 /// The play history from `cursor` on (`viewedAt>=` its time: plays of that same second are

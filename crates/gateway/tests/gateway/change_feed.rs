@@ -1334,3 +1334,68 @@ async fn plex_plays_made_on_other_clients_are_probed() {
 async fn jellyfin_plays_made_on_other_clients_are_probed() {
     plays_made_on_other_clients(Profile::Jellyfin).await;
 }
+
+/// An item renamed on the server while it heads a user's probed list (the item they played
+/// last) changes the probe's answer but not the play state it shows: the round reads the
+/// probes alone, not the whole list again, and finds nothing changed; a play made afterwards
+/// is still found.
+async fn a_rename_in_a_probe_is_no_play_state_change(profile: Profile) {
+    const USER_PROBE: Duration = Duration::from_secs(120);
+    let gw = start_hooked(profile, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_user_probe = USER_PROBE;
+        config.feed.play_state_active = Duration::from_secs(180);
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (_, ids, _) = gw.sections();
+    let (item, other) = (ids[0], ids[1]);
+    let owner = gw
+        .sim
+        .state()
+        .users()
+        .iter()
+        .find(|u| u.is_owner)
+        .cloned()
+        .expect("the server has an owner");
+    // The owner played the item last: it heads the probe of the last played.
+    gw.sim.mark_played(owner.id, item);
+    let read = || async { gw.get(&gw.metadata(other)).await };
+    read().await;
+    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    gw.clock.advance(USER_PROBE);
+    read().await;
+    let unchanged = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (unchanged.users, unchanged.changed),
+        (1, 0),
+        "{unchanged:?}"
+    );
+
+    gw.sim.rename_item(item, "Renamed While Watched").unwrap();
+    gw.clock.advance(USER_PROBE);
+    read().await;
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!(
+        (round.users, round.changed, round.probes),
+        (1, 0, unchanged.probes),
+        "the probes alone, no whole list read for a title: {round:?}"
+    );
+
+    gw.sim.mark_played(owner.id, other);
+    gw.clock.advance(USER_PROBE);
+    read().await;
+    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    assert_eq!((round.changed, round.items), (1, 1), "{round:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_rename_in_a_probe_is_no_play_state_change() {
+    a_rename_in_a_probe_is_no_play_state_change(Profile::Plex).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_a_rename_in_a_probe_is_no_play_state_change() {
+    a_rename_in_a_probe_is_no_play_state_change(Profile::Jellyfin).await;
+}
