@@ -75,6 +75,27 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     fn announces_sessions(&self) -> bool {
         false
     }
+
+    /// Where the socket announces the live sessions list only to a client that asks
+    /// (Jellyfin's `SessionsStart`): the message that asks, sent on every connection once the
+    /// server has answered, and how long a list kept under it stays fresh. The list follows
+    /// the socket only once the server has sent one on the connection (it may refuse the
+    /// subscription: [`SocketMessage::sessions_listed`]). `None` where the server announces
+    /// the list unasked, or not at all.
+    fn sessions_subscription(&self) -> Option<SessionsSubscription> {
+        None
+    }
+}
+
+/// A subscription to the live sessions list ([`ServerEvents::sessions_subscription`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionsSubscription {
+    /// The message that asks for the list.
+    pub start: &'static str,
+    /// How long a sessions list kept under the subscription stays fresh: what the server
+    /// announces nothing of (times of activity, a session leaving a list filtered by
+    /// activity) is at most this old.
+    pub fresh_for: std::time::Duration,
 }
 
 /// Reads one connection's notification messages, in order.
@@ -94,6 +115,9 @@ pub struct SocketMessage {
     /// The server's keep-alive timeout in seconds: send the keep-alive message at half this
     /// interval or be disconnected.
     pub keep_alive_secs: Option<u64>,
+    /// The message is a live sessions list: the server accepted the connection's
+    /// subscription ([`ServerEvents::sessions_subscription`]), so its changes arrive.
+    pub sessions_listed: bool,
 }
 
 /// Where a server's webhook carries its event.

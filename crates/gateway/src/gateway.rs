@@ -307,6 +307,12 @@ fn new_feed(
             cachearr_dialect::of(u.profile)
                 .events()
                 .announces_sessions(),
+        )
+        .with_sessions_subscription(
+            cachearr_dialect::of(u.profile)
+                .events()
+                .sessions_subscription()
+                .map(|s| s.fresh_for),
         );
     Arc::new(feed)
 }

@@ -172,6 +172,10 @@ pub struct Feed {
     /// The socket announces every change of the live sessions list
     /// (`ServerEvents::announces_sessions`): the list follows the socket while it is open.
     sessions_announced: bool,
+    /// Where the socket announces the list only once subscribed
+    /// (`ServerEvents::sessions_subscription`): how long a list kept under it stays fresh.
+    /// The list then follows only a socket on which the server has sent one.
+    sessions_subscribed_fresh: Option<Duration>,
     /// Where the play-state watch read the server's list of every user's plays up to.
     plays: Mutex<PlaysRead>,
     /// Wakes the play-state watch when a user who was not active reads an answer showing
@@ -304,6 +308,7 @@ impl Feed {
             pass_tags: AtomicU64::new(0),
             announce_delay: Duration::ZERO,
             sessions_announced: false,
+            sessions_subscribed_fresh: None,
             plays: Mutex::new(PlaysRead::default()),
             wake_watch: tokio::sync::Notify::new(),
             background: Mutex::new(Background::default()),
@@ -400,18 +405,31 @@ impl Feed {
         self
     }
 
+    /// The server's socket announces the live sessions list only to a connection that
+    /// subscribed (`ServerEvents::sessions_subscription`); a list kept under it stays fresh
+    /// for `fresh_for`.
+    #[must_use]
+    pub fn with_sessions_subscription(mut self, fresh_for: Option<Duration>) -> Feed {
+        self.sessions_subscribed_fresh = fresh_for;
+        self
+    }
+
     /// How a read of the live sessions list stands at `now_ms`, where the socket announces
     /// its every change: cached until the socket says otherwise while a socket is open here
     /// (or the holder of the background vouches for its own), else its lifetime as a
     /// read-time cap, so a list kept under the socket is read again once nothing would
     /// announce its changes. `None` where the server announces no such thing: the route's
-    /// lifetime as it stands.
+    /// lifetime as it stands. Where the list comes only by subscription, only a socket here
+    /// on which the server has sent one counts (the holder's heartbeat does not say so).
     fn sessions_stance(&self, now_ms: u64) -> Option<Stance> {
         if !self.sessions_announced || !self.config.enabled {
             return None;
         }
-        let followed =
-            self.socket_connected() || now_ms < self.vouched_until_ms.load(Ordering::Relaxed);
+        let followed = if self.sessions_subscribed_fresh.is_some() {
+            self.sessions_listed()
+        } else {
+            self.socket_connected() || now_ms < self.vouched_until_ms.load(Ordering::Relaxed)
+        };
         Some(if followed {
             Stance::Vouched
         } else {
@@ -487,6 +505,17 @@ impl Feed {
         self.last_pass_ms.store(now_ms.max(1), Ordering::Relaxed);
         self.pass_tags
             .fetch_add(tags_bumped as u64, Ordering::Relaxed);
+    }
+
+    /// A socket open here carries the live sessions list.
+    fn sessions_listed(&self) -> bool {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|s| {
+                s.connected.load(Ordering::Relaxed) && s.sessions_listed.load(Ordering::Relaxed)
+            })
     }
 
     fn socket_connected(&self) -> bool {
@@ -565,7 +594,7 @@ impl Feed {
     pub fn adjust(&self, class: Class, policy: &mut Policy, now_ms: u64) {
         if class == Class::Sessions {
             if let Some(stance) = self.sessions_stance(now_ms) {
-                self.apply(stance, policy);
+                self.apply_sessions(stance, policy);
             }
             return;
         }
@@ -601,7 +630,11 @@ impl Feed {
         let adjusted = policies.adjusted.get_or_init(|| {
             [Stance::Vouched, Stance::Capped].map(|stance| {
                 let mut policy = policies.routed.clone();
-                self.apply(stance, &mut policy);
+                if class == Class::Sessions {
+                    self.apply_sessions(stance, &mut policy);
+                } else {
+                    self.apply(stance, &mut policy);
+                }
                 policy
             })
         });
@@ -616,6 +649,18 @@ impl Feed {
                 policy.fresh_cap = None;
             }
             Stance::Capped => policy.fresh_cap = Some(policy.fresh),
+        }
+    }
+
+    /// Sets the policy of a read of the live sessions list as `stance` says: while followed
+    /// by subscription, fresh for as long as the subscription promises, not the horizon.
+    fn apply_sessions(&self, stance: Stance, policy: &mut Policy) {
+        match (stance, self.sessions_subscribed_fresh) {
+            (Stance::Vouched, Some(fresh_for)) => {
+                policy.fresh = policy.fresh.max(fresh_for);
+                policy.fresh_cap = None;
+            }
+            _ => self.apply(stance, policy),
         }
     }
 

@@ -5,6 +5,8 @@
 //! reader and hands the events to an [`EventSink`]. A dropped
 //! connection is retried with capped exponential backoff and full jitter; after a reconnect we
 //! may have missed events, so the listings are invalidated once (the TTLs backstop the rest).
+//! Where the server sends its live sessions list only when asked (Jellyfin's `SessionsStart`),
+//! every connection asks once the server has answered.
 //!
 //! The token travels in a request header, never in the URL, so that no error message or log
 //! line can carry it.
@@ -97,6 +99,10 @@ impl std::fmt::Debug for Subscription {
 pub struct SubscriberStatus {
     /// The websocket is open right now and the server has sent something on it.
     pub connected: AtomicBool,
+    /// The server has sent the live sessions list on the connection open now: the
+    /// subscription to it (`ServerEvents::sessions_subscription`) was accepted, so the list's
+    /// changes arrive.
+    pub sessions_listed: AtomicBool,
     /// Connections opened (and answered by the server) since start.
     pub connects: AtomicU64,
     /// Connections closed because nothing arrived on them for [`Liveness::dead_after`].
@@ -132,6 +138,7 @@ async fn run(subscription: Subscription, sink: Arc<dyn EventSink>, status: Arc<S
         let reconnect = status.connects.load(Ordering::Relaxed) > 0;
         let outcome = connect_and_listen(&subscription, sink.as_ref(), &status, reconnect).await;
         status.connected.store(false, Ordering::Relaxed);
+        status.sessions_listed.store(false, Ordering::Relaxed);
         match outcome {
             Ok(()) => {
                 tracing::debug!(upstream = %subscription.upstream, "notification socket closed")
@@ -254,6 +261,9 @@ async fn connect_and_listen(
                         let missed = ChangeEvent::new(Change::ScanFinished);
                         sink.apply(&subscription.upstream, &missed);
                     }
+                    if let Some(sessions) = subscription.server.sessions_subscription() {
+                        socket.send(Message::text(sessions.start)).await?;
+                    }
                 }
                 let text = match frame {
                     None => return Ok(()),
@@ -272,14 +282,19 @@ async fn connect_and_listen(
                             probe = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
                         }
                     }
-                    message.events
+                    (message.events, message.sessions_listed)
                 });
                 match events {
-                    Ok(events) => {
+                    Ok((events, sessions_listed)) => {
                         for event in &events {
                             sink.apply(&subscription.upstream, event);
                         }
                         status.events.fetch_add(events.len() as u64, Ordering::Relaxed);
+                        // After its change is applied: what was cached before the first
+                        // list is gone before the list is followed.
+                        if sessions_listed {
+                            status.sessions_listed.store(true, Ordering::Relaxed);
+                        }
                     }
                     Err(err) => {
                         status.malformed.fetch_add(1, Ordering::Relaxed);

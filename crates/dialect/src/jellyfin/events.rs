@@ -5,7 +5,8 @@
 //! admin's template produces; we expect the plugin's "send all properties" object
 //! (`NotificationType`, `ItemId`, `ItemType`, `SeriesId`, `SeasonId`, `SaveReason`, …) and read
 //! only those fields. Socket messages are `{"MessageType", "MessageId", "Data"}`; we act on
-//! `LibraryChanged` and `UserDataChanged`, and answer `ForceKeepAlive`.
+//! `LibraryChanged`, `UserDataChanged` and `Sessions` (the live sessions list, sent once
+//! asked for with `SessionsStart`), and answer `ForceKeepAlive`.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,8 @@ use http::{HeaderName, HeaderValue};
 
 use super::Jellyfin;
 use crate::events::{
-    Change, ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
+    Change, ChangeEvent, EventError, ServerEvents, SessionsSubscription, SocketMessage,
+    SocketReader, WebhookBody,
 };
 
 fn str_of<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
@@ -192,6 +194,81 @@ pub fn parse_socket_message(
     Ok(message)
 }
 
+/// What one connection remembers between its messages: the user data seen, and the last
+/// sessions list's content.
+#[derive(Debug, Default)]
+pub struct SocketState {
+    user_data: UserDataStates,
+    /// A digest of the last `Sessions` message's list, less its times of activity (`None`:
+    /// none yet on this connection).
+    sessions: Option<u64>,
+}
+
+/// The fields of a `SessionInfoDto` that move with every request its client makes
+/// (`SessionManager.LogSessionActivity`), which the server announces only after 10 s of
+/// idleness. Left out of the comparison: every request cachearr sends on moves them, so
+/// comparing them would have cachearr's own reads drop the list they filled. A list kept
+/// under the socket is refreshed at [`SESSIONS_FRESH_FOR`] at the latest, which bounds how
+/// old they are.
+const ACTIVITY_FIELDS: [&str; 2] = ["LastActivityDate", "LastPlaybackCheckIn"];
+
+/// How long a sessions list kept under the socket stays fresh: what the server does not
+/// announce — times of activity, a session idle past a client's `ActiveWithinSeconds` — is at
+/// most this old.
+pub const SESSIONS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A digest of a `Sessions` list, less the times of activity; `None` when `data` is not a list.
+fn sessions_digest(data: &Value) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for session in data.as_array()? {
+        match session.as_object() {
+            Some(fields) => {
+                for (name, value) in fields {
+                    if !ACTIVITY_FIELDS.contains(&name.as_str()) {
+                        name.hash(&mut hasher);
+                        value.to_string().hash(&mut hasher);
+                    }
+                }
+            }
+            None => session.to_string().hash(&mut hasher),
+        }
+        // Sessions apart: two sessions' fields never read as one's.
+        0xffu8.hash(&mut hasher);
+    }
+    Some(hasher.finish())
+}
+
+impl SocketState {
+    /// A `Sessions` message: the live sessions list, a change when its content differs from
+    /// the last one's on this connection (the first one always: whatever was cached before
+    /// the list was followed may be older than it).
+    fn sessions(&mut self, data: &Value) -> SocketMessage {
+        let Some(digest) = sessions_digest(data) else {
+            return SocketMessage::default();
+        };
+        let changed = self.sessions.replace(digest) != Some(digest);
+        SocketMessage {
+            events: changed
+                .then(|| ChangeEvent::new(Change::SessionChanged))
+                .into_iter()
+                .collect(),
+            keep_alive_secs: None,
+            sessions_listed: true,
+        }
+    }
+}
+
+impl SocketReader for SocketState {
+    fn read(&mut self, text: &str) -> Result<SocketMessage, EventError> {
+        let value: Value = serde_json::from_str(text)?;
+        if str_of(&value, "MessageType") == Some("Sessions") {
+            return Ok(self.sessions(value.get("Data").unwrap_or(&Value::Null)));
+        }
+        parse_socket_message(text, &mut self.user_data)
+    }
+}
+
 impl ServerEvents for Jellyfin {
     /// The webhook plugin posts JSON (its "send all properties" object).
     fn webhook_body(&self) -> WebhookBody {
@@ -228,7 +305,7 @@ impl ServerEvents for Jellyfin {
     }
 
     fn socket_reader(&self) -> Box<dyn SocketReader> {
-        Box::<UserDataStates>::default()
+        Box::<SocketState>::default()
     }
 
     /// Jellyfin drops a socket that stays silent past the timeout it announces in
@@ -241,11 +318,24 @@ impl ServerEvents for Jellyfin {
     fn announce_delay(&self) -> std::time::Duration {
         std::time::Duration::from_secs(30)
     }
-}
 
-impl SocketReader for UserDataStates {
-    fn read(&mut self, text: &str) -> Result<SocketMessage, EventError> {
-        parse_socket_message(text, self)
+    /// Once subscribed, the server sends the sessions list at once when a session starts or
+    /// ends and when a playback starts, stops or reports progress, and when an idle session
+    /// is active again (`SessionInfoWebSocketListener`).
+    fn announces_sessions(&self) -> bool {
+        true
+    }
+
+    /// `SessionsStart` with no initial delay (the server ignores it) and the 1.5 s interval
+    /// Jellyfin's web dashboard asks for, which throttles only the activity messages. 10.11
+    /// and later take it from any user (a non-administrator hears of their own sessions);
+    /// 10.10 only from an administrator, and a refused subscription sends nothing, so the
+    /// list is not followed.
+    fn sessions_subscription(&self) -> Option<SessionsSubscription> {
+        Some(SessionsSubscription {
+            start: r#"{"MessageType":"SessionsStart","Data":"0,1500"}"#,
+            fresh_for: SESSIONS_FRESH_FOR,
+        })
     }
 }
 
@@ -381,6 +471,58 @@ mod tests {
         );
         assert_eq!(changes(msg(false, 20, true)), vec![Change::Rated]);
         assert_eq!(changes(msg(true, 0, true)), vec![Change::Played]);
+    }
+
+    #[test]
+    fn a_sessions_list_is_a_change_when_its_content_differs() {
+        let list = |paused: bool, activity: &str| {
+            format!(
+                r#"{{"MessageType":"Sessions","MessageId":"m","Data":[{{"Id":"s1","UserId":"u",
+                "LastActivityDate":"{activity}","LastPlaybackCheckIn":"{activity}",
+                "PlayState":{{"IsPaused":{paused},"PositionTicks":10}},
+                "NowPlayingItem":{{"Id":"i1"}}}}]}}"#
+            )
+        };
+        let mut reader = SocketState::default();
+        let mut read = |text: String| {
+            let message = reader.read(&text).unwrap();
+            assert!(message.sessions_listed);
+            message
+                .events
+                .into_iter()
+                .map(|e| e.change)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            read(list(false, "2026-01-01T00:00:00Z")),
+            vec![Change::SessionChanged],
+            "the first list: what was cached before may be older"
+        );
+        assert!(
+            read(list(false, "2026-01-01T00:00:00Z")).is_empty(),
+            "the same list again"
+        );
+        assert!(
+            read(list(false, "2026-01-01T00:00:12Z")).is_empty(),
+            "only a session's activity moved"
+        );
+        assert_eq!(
+            read(list(true, "2026-01-01T00:00:12Z")),
+            vec![Change::SessionChanged],
+            "the playback paused"
+        );
+        let ended = r#"{"MessageType":"Sessions","Data":[]}"#.to_owned();
+        assert_eq!(read(ended), vec![Change::SessionChanged]);
+    }
+
+    #[test]
+    fn a_sessions_message_that_is_no_list_changes_nothing() {
+        let mut reader = SocketState::default();
+        let message = reader
+            .read(r#"{"MessageType":"Sessions","Data":"x"}"#)
+            .unwrap();
+        assert_eq!(message, SocketMessage::default());
+        assert!(reader.read("not json").is_err());
     }
 
     #[test]

@@ -292,6 +292,7 @@ impl SocketReader for PlayStates {
         Ok(SocketMessage {
             events: parse_notification(text, self)?,
             keep_alive_secs: None,
+            sessions_listed: false,
         })
     }
 }

@@ -44,6 +44,8 @@ struct Running {
     user_id: String,
     proxy: String,
     admin: String,
+    /// The simulator itself, for what clients do without cachearr.
+    sim_url: String,
     client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     sim_task: tokio::task::JoinHandle<()>,
@@ -141,6 +143,7 @@ async fn start_hooked(
         user_id: owner.jellyfin_id.clone(),
         proxy,
         admin,
+        sim_url,
         client: sim_gateway::admin_client(),
         stop: Some(stop),
         sim_task,
@@ -1398,4 +1401,100 @@ async fn plex_a_rename_in_a_probe_is_no_play_state_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jellyfin_a_rename_in_a_probe_is_no_play_state_change() {
     a_rename_in_a_probe_is_no_play_state_change(Profile::Jellyfin).await;
+}
+
+/// Jellyfin's live sessions follow cachearr's subscription on its socket (`SessionsStart`):
+/// a playback started on the server without cachearr shows through it at once (the clock
+/// stands still, so no lifetime ran out), a repeat read past the list's 10 s lifetime and
+/// within the subscription's 60 s reaches the server not at all, and at 60 s the list is
+/// read again. Another user's list is that user's own, never the owner's cached answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_live_sessions_follow_the_socket() {
+    let gw = start(Profile::Jellyfin).await;
+    let sessions_read = || {
+        gw.sim
+            .stats()
+            .routes
+            .get("GET /Sessions")
+            .map_or(0, |r| r.requests)
+    };
+    let playing = |list: &serde_json::Value, device: &str, item: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["DeviceId"] == device && s["NowPlayingItem"]["Id"].as_str() == Some(item))
+    };
+    let read = |token: String| {
+        let request = gw.client.get(format!("{}/Sessions", gw.proxy)).header(
+            "Authorization",
+            format!(r#"MediaBrowser Client="t", Device="t", DeviceId="t1", Version="1", Token="{token}""#),
+        );
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            (cache, response.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (_, ids, _) = gw.sections();
+    let movie = gw.path_id(ids[0]);
+    let (_, before) = read(gw.token.clone()).await;
+    assert!(!playing(&before, "player", &movie));
+
+    // A player reports its playback to the server itself.
+    let started = gw
+        .client
+        .post(format!("{}/Sessions/Playing", gw.sim_url))
+        .header(
+            "Authorization",
+            format!(r#"MediaBrowser Client="Player", Device="player", DeviceId="player", Version="1", Token="{}""#, gw.token),
+        )
+        .json(&serde_json::json!({"ItemId": movie, "PositionTicks": 0, "IsPaused": false}))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.status().is_success());
+    eventually("the playback shows through cachearr", WAIT, || async {
+        playing(&read(gw.token.clone()).await.1, "player", &movie)
+    })
+    .await;
+    eventually("the list is cached under the socket", WAIT, || async {
+        read(gw.token.clone()).await.0 == "HIT"
+    })
+    .await;
+
+    let asked = sessions_read();
+    gw.clock.advance(Duration::from_secs(30));
+    let (cache, again) = read(gw.token.clone()).await;
+    assert_eq!(cache, "HIT", "30 s on, past the list's 10 s lifetime");
+    assert!(playing(&again, "player", &movie));
+    assert_eq!(
+        sessions_read(),
+        asked,
+        "a repeat read reaches the server 0 times"
+    );
+
+    gw.clock.advance(Duration::from_secs(31));
+    let (cache, _) = read(gw.token.clone()).await;
+    assert_ne!(
+        cache, "HIT",
+        "61 s after it was filled, the list is read again"
+    );
+    assert_eq!(sessions_read(), asked + 1);
+
+    // bob sees his own sessions only (`/Sessions` answers a non-administrator so), whatever
+    // the owner's list holds in the cache.
+    let bob = gw
+        .sim
+        .state()
+        .users()
+        .iter()
+        .find(|u| u.name == "bob")
+        .unwrap()
+        .clone();
+    let (_, bobs) = read(bob.jellyfin_token.clone()).await;
+    assert!(!playing(&bobs, "player", &movie));
+    for session in bobs.as_array().unwrap() {
+        assert_eq!(session["UserId"], bob.jellyfin_id.as_str(), "{session}");
+    }
 }
