@@ -61,6 +61,11 @@ pub fn open(gw: &Gateway) -> BoxFuture<'_, Arc<dyn LibraryCopy>> {
             .collect();
         upstream_index::keeper::load_at_start(config, &indexes).await;
         for index in &indexes {
+            // Held weakly by the metrics: counted for as long as the copy keeps the index.
+            let declines: Arc<dyn cachearr_gateway::metrics::StatsSource> = index.clone();
+            gw.metrics().add_source(&declines);
+        }
+        for index in &indexes {
             // A saved index counts as a pass as of when it was made.
             if let (Some(feed), Some(last)) = (gw.feed(index.upstream()), index.status().last_build)
             {
@@ -125,7 +130,13 @@ impl LibraryCopy for Library {
         let Some(handle) = self.index(&up.name) else {
             return futures_util::future::ready(None).boxed();
         };
-        upstream_index::answer::try_answer(gw, handle, up, req, search, user, started).boxed()
+        upstream_index::answer::try_answer(gw, handle, up, req, search, user, started)
+            .map(|answer| {
+                answer
+                    .inspect_err(|&reason| handle.note_declined(reason, "search"))
+                    .ok()
+            })
+            .boxed()
     }
 
     fn note_write(&self, upstream: &str, items: &mut dyn Iterator<Item = &str>) {

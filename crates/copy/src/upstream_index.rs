@@ -31,10 +31,12 @@
 //!   (the asking user's play state, read as that user through the cache: the listings the
 //!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).
 //! * [`matching`], [`lookup`], [`index_api`] — `/api/match`, `/api/lookup`, the admin routes.
-//! * [`status`] — what `/api/index` reports.
+//! * [`status`] — what `/api/index` reports; [`declined`] — why the copy left a request to
+//!   the server, counted per reason (`copy_declined` in `/metrics`).
 
 pub(crate) mod answer;
 pub mod crawl;
+pub mod declined;
 pub mod elements;
 pub mod folded;
 pub mod index_api;
@@ -101,6 +103,8 @@ pub struct UpstreamIndex {
     marks: AtomicU64,
     /// The frames learned for the copy's walks (`answer::frame`).
     frames: answer::frame::Frames,
+    /// Why the copy left requests to the server, counted per reason.
+    declined: declined::DeclineCounts,
 }
 
 impl UpstreamIndex {
@@ -124,6 +128,7 @@ impl UpstreamIndex {
             stale: Mutex::new(HashMap::new()),
             marks: AtomicU64::new(0),
             frames: answer::frame::Frames::default(),
+            declined: declined::DeclineCounts::default(),
         }
     }
 
@@ -234,6 +239,23 @@ impl UpstreamIndex {
         }
     }
 
+    /// Counts a request the copy left to the server for `reason`, and logs it at debug (the
+    /// reason only: never the request's path or user).
+    pub fn note_declined(&self, reason: declined::Declined, answering: &'static str) {
+        self.declined.note(reason);
+        tracing::debug!(
+            upstream = %self.upstream,
+            answering,
+            reason = reason.label(),
+            "the library copy declined: the server answers"
+        );
+    }
+
+    /// Why the copy left requests to the server, counted per reason.
+    pub fn declines(&self) -> &declined::DeclineCounts {
+        &self.declined
+    }
+
     /// Searches sent to the server because the index was off or not ready.
     pub fn searches_to_server(&self) -> u64 {
         self.searches_to_server.load(Ordering::Relaxed)
@@ -285,6 +307,7 @@ impl UpstreamIndex {
         status.searches_to_server = self.searches_to_server();
         status.enabled = self.enabled();
         status.copy = self.frames.report();
+        status.declined = self.declined.report();
         status
     }
 
@@ -454,6 +477,28 @@ impl UpstreamIndex {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = None;
+    }
+}
+
+/// `copy_declined{upstream, reason}`: the requests each upstream's copy left to the server,
+/// per reason, read at every scrape (labels: the configured name and a fixed word).
+impl cachearr_gateway::metrics::StatsSource for UpstreamIndex {
+    fn samples(&self) -> Vec<cachearr_gateway::metrics::Sample> {
+        declined::Declined::ALL
+            .iter()
+            .map(|&reason| (reason, self.declined.count(reason)))
+            .filter(|&(_, count)| count > 0)
+            .map(|(reason, count)| cachearr_gateway::metrics::Sample {
+                name: "copy_declined",
+                help: "Requests the library copy left to the server, by upstream and reason",
+                kind: cachearr_gateway::metrics::SampleKind::Counter,
+                labels: vec![
+                    ("upstream", self.upstream.to_string()),
+                    ("reason", reason.label().to_owned()),
+                ],
+                value: count as f64,
+            })
+            .collect()
     }
 }
 

@@ -44,6 +44,7 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 
+use super::declined::{Declined, OrDeclined as _};
 use super::elements::ElementStore;
 use super::titles::FoldedTitles;
 use super::user_state::{AsUser, own_user_id};
@@ -68,11 +69,13 @@ mod copy;
 pub(crate) mod frame;
 pub(crate) mod probe;
 mod series;
+#[cfg(test)]
+mod tests;
 mod walk;
 
 /// Answers `req`, the search the route table recognised, from `handle` (the upstream's
 /// index) if it can, for `user` (the request's one token's, identified by the proxy; `None`:
-/// no token or two); `None` sends it on to the cache and the server.
+/// no token or two); `Err` sends it on to the cache and the server, and says why.
 pub(crate) async fn try_answer<B>(
     gw: &Gateway,
     handle: &crate::upstream_index::UpstreamIndex,
@@ -81,40 +84,42 @@ pub(crate) async fn try_answer<B>(
     search: IndexSearch,
     user: Option<Arc<UserRecord>>,
     started: Instant,
-) -> Option<Response<ProxyBody>> {
+) -> Result<Response<ProxyBody>, Declined> {
     let (path, query) = (req.uri().path(), req.uri().query());
     let dialect = cachearr_dialect::of(up.profile);
-    let answers = dialect.answers()?;
+    let answers = dialect.answers().or_declined(Declined::NotIndexed)?;
     // Read as the server reads it; walks are none of its searches: cached reads the copy
     // answers on a miss ([`walk_copy`]).
-    let route = dialect.search_routes()?.search_route(search, path, query)?;
+    let route = (dialect.search_routes())
+        .and_then(|routes| routes.search_route(search, path, query))
+        .or_declined(Declined::UnmodelledParameter)?;
     let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
         // Off or not built yet: counted, and logged (a warning when off) at most once a
         // minute by the handle.
         handle.note_search_to_server();
-        return None;
+        return Err(Declined::NotIndexed);
     };
     // An item written through cachearr is not read again yet: an answer could show it as it
     // was (or miss it under its new title). The server answers.
     if handle.has_stale() {
-        return None;
+        return Err(Declined::ItemChanged);
     }
-    let user = user?;
+    let user = user.or_declined(Declined::NoUser)?;
     // Index answers are cached answers: none goes to a token the server refused last.
     if user.is_refused() {
-        return None;
+        return Err(Declined::TokenRefused);
     }
     // The index answers with the token's view: a request naming another user
     // (`/Users/{id}/Items`, `UserId=`) is the server's to answer — a 403, or for an
     // administrator that user's view.
     if let Some(named) = route.named_user.as_deref() {
-        let own = own_user_id(up, &user).await?;
+        let own = (own_user_id(up, &user).await).or_declined(Declined::SectionsUnknown)?;
         if !answers.same_user(named, &own) {
-            return None;
+            return Err(Declined::OtherUser);
         }
     }
-    let sections = user_sections(gw, up, &user).await?;
-    let folded = super::folded::folded(&index).await?;
+    let sections = (user_sections(gw, up, &user).await).or_declined(Declined::SectionsUnknown)?;
+    let folded = (super::folded::folded(&index).await).or_declined(Declined::NotIndexed)?;
     // Only the sections the answer spans are proven whole: each costs the server two counts
     // per kind the first time.
     let spanned = match route.section.as_deref() {
@@ -133,7 +138,7 @@ pub(crate) async fn try_answer<B>(
     let crawled = handle.sections();
     // Without the server's elements or documents there is nothing to answer with: the
     // server answers.
-    let elements = Some(handle.elements()?.clone());
+    let elements = Some(handle.elements().or_declined(Declined::NotKept)?.clone());
     let ctx = Ctx {
         answers,
         elements,
@@ -147,22 +152,29 @@ pub(crate) async fn try_answer<B>(
         folded: &folded,
         sections: &sections,
         headers: req.headers(),
+        declined: std::sync::Mutex::new(None),
     };
-    // Found by the dialect, reading the copy.
-    let answer = ctx.found_answer(answers.search(&route, &ctx)?, &route.params)?;
+    // Found by the dialect, reading the copy: a search it leaves to the server is one whose
+    // sections the copy could not answer for (the reason noted as the dialect asked), or
+    // one it does not model.
+    let found = (answers.search(&route, &ctx))
+        .ok_or_else(|| ctx.last_declined().unwrap_or(Declined::UnmodelledParameter))?;
+    let answer = ctx
+        .found_answer(found, &route.params)
+        .or_declined(Declined::NotKept)?;
     let answer = ctx.with_user_state(answer).await?;
     // A write may have come while the answer was made.
     if handle.has_stale() {
-        return None;
+        return Err(Declined::ItemChanged);
     }
-    let resp = respond(answer, started)?;
+    let resp = respond(answer, started).or_declined(Declined::UnmodelledParameter)?;
     gw.metrics().observe_request(
         &up.metrics_name,
         "search",
         "hit",
         started.elapsed().as_secs_f64(),
     );
-    Some(resp)
+    Ok(resp)
 }
 
 /// `sections` narrowed to the one with id `id` (none when the user may not see it). The
@@ -225,9 +237,23 @@ struct Ctx<'a> {
     /// [`whole_sections`]): the only ones the index answers for.
     whole: &'a [String],
     headers: &'a HeaderMap,
+    /// Why the copy could not answer for the sections the dialect asked of it last
+    /// ([`Ctx::indexed`], [`Ctx::search_sections`]): the reason of a search the dialect then
+    /// leaves to the server.
+    declined: std::sync::Mutex<Option<Declined>>,
 }
 
 impl Ctx<'_> {
+    /// Notes why the copy cannot answer for the sections asked of it (see [`Ctx::declined`]).
+    fn note_declined(&self, reason: Declined) {
+        *self.declined.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason);
+    }
+
+    /// The reason noted last by [`Self::note_declined`].
+    fn last_declined(&self) -> Option<Declined> {
+        *self.declined.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Reads as the asking user, through the cache: what their play state is read with.
     fn as_user(&self) -> AsUser<'_> {
         AsUser {
@@ -280,7 +306,7 @@ impl Ctx<'_> {
     /// them (the dialect's writing: [`AnswerBody::write`]), read as that user ([`user_state`])
     /// and from the items' kept documents; `None` when it cannot be read: an answer whose
     /// state cannot be read is the server's to give.
-    async fn with_user_state(&self, answer: Answer) -> Option<Ready> {
+    async fn with_user_state(&self, answer: Answer) -> Result<Ready, Declined> {
         self.with_user_state_from(answer, None).await
     }
 
@@ -292,9 +318,10 @@ impl Ctx<'_> {
         &self,
         answer: Answer,
         items_read: Option<String>,
-    ) -> Option<Ready> {
-        let Written { text, ids } = self.write_body(answer.body, items_read).await?;
-        Some(Ready {
+    ) -> Result<Ready, Declined> {
+        let Written { text, ids } = (self.write_body(answer.body, items_read).await)
+            .or_declined(Declined::UserStateUnread)?;
+        Ok(Ready {
             text,
             ids,
             content_type: answer.content_type,
@@ -386,13 +413,21 @@ pub(crate) fn walk_copy(
 
 impl CopySource for WalkCopy {
     fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>> {
-        walk_from_copy(state, self.search, None, false).boxed()
+        async move {
+            let answer = walk_from_copy(state, self.search, None, false).await;
+            if let (Err(reason), Some(handle)) = (&answer, state.gw.index(&state.up.name)) {
+                handle.note_declined(*reason, "walk");
+            }
+            answer.ok()
+        }
+        .boxed()
     }
 
     fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()> {
         let search = self.search;
         async move {
-            walk_from_copy(&state, search, Some(&server), false).await;
+            // Learning from the server's answer answers nothing: no decline to count.
+            let _ = walk_from_copy(&state, search, Some(&server), false).await;
         }
         .boxed()
     }
@@ -435,7 +470,8 @@ fn walk_of(
 
 /// The copy's answer to a walk's load, written from the kept elements in the frame learned
 /// for its shape; or, given the server's answer to it (`server`), the frame narrowed by that
-/// answer and proven on it (then nothing is answered). `None`: the server answers.
+/// answer and proven on it (then nothing is answered: [`Declined::FrameUnproven`]). `Err`:
+/// the server answers, for that reason.
 /// `probing`: the server's answer is a frame probe's ([`probe`]), learnt from whatever the
 /// user's misses.
 async fn walk_from_copy(
@@ -443,33 +479,38 @@ async fn walk_from_copy(
     search: IndexSearch,
     server: Option<&CachedValue>,
     probing: bool,
-) -> Option<CopyAnswer> {
+) -> Result<CopyAnswer, Declined> {
     let (gw, up, user) = (&state.gw, &state.up, &state.user);
     let dialect = cachearr_dialect::of(up.profile);
-    let answers = dialect.answers()?;
+    let answers = dialect.answers().or_declined(Declined::NotIndexed)?;
     let (path, query) = (state.uri.path(), state.uri.query());
-    let walk = walk_of(answers, dialect.search_routes()?, search, path, query)?;
-    let handle = gw.index(&up.name)?;
-    let index = handle.ready().filter(|_| handle.enabled())?;
+    let walk = (dialect.search_routes())
+        .and_then(|routes| walk_of(answers, routes, search, path, query))
+        .or_declined(Declined::UnmodelledParameter)?;
+    let handle = gw.index(&up.name).or_declined(Declined::NotIndexed)?;
+    let index = (handle.ready().filter(|_| handle.enabled())).or_declined(Declined::NotIndexed)?;
     // An item changed on the server or through cachearr and not read again yet: the copy may
     // be behind; the server answers (as it does what it did not answer with a 200).
-    if handle.has_stale() || user.is_refused() || server.is_some_and(|v| v.status != 200) {
-        return None;
+    if handle.has_stale() || server.is_some_and(|v| v.status != 200) {
+        return Err(Declined::ItemChanged);
     }
-    let folded = super::folded::folded(&index).await?;
+    if user.is_refused() {
+        return Err(Declined::TokenRefused);
+    }
+    let folded = (super::folded::folded(&index).await).or_declined(Declined::NotIndexed)?;
     // The copy takes part from a user's third miss in a section on (the frame is learnt from
     // the second): a lone request is cheaper at the server than the reads the copy needs.
-    let walked = walk.place(answers, &folded, &index)?;
+    let walked = (walk.place(answers, &folded, &index)).or_declined(Declined::NotIndexed)?;
     let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
     if turn.leaves_to_server(state, &walk, server.is_some(), &folded) {
-        return None;
+        return Err(Declined::FirstMisses);
     }
-    let sections = user_sections(gw, up, user).await?;
+    let sections = (user_sections(gw, up, user).await).or_declined(Declined::SectionsUnknown)?;
     let whole = walk_section_whole(state, &sections, walk.spans(&walked), &folded).await;
     let crawled = handle.sections();
     let ctx = Ctx {
         answers,
-        elements: Some(handle.elements()?.clone()),
+        elements: Some(handle.elements().or_declined(Declined::NotKept)?.clone()),
         frames: handle.frames(),
         whole: &whole,
         crawled: &crawled,
@@ -480,6 +521,7 @@ async fn walk_from_copy(
         folded: &folded,
         sections: &sections,
         headers: &state.client_headers,
+        declined: std::sync::Mutex::new(None),
     };
     if let walk::Walk::Shows {
         series,
@@ -488,22 +530,23 @@ async fn walk_from_copy(
     } = &walk
     {
         if turn.learnt_next {
-            return None;
+            return Err(Declined::FrameUnproven);
         }
         let value = ctx.show_walk(series, *seasons, params, server).await?;
         // Read again since the copy was asked: an answer from before a change is not kept.
         if handle.has_stale() {
-            return None;
+            return Err(Declined::ItemChanged);
         }
         handle.frames().note_answered();
-        return Some(value);
+        return Ok(value);
     }
     let made = ctx.made(&walk)?;
     let heads = ctx.heads_read(&walk);
     let observed = match server {
         Some(v) => {
             let paging = ctx.answers.page_header_names();
-            Some(Observed::of(&v.body, &v.headers, ctx.json(), paging)?)
+            let observed = Observed::of(&v.body, &v.headers, ctx.json(), paging);
+            Some(observed.or_declined(Declined::FrameRefused)?)
         }
         None => {
             turn.wait_for_proof(handle.frames(), &made.shape).await?;
@@ -514,7 +557,7 @@ async fn walk_from_copy(
     let answer = ctx.with_user_state_from(answer, heads).await?;
 
     if handle.has_stale() {
-        return None;
+        return Err(Declined::ItemChanged);
     }
     let value = walk_value(answer, frame.headers());
     answered_or_proof(
@@ -534,18 +577,19 @@ fn answered_or_proof(
     server: Option<&CachedValue>,
     (shape, proof_key): (&frame::Shape, &str),
     upstream: &str,
-) -> Option<CopyAnswer> {
+) -> Result<CopyAnswer, Declined> {
     match server {
         None => {
             frames.note_answered();
-            Some(answer)
+            Ok(answer)
         }
         Some(server) => {
             let value = &answer.value;
             let same =
                 value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
             frames.proof(shape, proof_key, same, upstream);
-            None
+            // Learnt from, not answered: the server's answer stands.
+            Err(Declined::FrameUnproven)
         }
     }
 }
@@ -647,22 +691,26 @@ impl Turn {
         learning && !self.near && walk.ends_listing(up.profile, headers, folded)
     }
 
-    /// A miss's wait for the frame of `shape` (`None`: the server answers it). A shape still
+    /// A miss's wait for the frame of `shape` (`Err`: the server answers it). A shape still
     /// being learnt is the server's while proofs are needed, and a miss waits (briefly) for
     /// the proofs already on their way instead.
-    async fn wait_for_proof(self, frames: &Frames, shape: &frame::Shape) -> Option<()> {
+    async fn wait_for_proof(self, frames: &Frames, shape: &frame::Shape) -> Result<(), Declined> {
         let early = self.before < self.wanted;
         if early && frames.proven(shape).is_some() {
             // Proven ahead: answered now.
         } else if self.learnt_next {
             frames.on_its_way(shape);
-            return None;
+            return Err(Declined::FrameUnproven);
         } else if early {
-            return None;
-        } else {
-            frames.proven_or_wait(shape).await?;
+            return Err(Declined::FrameUnproven);
+        } else if frames.proven_or_wait(shape).await.is_none() {
+            return Err(if frames.refused(shape) {
+                Declined::FrameRefused
+            } else {
+                Declined::FrameUnproven
+            });
         }
-        Some(())
+        Ok(())
     }
 }
 

@@ -117,6 +117,10 @@ pub struct IndexStatus {
     /// The walks the library copy answered instead of the server, and the frames it learned.
     #[serde(default)]
     pub copy: CopyReport,
+    /// The requests the copy left to the server, per reason (`declined::Declined::label`):
+    /// only the reasons seen at least once.
+    #[serde(default)]
+    pub declined: BTreeMap<String, u64>,
 }
 
 /// What the library copy did for walks (section listings, children): `GET /api/index`.

@@ -908,3 +908,51 @@ async fn a_page_written_ahead_and_then_played_is_the_servers() {
         }
     }
 }
+
+/// `cachearr_copy_declined_total` of one reason, from `/metrics`.
+async fn declined_in_metrics(r: &Running, reason: &str) -> u64 {
+    let text = r
+        .client
+        .get(format!("{}/metrics", r.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!(r#"cachearr_copy_declined_total{{upstream="plex",reason="{reason}"}} "#);
+    // Read at scrape time, the count is written as a float.
+    text.lines()
+        .find_map(|l| l.strip_prefix(line.as_str()))
+        .map_or(0, |n| n.trim().parse::<f64>().unwrap() as u64)
+}
+
+/// A walk the copy leaves to the server says why: a user's first miss of a season's
+/// children (cheaper at the server than the reads the copy needs) is counted as
+/// `first_misses` in `/metrics` and in `/api/index`; and once an episode was written
+/// through the gateway, the season walks that follow are counted as `item_changed`.
+#[tokio::test]
+async fn a_walk_the_copy_declines_is_counted_with_its_reason() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let seasons = keys(&r, "/library/sections/3/all?type=3").await;
+    assert_eq!(declined_in_metrics(&r, "first_misses").await, 0);
+    let path = format!("/library/metadata/{}/children", seasons[0]);
+    let (status, _) = get(&r, &r.proxy, &path, &owner, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(declined_in_metrics(&r, "first_misses").await, 1);
+    let api = cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
+    assert_eq!(api["upstreams"][0]["declined"]["first_misses"], 1, "{api}");
+    assert_eq!(declined_in_metrics(&r, "item_changed").await, 0);
+
+    // An episode of another season written through the gateway: the copy is behind until
+    // the keeper reads it again (none runs here).
+    let episodes = keys(&r, &format!("/library/metadata/{}/children", seasons[1])).await;
+    let handle = r.gateway.index("plex").unwrap();
+    assert!(handle.note_write([episodes[0].as_str()]));
+    let path = format!("/library/metadata/{}/children", seasons[2]);
+    let (status, _) = get(&r, &r.proxy, &path, &owner, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(declined_in_metrics(&r, "item_changed").await, 1);
+    assert_eq!(declined_in_metrics(&r, "first_misses").await, 1);
+}

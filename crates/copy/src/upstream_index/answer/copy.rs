@@ -7,6 +7,7 @@ use cachearr_library::index::ItemView;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use http::HeaderMap;
 
+use super::super::declined::Declined;
 use super::super::elements;
 use super::super::titles;
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
@@ -31,11 +32,23 @@ impl Ctx<'_> {
                 continue;
             }
             if !held.contains(&s.id.as_str()) {
+                self.note_declined(self.not_held(&s.id));
                 return None;
             }
             out.push(s);
         }
         Some(out)
+    }
+
+    /// Why a section of the user's is not among those the copy answers for: one the copy
+    /// holds is not shown whole to the user; otherwise the copy does not hold it.
+    pub(super) fn not_held(&self, id: &str) -> Declined {
+        let whole = self.whole.iter().any(|w| w.eq_ignore_ascii_case(id));
+        if whole {
+            Declined::NotIndexed
+        } else {
+            Declined::SectionNotWhole
+        }
     }
 
     /// The sections to search for `kinds` (all visible ones that hold any of them, as the
@@ -52,12 +65,14 @@ impl Ctx<'_> {
         for s in &self.sections.sections {
             let have = self.answers.section_kinds(&s.kind);
             if self.answers.section_holds_others(&s.kind) && others_asked && !have.is_empty() {
+                self.note_declined(Declined::UnmodelledParameter);
                 return None;
             }
             if !have.iter().any(|k| kinds.contains(k)) {
                 continue;
             }
             if !held.contains(&s.id.as_str()) {
+                self.note_declined(self.not_held(&s.id));
                 return None;
             }
             out.push(s.id.as_str());

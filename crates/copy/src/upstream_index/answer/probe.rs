@@ -75,7 +75,8 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
             else {
                 continue;
             };
-            super::walk_from_copy(&state, search, Some(&value), true).await;
+            // A probe learns from the server's answer and answers nothing: no decline to count.
+            let _ = super::walk_from_copy(&state, search, Some(&value), true).await;
             learnt += 1;
         }
     }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use cachearr_engine::CachedValue;
 use cachearr_library::{ItemKind, Visibility};
 
+use super::super::declined::{Declined, OrDeclined as _};
 use super::frame::{Observed, Shape, Sources};
 use super::{AnswerBody, Ctx};
 use crate::upstream_index::user_state::own_user_id;
@@ -23,23 +24,26 @@ impl Ctx<'_> {
     /// `/Shows/{id}/Seasons` from its seasons' kept documents in season order, with the asking
     /// user's `UserData`, in the headers the server's answers of the same options were proven
     /// to have. Given the server's answer to the same request (`server`), the answer written
-    /// is compared with it instead (a proof; `None` is returned). `None`: the server answers.
+    /// is compared with it instead (a proof; nothing answered). `Err`: the server answers,
+    /// for that reason.
     pub(super) async fn show_walk(
         &self,
         series: &str,
         seasons: bool,
         params: &[(String, String)],
         server: Option<&CachedValue>,
-    ) -> Option<CopyAnswer> {
-        let walk = self.answers.series_walk(seasons, params, self.headers)?;
+    ) -> Result<CopyAnswer, Declined> {
+        let walk = (self.answers.series_walk(seasons, params, self.headers))
+            .or_declined(Declined::UnmodelledParameter)?;
         // The token's own view only: another user named is the server's to answer.
         if let Some(named) = walk.named_user.as_deref() {
-            let own = own_user_id(self.up, self.user).await?;
+            let own =
+                (own_user_id(self.up, self.user).await).or_declined(Declined::SectionsUnknown)?;
             if !self.answers.same_user(named, &own) {
-                return None;
+                return Err(Declined::OtherUser);
             }
         }
-        let asked = walk.asked?;
+        let asked = walk.asked.or_declined(Declined::UnmodelledParameter)?;
         let everything = Visibility::everything();
         let season = asked.season.as_deref();
         let mut episodes: Vec<_> = self
@@ -50,18 +54,22 @@ impl Ctx<'_> {
             .filter(|v| v.kind() == ItemKind::Episode)
             .filter(|v| season.is_none_or(|s| v.parent_id() == Some(s)))
             .collect();
-        let library = episodes.first()?.section_id().to_owned();
-        if !self.held().contains(&library.as_str())
-            || episodes.iter().any(|v| v.section_id() != library)
-        {
-            return None;
+        let library = (episodes.first())
+            .or_declined(Declined::NotIndexed)?
+            .section_id()
+            .to_owned();
+        if !self.held().contains(&library.as_str()) {
+            return Err(self.not_held(&library));
+        }
+        if episodes.iter().any(|v| v.section_id() != library) {
+            return Err(Declined::NotIndexed);
         }
         // The server's order: by season number, then episode number.
         episodes.sort_by(|a, b| {
             (a.parent_index(), a.index(), a.id()).cmp(&(b.parent_index(), b.index(), b.id()))
         });
         let ids: Vec<String> = if seasons {
-            self.season_ids(series)?
+            self.season_ids(series).or_declined(Declined::NotKept)?
         } else {
             episodes.iter().map(|v| v.id().to_owned()).collect()
         };
@@ -94,16 +102,16 @@ impl Ctx<'_> {
             total,
             start: start.unwrap_or(0),
         };
-        let written = self
-            .write_body(AnswerBody::documents(page, params)?, None)
-            .await?;
+        let body =
+            AnswerBody::documents(page, params).or_declined(Declined::UnmodelledParameter)?;
+        let written = (self.write_body(body, None).await).or_declined(Declined::UserStateUnread)?;
         let value = CachedValue {
             status: 200,
             headers,
             body: Bytes::from(written.text),
         };
         match server {
-            None => Some(CopyAnswer {
+            None => Ok(CopyAnswer {
                 value,
                 ids: written.ids,
             }),
@@ -112,7 +120,8 @@ impl Ctx<'_> {
                 theirs.sort();
                 let same = value.body == server.body && value.headers == theirs;
                 self.frames.proof(&shape, &proof_key, same, &self.up.name);
-                None
+                // Learnt from, not answered: the server's answer stands.
+                Err(Declined::FrameUnproven)
             }
         }
     }
@@ -152,15 +161,19 @@ impl Ctx<'_> {
 
     /// The headers a show walk of `shape` is answered in: the proven frame's (waiting for
     /// a proof on its way), or, given the server's answer (`server`), the frame learnt from
-    /// it. `None`: the server answers (or the shape was refused).
+    /// it. `Err`: the server answers (the frame is not proven, or the shape was refused).
     async fn show_walk_headers(
         &self,
         shape: &Shape,
         server: Option<&CachedValue>,
-    ) -> Option<Vec<(String, String)>> {
-        Some(match server {
-            None => self.frames.proven_or_wait(shape).await?.headers().to_vec(),
-            Some(_) if self.frames.refused(shape) => return None,
+    ) -> Result<Vec<(String, String)>, Declined> {
+        Ok(match server {
+            None => match self.frames.proven_or_wait(shape).await {
+                Some(frame) => frame.headers().to_vec(),
+                None if self.frames.refused(shape) => return Err(Declined::FrameRefused),
+                None => return Err(Declined::FrameUnproven),
+            },
+            Some(_) if self.frames.refused(shape) => return Err(Declined::FrameRefused),
             Some(v) => {
                 let mut headers = v.headers.clone();
                 headers.sort();
@@ -168,9 +181,9 @@ impl Ctx<'_> {
                     attrs: Vec::new(),
                     headers,
                 };
-                let frame =
-                    self.frames
-                        .learn(shape, &observed, &Sources::default(), &self.up.name)?;
+                let frame = (self.frames)
+                    .learn(shape, &observed, &Sources::default(), &self.up.name)
+                    .or_declined(Declined::FrameRefused)?;
                 frame.headers().to_vec()
             }
         })

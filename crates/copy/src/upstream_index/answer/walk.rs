@@ -17,6 +17,7 @@ use std::sync::Arc;
 use cachearr_library::index::{ItemNo, ItemView};
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 
+use super::super::declined::{Declined, OrDeclined as _};
 use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
@@ -274,36 +275,40 @@ impl Kept {
 impl Ctx<'_> {
     /// The answer of `walk` from the copy: with the proven frame, or — given the server's
     /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
-    /// `None`: the server answers.
+    /// `Err`: the server answers, for that reason.
     pub(super) fn tree_walk(
         &self,
         made: Made,
         server: Option<&Observed>,
-    ) -> Option<(Answer, Arc<Frame>, Shape, String)> {
-        let store = self.elements.as_ref()?;
+    ) -> Result<(Answer, Arc<Frame>, Shape, String), Declined> {
+        let store = self.elements.as_ref().or_declined(Declined::NotKept)?;
         let (frame, kept) = match server {
             None => {
-                let frame = self.frames.proven(&made.shape)?;
+                let frame =
+                    (self.frames.proven(&made.shape)).or_declined(Declined::FrameUnproven)?;
                 let kept = made.read(store, frame.uses());
                 (frame, kept)
             }
             // Refused for good: nothing more to learn.
-            Some(_) if self.frames.refused(&made.shape) => return None,
+            Some(_) if self.frames.refused(&made.shape) => return Err(Declined::FrameRefused),
             Some(observed) => {
                 let kept = made.read(store, [true; 4]);
-                let frame =
-                    self.frames
-                        .learn(&made.shape, observed, &kept.sources(), &self.up.name)?;
+                let frame = (self.frames)
+                    .learn(&made.shape, observed, &kept.sources(), &self.up.name)
+                    .or_declined(Declined::FrameRefused)?;
                 (frame, kept)
             }
         };
-        let mut container = frame.container(&kept.sources(), made.shape.json)?;
-        let (start, size) = self.paging(&made.params)?;
+        let mut container =
+            (frame.container(&kept.sources(), made.shape.json)).or_declined(Declined::NotKept)?;
+        let (start, size) = self
+            .paging(&made.params)
+            .or_declined(Declined::UnmodelledParameter)?;
         let total = made.items.len();
         let from = start.unwrap_or(0).min(total);
         let to = size.map_or(total, |s| from.saturating_add(s).min(total));
         if to - from > PAGE_MAX {
-            return None;
+            return Err(Declined::PageTooLarge);
         }
         let json = made.shape.json;
         let page = &made.items[from..to];
@@ -319,7 +324,8 @@ impl Ctx<'_> {
                 items,
             },
             None => {
-                let items = self.tree_items(&mut container, page, made.shape.guids)?;
+                let items = (self.tree_items(&mut container, page, made.shape.guids))
+                    .or_declined(Declined::NotKept)?;
                 AnswerBody::Tree {
                     doc: container,
                     json,
@@ -334,7 +340,7 @@ impl Ctx<'_> {
                 .answers
                 .page_headers(made.shape.paged.then_some((from, total))),
         };
-        Some((answer, frame, made.shape, made.proof_key))
+        Ok((answer, frame, made.shape, made.proof_key))
     }
 
     /// The items of `page`, each its kept element as a walk shows it (the container names
@@ -403,11 +409,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// The walk made ready, its items found and ordered once (`None`: the server answers
-    /// it).
-    pub(super) fn made(&self, walk: &Walk) -> Option<Made> {
+    /// The walk made ready, its items found and ordered once (`Err`: the server answers
+    /// it, for that reason).
+    pub(super) fn made(&self, walk: &Walk) -> Result<Made, Declined> {
         // Nothing to answer with when no element is kept.
-        self.elements.as_ref()?;
+        self.elements.as_ref().or_declined(Declined::NotKept)?;
         match walk {
             Walk::Listing { section, params } => self.made_listing(section, params),
             Walk::Children {
@@ -416,18 +422,28 @@ impl Ctx<'_> {
                 params,
             } => self.made_children(parent, *leaves, params),
             Walk::Recent { params } => self.made_recent(params),
-            Walk::Shows { .. } => None,
+            Walk::Shows { .. } => Err(Declined::UnmodelledParameter),
         }
+    }
+
+    /// Why the sections asked of [`Ctx::indexed`] or [`Ctx::search_sections`] were not
+    /// answered for, as they noted it.
+    fn sections_declined(&self) -> Declined {
+        self.last_declined().unwrap_or(Declined::NotIndexed)
     }
 
     /// A recently-added list made ready: the items of the kind asked for in every section
     /// the user sees that holds it (each of which the copy must answer for), newest first
     /// (the newer id first where two were added at once), capped as the server caps a list
     /// asked for without a page size.
-    fn made_recent(&self, params: &[(String, String)]) -> Option<Made> {
-        let asked = self.answers.recent_request(params)?;
-        let sections = self.search_sections(&[asked.kind], false)?;
-        let (start, size) = self.paging(params)?;
+    fn made_recent(&self, params: &[(String, String)]) -> Result<Made, Declined> {
+        let asked =
+            (self.answers.recent_request(params)).or_declined(Declined::UnmodelledParameter)?;
+        let sections =
+            (self.search_sections(&[asked.kind], false)).ok_or_else(|| self.sections_declined())?;
+        let (start, size) = self
+            .paging(params)
+            .or_declined(Declined::UnmodelledParameter)?;
         let paged = start.is_some() || size.is_some();
         let mut items = self.recent_items(&sections, asked.kind);
         // The server caps the list unless a page size is asked for (a start alone pages the
@@ -435,7 +451,7 @@ impl Ctx<'_> {
         if size.is_none() && items.len() > asked.unpaged_max {
             items = Arc::new(items[..asked.unpaged_max].to_vec());
         }
-        Some(self.page_made(
+        Ok(self.page_made(
             Shape {
                 route: "recent",
                 section: EVERY_SECTION.to_owned(),
@@ -476,17 +492,24 @@ impl Ctx<'_> {
 
     /// A section's listing made ready: its items of the kind asked for, in the order asked
     /// for (kept once per index).
-    fn made_listing(&self, section: &str, params: &[(String, String)]) -> Option<Made> {
+    fn made_listing(&self, section: &str, params: &[(String, String)]) -> Result<Made, Declined> {
         let json = self.json();
-        let asked = self.answers.walk_request(params)?;
-        let s = self.sections.get(section)?;
-        let kind = self.answers.listing_kind(params, s)?;
-        let sections = self.indexed(Some(section))?;
+        let asked =
+            (self.answers.walk_request(params)).or_declined(Declined::UnmodelledParameter)?;
+        let s = self
+            .sections
+            .get(section)
+            .or_declined(Declined::SectionsUnknown)?;
+        let kind =
+            (self.answers.listing_kind(params, s)).or_declined(Declined::UnmodelledParameter)?;
+        let sections = (self.indexed(Some(section))).ok_or_else(|| self.sections_declined())?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let order = asked.order.as_str();
         let items = self.listing_items(&ids, kind, order);
-        let (start, size) = self.paging(params)?;
-        Some(self.page_made(
+        let (start, size) = self
+            .paging(params)
+            .or_declined(Declined::UnmodelledParameter)?;
+        Ok(self.page_made(
             Shape {
                 route: "all",
                 section: section.to_owned(),
@@ -638,12 +661,13 @@ impl Ctx<'_> {
         parent: &str,
         leaves: bool,
         params: &[(String, String)],
-    ) -> Option<Made> {
+    ) -> Result<Made, Declined> {
         let everything = Visibility::everything();
         let json = self.json();
-        let asked = self.answers.walk_request(params)?;
+        let asked =
+            (self.answers.walk_request(params)).or_declined(Declined::UnmodelledParameter)?;
         if asked.kind_named {
-            return None;
+            return Err(Declined::UnmodelledParameter);
         }
         let children = self.folded.children(parent);
         let first_kind = children
@@ -656,12 +680,16 @@ impl Ctx<'_> {
             (false, _) | (true, Some(ItemKind::Track | ItemKind::Episode)) => children.to_vec(),
             (true, _) => self.folded.grandchildren(parent).to_vec(),
         };
-        let first = self.index.item(*items.first()?, &everything)?;
+        let first = (items.first())
+            .and_then(|&no| self.index.item(no, &everything))
+            .or_declined(Declined::NotIndexed)?;
         let (kind, section) = (first.kind(), first.section_id().to_string());
-        self.indexed(Some(&section))?;
+        (self.indexed(Some(&section))).ok_or_else(|| self.sections_declined())?;
         let order = asked.order.as_str();
         let items = Arc::new(self.ordered(items, order));
-        let (start, size) = self.paging(params)?;
+        let (start, size) = self
+            .paging(params)
+            .or_declined(Declined::UnmodelledParameter)?;
         let child = Some(first.id().to_string());
         // The grandparent: the parent's parent, as its children name it.
         let grandparent_id = match (leaves, kind) {
@@ -670,7 +698,7 @@ impl Ctx<'_> {
             }
             _ => first.grandparent_id(),
         };
-        Some(Made {
+        Ok(Made {
             shape: Shape {
                 route: if leaves { "allLeaves" } else { "children" },
                 section: section.clone(),
