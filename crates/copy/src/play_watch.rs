@@ -422,9 +422,10 @@ async fn read_as(
 ) -> Option<(u16, bytes::Bytes)> {
     // As the user's own client would ask: their identity headers and token.
     let mut headers: HeaderMap = user.identity_headers();
-    headers.insert(
-        cachearr_dialect::token_header(up.profile),
-        HeaderValue::from_str(user.token()).ok()?,
+    cachearr_dialect::insert_own_credential(
+        up.profile,
+        &mut headers,
+        &HeaderValue::from_str(user.token()).ok()?,
     );
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let uri: Uri = path.parse().ok()?;

@@ -87,6 +87,12 @@ impl Dialect for Jellyfin {
         }
     }
 
+    /// `/System/Info/Public`'s `Version` (`10.11.11`, `12.0.0`): 12 refuses the legacy
+    /// credentials and lists `GetItems` by other rules than 10.11.
+    fn version_reader(&self) -> Option<super::VersionReader> {
+        Some(token::server_version)
+    }
+
     /// Jellyfin's ids are GUIDs it matches in any case; answers' tags hold them lowercased.
     fn ids_ignore_case(&self) -> bool {
         true
@@ -117,8 +123,25 @@ impl Dialect for Jellyfin {
         token::server_token(headers, query, seen)
     }
 
+    /// From 12 on, only `Authorization: MediaBrowser …` and `ApiKey`.
+    fn server_token_at<'a>(
+        &self,
+        version: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+    ) -> Option<Option<Cow<'a, str>>> {
+        token::refuses_legacy(version).then(|| token::current_token(headers, query))
+    }
+
     fn token_header(&self) -> HeaderName {
         HeaderName::from_static("x-emby-token")
+    }
+
+    /// `Authorization: MediaBrowser Token="…"`: the one form 10.10, 10.11 and 12 all read
+    /// (12 refuses `X-Emby-Token` and `api_key` by default). Only the token: a `Device` or
+    /// `Version` here would rename the device the token was issued to.
+    fn own_credential(&self, token: &http::HeaderValue) -> Option<(HeaderName, http::HeaderValue)> {
+        token::own_credential(token.as_bytes()).map(|value| (http::header::AUTHORIZATION, value))
     }
 
     /// `/System/Info/Public` and images (`GetItemImage` has no `[Authorize]`) answer anyone:

@@ -161,6 +161,10 @@ pub struct StartupProbes {
     pub owner: &'static str,
 }
 
+/// Reads the release a server runs from an answer of its identity route
+/// ([`Dialect::version_reader`]); `None`: the answer does not say.
+pub type VersionReader = fn(identity: &[u8]) -> Option<String>;
+
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// Which server.
@@ -175,8 +179,27 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         seen: &mut Candidates<'a>,
     ) -> Option<Cow<'a, str>>;
 
+    /// The token the server at release `version` ([`Self::version_reader`]) takes from this
+    /// request where that release reads fewer forms than [`Self::server_token`] (Jellyfin 12
+    /// refuses the legacy ones); `None`: the release reads what [`Self::server_token`] does.
+    fn server_token_at<'a>(
+        &self,
+        _version: &str,
+        _headers: &'a HeaderMap,
+        _query: Option<&'a str>,
+    ) -> Option<Option<Cow<'a, str>>> {
+        None
+    }
+
     /// The header a request made on a user's behalf carries their token in.
     fn token_header(&self) -> HeaderName;
+
+    /// The header and value a request cachearr makes itself (a crawl, a probe, a read on a
+    /// user's behalf) carries `token` in: a form every release of the server reads. `None`
+    /// for a token that cannot be written so.
+    fn own_credential(&self, token: &http::HeaderValue) -> Option<(HeaderName, http::HeaderValue)> {
+        Some((self.token_header(), token.clone()))
+    }
 
     /// Whether the server checks the token on routes of `class`: only a 2xx from such a
     /// route proves a token.
@@ -320,6 +343,14 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
 
     /// The paths the startup check asks (the gateway's `startup::check_upstream`).
     fn startup_probes(&self) -> StartupProbes;
+
+    /// How the release the server runs is read from an answer of its identity route
+    /// ([`StartupProbes::identity`]; the reader's `None`: the body does not say). `None` for a
+    /// server whose release the gateway does not follow. A server whose release changes under
+    /// the gateway is answered afresh (`cachearr-gateway`'s `server_version`).
+    fn version_reader(&self) -> Option<VersionReader> {
+        None
+    }
 
     /// Adds what the server expects on every request cachearr makes itself (the startup
     /// check, the index crawl, the copy's proofs) beside the token; `client` names the part
@@ -603,18 +634,26 @@ impl<'a> ServerReading<'a> {
     }
 }
 
-/// Reads `profile`'s server's view of a request of `path?query` with `headers` ([`Caller`]).
+/// Reads `profile`'s server's view of a request of `path?query` with `headers` ([`Caller`]),
+/// the server at release `version` when it is known ([`Dialect::server_token_at`]: a token
+/// only in a form that release refuses is none).
 pub fn caller<'a>(
     profile: Profile,
+    version: Option<&str>,
     path: &str,
     headers: &'a HeaderMap,
     query: Option<&'a str>,
 ) -> Caller<'a> {
     let mut seen = Candidates::default();
     collect_every_form(headers, query, &mut seen);
-    let reading = of(profile).read_request(path, headers, query, &mut seen);
+    let dialect = of(profile);
+    let reading = dialect.read_request(path, headers, query, &mut seen);
+    let token = match version.and_then(|v| dialect.server_token_at(v, headers, query)) {
+        Some(at_release) => at_release,
+        None => reading.token,
+    };
     Caller {
-        identity: identity_of(reading.token, seen),
+        identity: identity_of(token, seen),
         client: reading.client.or_else(|| agent_product(headers)),
         prefetch: reading.prefetch,
     }
@@ -698,9 +737,13 @@ pub fn authenticates(profile: Profile, class: Class) -> bool {
     of(profile).authenticates(class)
 }
 
-/// The header a request made on a user's behalf carries their token in.
-pub fn token_header(profile: Profile) -> HeaderName {
-    of(profile).token_header()
+/// Puts `token` in `headers` as a request cachearr makes itself carries it on `profile`'s
+/// server ([`Dialect::own_credential`]); a token that cannot be written so is left out (the
+/// server then answers as to no token).
+pub fn insert_own_credential(profile: Profile, headers: &mut HeaderMap, token: &http::HeaderValue) {
+    if let Some((name, value)) = of(profile).own_credential(token) {
+        headers.insert(name, value);
+    }
 }
 
 /// Query parameter names that carry a token on either server, lower case: what

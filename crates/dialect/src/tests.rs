@@ -259,7 +259,13 @@ fn a_caller_is_read_in_one_reading_of_its_head() {
         ("x-plex-product", "Plex Web"),
         ("user-agent", "Mozilla/5.0"),
     ]);
-    let read = super::caller(Profile::Plex, "/library/metadata/12/children", &h, None);
+    let read = super::caller(
+        Profile::Plex,
+        None,
+        "/library/metadata/12/children",
+        &h,
+        None,
+    );
     assert_eq!(read.identity, tok("tok-a"));
     assert_eq!(read.client.as_deref(), Some("Plex Web"));
     assert_eq!(read.prefetch, Some(Trigger::Seasons));
@@ -273,15 +279,23 @@ fn a_caller_is_read_in_one_reading_of_its_head() {
         "authorization",
         r#"MediaBrowser Client="Jellyfin Web", Token="tok-b""#,
     )]);
-    let read = super::caller(Profile::Jellyfin, "/Items", &h, None);
+    let read = super::caller(Profile::Jellyfin, None, "/Items", &h, None);
     assert_eq!(read.identity, tok("tok-b"));
     assert_eq!(read.client.as_deref(), Some("Jellyfin Web"));
     assert_eq!(read.prefetch, None);
+
+    // Jellyfin 12 reads no token from a legacy form: the request is anonymous to it, as it is
+    // to the server; 10.11 reads it.
+    let h = headers(&[("x-emby-token", "tok-c")]);
+    let at = |version| super::caller(Profile::Jellyfin, Some(version), "/Items", &h, None).identity;
+    assert_eq!(at("10.11.11"), tok("tok-c"));
+    assert_eq!(at("12.0.0"), Identity::Anonymous);
 
     // No name of the server's: the first product of User-Agent, without its version.
     let h = headers(&[("user-agent", "python-requests/2.31.0 CPython")]);
     let read = super::caller(
         Profile::Plex,
+        None,
         "/hubs/continueWatching",
         &h,
         Some("X-Plex-Token=q"),

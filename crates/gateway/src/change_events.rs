@@ -156,6 +156,16 @@ struct SocketSink {
 
 impl EventSink for SocketSink {
     fn apply(&self, upstream: &str, event: &ChangeEvent) {
+        if event.change == Change::ScanFinished
+            && event.items.is_empty()
+            && event.section.is_none()
+            && let Some(up) = self.applier.gateway.upstream(upstream).cloned()
+        {
+            // The socket came back (or a scan finished): a server restarts to upgrade, so the
+            // release it runs is read again.
+            let gw = self.applier.gateway.clone();
+            tokio::spawn(async move { crate::server_version::read(&gw, &up).await });
+        }
         self.applier.apply(upstream, self.source, event);
     }
 }
@@ -265,6 +275,9 @@ impl EventSubscriptions {
                     source,
                 });
                 let status = Arc::new(SubscriberStatus::default());
+                // The release the server runs, read once as the subscription starts.
+                let (gw, read_up) = (gateway.clone(), Arc::clone(up));
+                tokio::spawn(async move { crate::server_version::read(&gw, &read_up).await });
                 if let Some(feed) = gateway.feed(&up.name) {
                     feed.attach_socket(Arc::clone(&status));
                 }

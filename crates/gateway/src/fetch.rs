@@ -482,6 +482,16 @@ pub async fn fetch_for_cache(
             format!("upstream {} sent garbage: {why}", up.name),
         ));
     }
+    // The server's identity says which release it runs: a new one drops what the earlier
+    // release answered (`server_version`), before this answer is stored.
+    if status.is_success()
+        && state
+            .uri
+            .path()
+            .eq_ignore_ascii_case(cachearr_dialect::of(up.profile).startup_probes().identity)
+    {
+        crate::server_version::follow(&state.gw, up, &body);
+    }
     let value = CachedValue {
         status: status.as_u16(),
         headers: stored_headers(&parts.headers),
@@ -895,7 +905,7 @@ impl<'a> AsUserReads<'a> {
     ) -> Self {
         let mut headers = user.identity_headers();
         if let Ok(v) = HeaderValue::from_str(user.token()) {
-            headers.insert(cachearr_dialect::token_header(up.profile), v);
+            cachearr_dialect::insert_own_credential(up.profile, &mut headers, &v);
         }
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());

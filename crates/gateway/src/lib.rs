@@ -101,6 +101,7 @@ mod prepared;
 mod proxy;
 pub mod respond;
 pub mod sampler;
+pub mod server_version;
 pub mod startup;
 pub mod webhook_secret;
 

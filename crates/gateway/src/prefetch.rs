@@ -410,7 +410,7 @@ mod tests {
     /// Whether a GET of `path` on a `profile` server is a prefetch trigger, as the proxy
     /// reads it when a request comes.
     fn trigger(profile: Profile, path: &str) -> Option<Trigger> {
-        cachearr_dialect::caller(profile, path, &http::HeaderMap::new(), None).prefetch
+        cachearr_dialect::caller(profile, None, path, &http::HeaderMap::new(), None).prefetch
     }
 
     #[test]

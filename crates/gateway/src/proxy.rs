@@ -238,6 +238,7 @@ pub(crate) fn answer<'a>(
                         let uri = req.uri();
                         let caller = cachearr_dialect::caller(
                             up.profile,
+                            up.server_version().as_deref(),
                             uri.path(),
                             req.headers(),
                             uri.query(),

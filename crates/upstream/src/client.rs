@@ -186,6 +186,8 @@ pub struct Upstream {
     pub flights: Flights,
     /// Whether the entries prefetched after its listings are read.
     pub prefetched: Ledger,
+    /// The release the server last said it runs (its identity route's answer), when read.
+    server_version: Mutex<Option<Arc<str>>>,
     /// Last playback state per (user, item) from `/:/timeline` heartbeats.
     heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
@@ -226,13 +228,35 @@ impl Upstream {
         let headers = req.headers_mut();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(t) = token {
-            headers.insert(cachearr_dialect::token_header(self.profile), t.clone());
+            cachearr_dialect::insert_own_credential(self.profile, headers, t);
         }
         cachearr_dialect::of(self.profile).mark_own_request(headers, client);
         if let Ok(host) = HeaderValue::from_str(self.host()) {
             headers.insert(header::HOST, host);
         }
         req
+    }
+
+    /// The release the server last said it runs ([`Self::note_server_version`]).
+    pub fn server_version(&self) -> Option<Arc<str>> {
+        self.server_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records the release the server says it runs (read from its identity route by its
+    /// dialect); returns the release it replaces when it differs from the one read before
+    /// (the first reading replaces nothing).
+    pub fn note_server_version(&self, version: &str) -> Option<Arc<str>> {
+        let mut known = self
+            .server_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if known.as_deref() == Some(version) {
+            return None;
+        }
+        known.replace(Arc::from(version))
     }
 
     /// Builds the upstream (compiles its routes, makes its client).
@@ -280,6 +304,7 @@ impl Upstream {
             users: crate::users::Users::default(),
             flights: Flights::default(),
             prefetched: Ledger::default(),
+            server_version: Mutex::new(None),
             heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
             origin,

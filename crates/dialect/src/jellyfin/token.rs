@@ -61,6 +61,41 @@ pub(crate) fn server_token<'a>(
     None
 }
 
+/// The token Jellyfin 12 takes from this request, legacy forms refused (its
+/// `EnableLegacyAuthorization` off): the `Token` parameter of `Authorization` with the
+/// `MediaBrowser` scheme, then the `ApiKey` query parameter. `None`: it reads none.
+pub(crate) fn current_token<'a>(
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+) -> Option<Cow<'a, str>> {
+    let auth = joined_header(headers, "authorization")
+        .filter(|joined| !joined.is_empty())
+        .and_then(|_| headers.get(http::header::AUTHORIZATION));
+    if let Some(value) = auth.and_then(|v| v.to_str().ok())
+        && let Some((scheme, params)) = value.split_once(' ')
+        && scheme.eq_ignore_ascii_case("MediaBrowser")
+        && let Some(t) = auth_params(params)
+            .into_iter()
+            .rev()
+            .find(|(k, _)| *k == "Token")
+            .map(|(_, v)| v)
+            .filter(|t| !t.is_empty())
+    {
+        return Some(t);
+    }
+    join(query_values(query, |n| n.eq_ignore_ascii_case("ApiKey"))).filter(|v| !v.is_empty())
+}
+
+/// Whether a server at release `version` refuses the legacy credential forms: 12 and later
+/// (the setting's default is off and the upgrade's migration turns it off).
+pub(crate) fn refuses_legacy(version: &str) -> bool {
+    version
+        .split('.')
+        .next()
+        .and_then(|major| major.trim().parse::<u32>().ok())
+        .is_some_and(|major| major >= 12)
+}
+
 /// Whether a 2xx answer to `method path` tells whose a token is: a sign-in's
 /// (`POST /Users/AuthenticateByName`, `POST /Users/AuthenticateWithQuickConnect`, an
 /// `AuthenticationResult`) or `GET /Users/Me` (the asking token's own `UserDto`). Paths in any
@@ -164,6 +199,32 @@ pub(crate) fn auth_params(text: &str) -> Vec<(&str, Cow<'_, str>)> {
         out.push((key, decode_value(&text[start..])));
     }
     out
+}
+
+/// `MediaBrowser Token="…"` for `token`: every byte but letters, digits and `-._~`
+/// percent-encoded, as the server URL-decodes each value (a `"`, `,` or `+` in a token then
+/// reads back as itself). `None` if no header value can hold it (it cannot: the encoding leaves
+/// only visible ASCII).
+pub(crate) fn own_credential(token: &[u8]) -> Option<http::HeaderValue> {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let encoded = percent_encoding::percent_encode(token, KEEP);
+    http::HeaderValue::from_str(&format!("MediaBrowser Token=\"{encoded}\"")).ok()
+}
+
+/// `/System/Info/Public`'s `Version`, the release the server runs (`None`: not there, empty,
+/// or not the server's JSON).
+pub(crate) fn server_version(identity: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct PublicInfo {
+        #[serde(rename = "Version")]
+        version: Option<String>,
+    }
+    let info: PublicInfo = serde_json::from_slice(identity).ok()?;
+    info.version.filter(|v| !v.trim().is_empty())
 }
 
 /// A value as the server keeps it: surrounding double quotes trimmed (not spaces), then
@@ -270,6 +331,62 @@ mod tests {
         // Spaces before a quote are kept (the server trims quotes only).
         let p = auth_params(r#"Token= "A""#);
         assert_eq!(p[0].1, r#" "A"#);
+    }
+
+    /// The credential cachearr's own requests carry reads back, as the server reads it, as
+    /// the token it was made from: a plain one and one with the characters the server's split
+    /// and URL-decoding would change.
+    #[test]
+    fn an_own_credential_reads_back_as_its_token() {
+        for token in ["0123abcdef", r#"a"b,c+d e%41=f"#] {
+            let value = own_credential(token.as_bytes()).unwrap();
+            let text = value.to_str().unwrap();
+            assert!(text.starts_with("MediaBrowser Token=\""), "{text}");
+            let mut h = HeaderMap::new();
+            h.insert(http::header::AUTHORIZATION, value);
+            assert_eq!(
+                server_token(&h, None, &mut Candidates::default()).as_deref(),
+                Some(token)
+            );
+        }
+    }
+
+    /// On 12 only `Authorization: MediaBrowser …` and `ApiKey` carry a token; the forms 10.x
+    /// also read carry none.
+    #[test]
+    fn twelve_reads_only_the_current_forms() {
+        assert!(refuses_legacy("12.0.0") && refuses_legacy("13.0.0"));
+        assert!(!refuses_legacy("10.11.11") && !refuses_legacy("") && !refuses_legacy("x"));
+        let one = |name: &'static str, value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, value.parse().unwrap());
+            h
+        };
+        let current = one("authorization", r#"MediaBrowser Client="c", Token="T""#);
+        assert_eq!(current_token(&current, None).as_deref(), Some("T"));
+        assert_eq!(
+            current_token(&HeaderMap::new(), Some("apikey=K")).as_deref(),
+            Some("K")
+        );
+        for legacy in [
+            one("authorization", r#"Emby Token="T""#),
+            one("x-emby-authorization", r#"MediaBrowser Token="T""#),
+            one("x-emby-token", "T"),
+            one("x-mediabrowser-token", "T"),
+        ] {
+            assert!(server_token(&legacy, None, &mut Candidates::default()).is_some());
+            assert_eq!(current_token(&legacy, None), None);
+        }
+        assert_eq!(current_token(&HeaderMap::new(), Some("api_key=T")), None);
+    }
+
+    #[test]
+    fn the_release_is_read_from_the_public_identity() {
+        let info = br#"{"LocalAddress":"http://h","ServerName":"jf","Version":"12.0.0","ProductName":"Jellyfin Server"}"#;
+        assert_eq!(server_version(info).as_deref(), Some("12.0.0"));
+        assert_eq!(server_version(br#"{"Version":""}"#), None);
+        assert_eq!(server_version(br#"{"ServerName":"jf"}"#), None);
+        assert_eq!(server_version(b"<html>"), None);
     }
 
     #[test]

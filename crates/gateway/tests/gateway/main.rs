@@ -30,6 +30,7 @@ mod identity_e2e;
 mod index_answers;
 mod index_answers_jellyfin;
 mod index_e2e;
+mod jellyfin_upgrade;
 mod listing_windows;
 mod match_api;
 mod metrics_exposition;
