@@ -424,6 +424,7 @@ impl AdminBackend for GatewayAdmin {
         let redis = self.redis_report(&mut warnings);
         let feed = self.feed_reports(&mut warnings);
         StatsReport {
+            descriptors: descriptor_report(&snapshot),
             memory: self.memory_report(&snapshot),
             batches: self.gateway.batcher().report(),
             uptime_secs: self.started.elapsed().as_secs(),
@@ -604,4 +605,17 @@ fn class_counters(snapshot: &StatsSnapshot) -> (CacheCounters, BTreeMap<String, 
         classes.insert(c.class.clone(), counters);
     }
     (total, classes)
+}
+
+/// The process's open descriptors against its limit, and the disk tier's share.
+fn descriptor_report(snapshot: &StatsSnapshot) -> super::DescriptorReport {
+    let disk = snapshot.tier(cachearr_engine::TierKind::Disk);
+    super::DescriptorReport {
+        open: std::fs::read_dir("/proc/self/fd")
+            .ok()
+            .map(|fds| fds.count() as u64),
+        limit: cachearr_wire::connections::open_file_limit(),
+        disk_tier: disk.and_then(|t| t.open_files),
+        disk_tier_max: disk.and_then(|t| t.open_files_max),
+    }
 }

@@ -333,6 +333,24 @@ pub struct StatsReport {
     /// client requests that waited for one, batches refused by the byte-for-byte proof.
     #[serde(default)]
     pub batches: cachearr_gateway::batch::BatchReport,
+    /// Open file descriptors: the process's against its limit, and the disk tier's.
+    #[serde(default)]
+    pub descriptors: DescriptorReport,
+}
+
+/// Open file descriptors, as `/api/stats` shows them (`descriptors`): each client and upstream
+/// connection holds one, as do the stores' files; the limit is the whole budget
+/// (docs/operations.md, "Open files").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DescriptorReport {
+    /// Open now in the whole process, when the system says (`/proc/self/fd`).
+    pub open: Option<u64>,
+    /// The soft open-file limit (`None`: unlimited).
+    pub limit: Option<u64>,
+    /// Of those, open on the disk tier's files (tables, blob files, journal, lock).
+    pub disk_tier: Option<u64>,
+    /// The most table and blob files the disk tier keeps open: its share of the limit.
+    pub disk_tier_max: Option<u64>,
 }
 
 /// How `memory_max` is shared out (every share counts against it), and what each holds now.

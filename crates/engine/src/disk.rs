@@ -52,7 +52,10 @@ pub use open::DiskStart;
 pub(crate) use open::UnavailableDisk;
 use open::{io_failure, move_aside, store_failure};
 pub use sizing::DiskMemory;
-use sizing::{COMPACT_AT_MOST_EVERY_MS, StoreSizes, allocated_bytes, journal_bytes, record_budget};
+use sizing::{
+    COMPACT_AT_MOST_EVERY_MS, StoreSizes, allocated_bytes, journal_bytes, open_file_limit,
+    open_files_cap, open_files_under, record_budget,
+};
 
 /// Keys longer than this are not written to disk (fjall's limit is 64 KiB).
 const MAX_KEY_LEN: usize = 16 * 1024;
@@ -101,6 +104,8 @@ struct DiskInner {
     bytes: AtomicU64,
     /// fjall's sizes for `max_bytes`.
     sizes: StoreSizes,
+    /// The most table and blob files fjall keeps open at once ([`open_files_cap`]).
+    open_files_max: usize,
     /// What the records may take: `max_bytes` less the journals, what the store's own files
     /// take beyond the records (dead space awaiting compaction) and the files counted beside,
     /// as last measured.
@@ -293,10 +298,15 @@ impl DiskTier {
                 DiskOpenError::new(DiskOpenKind::Environment, "directory is not writable: ", e)
             })?;
         let sizes = StoreSizes::for_limit(max_bytes, memory.memtables);
+        let open_files_max = open_files_cap(open_file_limit());
         let db = Database::builder(&path)
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
             .cache_size(memory.block_cache)
+            // fjall keeps up to 900 table and blob files open by default, the whole budget
+            // of a process at the common limit of 1,024: the store keeps its share of the
+            // descriptors the gateway reserves beside its listeners.
+            .max_cached_files(Some(open_files_max))
             // fjall's default seals the journal at 64 MB and keeps up to 512 MiB of them,
             // whatever the store's size: the directory must stay within `max_bytes`, so the
             // journal is sealed at a thirty-second of it (a setting of our copy of fjall,
@@ -335,6 +345,7 @@ impl DiskTier {
                 entry_count: AtomicU64::new(entry_count),
                 bytes: AtomicU64::new(bytes),
                 sizes,
+                open_files_max,
                 record_budget: AtomicU64::new(record_budget(max_bytes, sizes.journal_share(), 0)),
                 counts_also: Mutex::new(Vec::new()),
                 shared: Mutex::new(Vec::new()),
@@ -444,6 +455,18 @@ impl DiskTier {
         allocated_bytes(&self.inner.path)
     }
 
+    /// The most table and blob files the store keeps open at once: its share of the
+    /// descriptors the process may hold, from the open-file limit when it opened.
+    pub fn open_files_max(&self) -> u64 {
+        self.inner.open_files_max as u64
+    }
+
+    /// Descriptors open now on the store's files (tables, blob files, journals, its lock),
+    /// when the system says (`/proc/self/fd`).
+    pub fn open_files(&self) -> Option<u64> {
+        open_files_under(&self.inner.path)
+    }
+
     /// Persists buffered journal writes to the OS (and with `sync`, to the device).
     ///
     /// # Errors
@@ -534,6 +557,8 @@ impl Tier for DiskTier {
             bytes: self.inner.bytes.load(Ordering::Acquire),
             file_bytes: Some(self.file_bytes()),
             max_bytes: self.inner.max_bytes,
+            open_files: self.open_files(),
+            open_files_max: Some(self.open_files_max()),
         }
     }
 }

@@ -322,6 +322,8 @@ impl RedisTier {
             file_bytes: None,
             max_bytes: 0,
             memory_bytes: None,
+            open_files: None,
+            open_files_max: None,
         }
     }
 

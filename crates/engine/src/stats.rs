@@ -215,6 +215,11 @@ pub struct TierStats {
     /// Memory the tier keeps for itself beside the memory tier, out of the same `memory_max`
     /// (the disk tier's block cache; see [`crate::MemoryPlan`]).
     pub memory_bytes: Option<u64>,
+    /// Descriptors open on the tier's files now (disk tier only, where the system says).
+    pub open_files: Option<u64>,
+    /// The most table and blob files the tier keeps open (disk tier only): its share of the
+    /// process's open-file limit.
+    pub open_files_max: Option<u64>,
 }
 
 /// Write-behind queue statistics.

@@ -108,6 +108,10 @@ pub struct TierUsage {
     pub file_bytes: Option<u64>,
     /// The byte limit.
     pub max_bytes: u64,
+    /// Descriptors open on the tier's files now, if it has files and the system says.
+    pub open_files: Option<u64>,
+    /// The most table and blob files the tier keeps open, if it has files.
+    pub open_files_max: Option<u64>,
 }
 
 /// A storage level. Implementations must be cheap to call concurrently.

@@ -60,6 +60,8 @@ impl Inner {
             file_bytes: None,
             max_bytes: self.plan.memory_tier,
             memory_bytes: None,
+            open_files: None,
+            open_files_max: None,
         }];
         if let Some(disk) = &self.disk {
             let dc = &self.disk_counters;
@@ -81,6 +83,8 @@ impl Inner {
                 max_bytes: usage.max_bytes,
                 memory_bytes: (self.plan.disk_block_cache > 0)
                     .then_some(self.plan.disk_block_cache),
+                open_files: usage.open_files,
+                open_files_max: usage.open_files_max,
             });
         }
         if let Some(redis) = &self.redis {

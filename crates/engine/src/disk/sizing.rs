@@ -93,6 +93,37 @@ pub(super) fn record_budget(max_bytes: u64, journal_share: u64, beside: u64) -> 
         .saturating_sub(beside)
 }
 
+/// The most table and blob files the store keeps open at once, for a process whose soft
+/// open-file limit is `open_file_limit` (`None`: unlimited). fjall keeps a descriptor of every
+/// file it has read from, up to 900 by default: a store of a few hundred tables held them all
+/// and, at the common limit of 1,024, left client connections almost nothing. The gateway
+/// keeps a reserve outside its listeners for the stores, the admin listener and the runtime (a
+/// quarter of the limit, at most 256: `cachearr_wire::connections::default_max_connections`);
+/// the store takes a quarter of that reserve, never fewer than 16 (fjall needs ten). A read
+/// from a file whose descriptor was let go opens it again, a system call, not a failure.
+pub(super) fn open_files_cap(open_file_limit: Option<u64>) -> usize {
+    let reserve = open_file_limit.map_or(256, |limit| (limit / 4).min(256));
+    usize::try_from(reserve / 4).unwrap_or(64).max(16)
+}
+
+/// The soft open-file limit of this process now (`None` when unlimited).
+pub(super) fn open_file_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+/// Descriptors this process holds open on files under `dir` (on Linux, from `/proc/self/fd`;
+/// `None` where that cannot be read).
+pub(super) fn open_files_under(dir: &Path) -> Option<u64> {
+    let fds = std::fs::read_dir("/proc/self/fd").ok()?;
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    Some(
+        fds.flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter(|target| target.starts_with(&dir))
+            .count() as u64,
+    )
+}
+
 /// Allocated bytes of the journal files (`*.jnl` at the top of the store's directory).
 pub(super) fn journal_bytes(dir: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;

@@ -160,3 +160,61 @@ fn a_shared_keyspace_counts_beside_the_records_and_outlives_a_clear() {
         "a name fjall cannot take is an error, not a panic"
     );
 }
+
+#[test]
+fn the_store_keeps_a_quarter_of_the_descriptor_reserve() {
+    // The reserve the gateway keeps beside its listeners: a quarter of the limit, at most 256.
+    assert_eq!(open_files_cap(Some(1024)), 64);
+    assert_eq!(open_files_cap(Some(524_288)), 64);
+    assert_eq!(open_files_cap(None), 64);
+    assert_eq!(open_files_cap(Some(512)), 32);
+    assert_eq!(open_files_cap(Some(64)), 16, "never below what fjall needs");
+}
+
+#[test]
+fn the_store_keeps_at_most_its_share_of_descriptors_open_however_many_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let tier = DiskTier::open(dir.path(), 64 * MIB).unwrap();
+    let cap = tier.open_files_max();
+    // Twice as many tables as the store may keep open, kept apart (first in, first out: no
+    // compaction merges them), each read once: fjall's own default would keep a descriptor
+    // of every one.
+    let tables = 2 * cap;
+    let store = tier
+        .shared_keyspace("tables", || {
+            KeyspaceCreateOptions::default()
+                .compaction_strategy(Arc::new(fjall::compaction::Fifo::new(u64::MAX, None)))
+        })
+        .unwrap();
+    for i in 0..tables {
+        store.keyspace.insert(i.to_be_bytes(), b"v").unwrap();
+        store.keyspace.rotate_memtable_and_wait().unwrap();
+    }
+    assert_eq!(
+        store.keyspace.table_count() as u64,
+        tables,
+        "a table per row"
+    );
+    for i in 0..tables {
+        assert!(
+            store.keyspace.get(i.to_be_bytes()).unwrap().is_some(),
+            "row {i}"
+        );
+    }
+    let keyspaces = dir.path().join("keyspaces");
+    let open_on_tables = open_files_under(&keyspaces).unwrap();
+    assert!(
+        open_on_tables <= cap,
+        "{open_on_tables} descriptors open on {tables} tables, more than the store's {cap}"
+    );
+    // The whole store: the tables' share, the journal and the lock.
+    let open = tier.open_files().unwrap();
+    assert!(open <= cap + 4, "{open} descriptors open on the store");
+    // Every table still answers, its descriptor opened again as needed.
+    for i in (0..tables).rev() {
+        assert!(
+            store.keyspace.get(i.to_be_bytes()).unwrap().is_some(),
+            "row {i}"
+        );
+    }
+}
