@@ -17,7 +17,7 @@
 //! totals and a user's sections); the documents answers are written in are the dialects'
 //! (`dialect::{plex,jellyfin}::render`); which answerer runs is the route's
 //! [`cachearr_config::policy::IndexSearch`], from the upstream's own route table; and the server's
-//! elements are kept only for a dialect that says so (`ServerLibrary::keeps_elements`).
+//! elements are kept only for a dialect that says so (`LibraryFacts::keeps_elements`).
 //!
 //! * [`keeper`] — one task per upstream: build, schedule, persistence; `refresh.rs` for
 //!   refreshes and change events.
@@ -512,7 +512,12 @@ pub fn new_index(
     let index = UpstreamIndex::new(&u.name);
     index.update_status(|s| s.profile = u.profile.as_str().to_string());
     index.set_enabled(config.index.enabled);
-    if cachearr_dialect::of(u.profile).library().keeps_elements() && config.index.enabled {
+    if cachearr_dialect::of(u.profile)
+        .library()
+        .facts()
+        .keeps_elements
+        && config.index.enabled
+    {
         let dir = cachearr_gateway::data_files::file_path(&config.data_dir, &u.name, "elements");
         let budgets = cachearr_gateway::Budgets::for_cache(&config.cache);
         if let Err(e) =

@@ -120,17 +120,8 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         Vec::new()
     }
 
-    /// The names of [`Self::page_headers`]: a frame learnt from a server's answer leaves
-    /// them out.
-    fn page_header_names(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    /// The headers an answer written whole (a search's: no frame learnt from the server
-    /// brings them) carries before its page's own, names in lower case.
-    fn document_headers(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
-    }
+    /// What the server's answers are as plain data: the same for every request.
+    fn facts(&self) -> &'static AnswerFacts;
 
     /// The kind a request's `type` parameter names, when the index holds that kind.
     fn kind_of_type(&self, type_param: &str) -> Option<ItemKind>;
@@ -143,9 +134,6 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     /// answer (a show section's shows and seasons): a search asking for any kind would find
     /// those.
     fn section_holds_others(&self, kind: &str) -> bool;
-
-    /// The content type of an answer, JSON (`json`) or the server's other form.
-    fn content_type(&self, json: bool) -> &'static str;
 
     /// The answer of a search from the copy, before the asking user's play state is put in;
     /// `None`: the server answers it.
@@ -165,15 +153,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// The path whose answer, read with a user's token, says that user's own id on the
-    /// server: what a request naming a user ([`SearchRoute::named_user`]) is compared with,
-    /// and the user a user's play state is read for. `None`: the server's requests name no
-    /// user besides the token's.
-    fn own_user_path(&self) -> Option<&'static str> {
-        None
-    }
-
-    /// The user's own id in an answer of [`Self::own_user_path`] (JSON).
+    /// The user's own id in an answer of [`AnswerFacts::own_user_path`] (JSON).
     fn own_user_id(&self, _body: &[u8]) -> Option<String> {
         None
     }
@@ -194,13 +174,6 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         _headers: &HeaderMap,
     ) -> Option<SeriesWalk> {
         None
-    }
-
-    /// How an item's kept document (JSON) numbers it among its parent's children (a
-    /// season's in its series; `None` when it writes none): a function asked for once per
-    /// answer, then called for each item.
-    fn sibling_number(&self) -> fn(document: &[u8]) -> Option<i64> {
-        |_| None
     }
 
     // A tree walk (`upstream_index::answer::walk` in `cachearr-copy`: a section listing, an item's
@@ -235,17 +208,48 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn recent_request(&self, _params: &[(String, String)]) -> Option<RecentRequest> {
         None
     }
+}
 
+/// What a server's answers from kept documents are as plain data, the same for every
+/// request ([`CopyAnswers::facts`]): their content types and constant headers, where a
+/// user's own id is read, and the readers the copy applies to each kept item.
+#[derive(Debug)]
+pub struct AnswerFacts {
+    /// The content type of an answer in JSON.
+    pub json_type: &'static str,
+    /// The content type of an answer in the server's other form (its JSON one for a server
+    /// with none).
+    pub other_type: &'static str,
+    /// The names of [`CopyAnswers::page_headers`]: a frame learnt from a server's answer
+    /// leaves them out.
+    pub page_header_names: &'static [&'static str],
+    /// The headers an answer written whole (a search's: no frame learnt from the server
+    /// brings them) carries before its page's own, names in lower case.
+    pub document_headers: &'static [(&'static str, &'static str)],
+    /// The path whose answer, read with a user's token, says that user's own id on the
+    /// server: what a request naming a user ([`SearchRoute::named_user`]) is compared with,
+    /// and the user a user's play state is read for. `None`: the server's requests name no
+    /// user besides the token's.
+    pub own_user_path: Option<&'static str>,
+    /// How an item's kept document (JSON) numbers it among its parent's children (a
+    /// season's in its series; `None` when it writes none).
+    pub sibling_number: fn(document: &[u8]) -> Option<i64>,
     /// Where a kept item's element is cut for the asking user's values to go between its
     /// halves.
-    fn user_state_cut(&self) -> fn(&El) -> usize {
-        |el| el.attrs.len()
-    }
-
+    pub user_state_cut: fn(&El) -> usize,
     /// Whether an item of `kind` writes a count of the leaves the user played (its user
     /// state is not at the cut: it is written from the tree).
-    fn counts_leaves(&self) -> fn(ItemKind) -> bool {
-        |_| false
+    pub counts_leaves: fn(ItemKind) -> bool,
+}
+
+impl AnswerFacts {
+    /// The content type of an answer, JSON (`json`) or the server's other form.
+    pub fn content_type(&self, json: bool) -> &'static str {
+        if json {
+            self.json_type
+        } else {
+            self.other_type
+        }
     }
 }
 

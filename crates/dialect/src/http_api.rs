@@ -250,16 +250,17 @@ impl ServerEvents for NoEvents {
 struct NoLibrary;
 
 impl ServerLibrary for NoLibrary {
-    fn sections_path(&self) -> &'static str {
-        "/"
+    fn facts(&self) -> &'static super::library::LibraryFacts {
+        &super::library::LibraryFacts {
+            sections_path: "/",
+            user_sections_path: "/",
+            keeps_elements: false,
+            items_answer_is_kept: false,
+        }
     }
 
     fn parse_sections(&self, _body: &serde_json::Value) -> Vec<SectionInfo> {
         Vec::new()
-    }
-
-    fn user_sections_path(&self) -> &'static str {
-        "/"
     }
 
     fn parse_user_sections(&self, _body: &[u8]) -> Option<UserSections> {
@@ -303,10 +304,6 @@ impl ServerLibrary for NoLibrary {
         _sections: &[SectionInfo],
     ) -> Vec<super::library::ItemsRequest> {
         Vec::new()
-    }
-
-    fn keeps_elements(&self) -> bool {
-        false
     }
 
     fn listing_by_ids_path(

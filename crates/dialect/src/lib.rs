@@ -408,9 +408,9 @@ pub trait ReadAsUser: Sync {
     }
 
     /// The user's own id on the server (where the dialect's
-    /// [`CopyAnswers::own_user_path`] says it, read with their token): what a server whose
-    /// listings name their user is asked for that user's state with. `None` when it cannot be
-    /// had.
+    /// [`AnswerFacts::own_user_path`](answers::AnswerFacts::own_user_path) says it, read
+    /// with their token): what a server whose listings name their user is asked for that
+    /// user's state with. `None` when it cannot be had.
     fn own_id(&self) -> impl std::future::Future<Output = Option<std::sync::Arc<str>>> + Send;
 
     /// One read whose answer holds the state of the answer's items, where the copy has one

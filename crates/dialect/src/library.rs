@@ -22,17 +22,14 @@ use crate::model::library::{SectionInfo, UserSections};
 
 /// How the library index reads one server. See the module docs.
 pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
-    /// The server's sections (libraries), as the owner's crawl reads them.
-    fn sections_path(&self) -> &'static str;
+    /// What the server's library is as plain data: its paths and what the crawl keeps.
+    fn facts(&self) -> &'static LibraryFacts;
 
-    /// The sections of a [`Self::sections_path`] answer, each with the index's word for its
-    /// kind.
+    /// The sections of a [`LibraryFacts::sections_path`] answer, each with the index's word
+    /// for its kind.
     fn parse_sections(&self, body: &Value) -> Vec<SectionInfo>;
 
-    /// The sections a user sees, read with their token.
-    fn user_sections_path(&self) -> &'static str;
-
-    /// The sections of a [`Self::user_sections_path`] answer (JSON), each kind as the server
+    /// The sections of a [`LibraryFacts::user_sections_path`] answer (JSON), each kind as the server
     /// names it; `None` for an answer that is not such a list.
     fn parse_user_sections(&self, body: &[u8]) -> Option<UserSections>;
 
@@ -67,19 +64,9 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// `sections` the crawl reads.
     fn items_requests(&self, ids: &[String], sections: &[SectionInfo]) -> Vec<ItemsRequest>;
 
-    /// Whether the index keeps the server's own element of each item and answers with it
-    /// (Plex: `upstream_index::elements`); otherwise answers are rendered from the index's records.
-    fn keeps_elements(&self) -> bool;
-
-    /// Whether the answer of [`Self::items_requests`] is itself the form the crawl keeps
-    /// (Jellyfin's `BaseItemDto`s, read with the crawl's fields), so a change event's items
-    /// are kept from it; otherwise they are read again by [`Self::listing_by_ids_path`].
-    fn items_answer_is_kept(&self) -> bool {
-        false
-    }
-
     /// The listing of some items of a section by id, in the form whose elements are kept
-    /// (the items answer is not that form); `None` when [`Self::keeps_elements`] is false.
+    /// (the items answer is not that form); `None` when [`LibraryFacts::keeps_elements`] is
+    /// false.
     fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String>;
 
     /// The listing types of a section kind whose elements the answers of their children
@@ -101,9 +88,9 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// The whole listing of each section and type the crawl keeps, unpaged, for a
-    /// [`Self::sections_path`] answer: what a tool that installs an index without a crawl
-    /// (tests, benchmarks) reads to fill the kept elements as the crawl would. Empty when
-    /// [`Self::keeps_elements`] is false.
+    /// [`LibraryFacts::sections_path`] answer: what a tool that installs an index without a
+    /// crawl (tests, benchmarks) reads to fill the kept elements as the crawl would. Empty
+    /// when [`LibraryFacts::keeps_elements`] is false.
     fn whole_listing_paths(&self, _sections: &Value) -> Vec<String> {
         Vec::new()
     }
@@ -117,6 +104,25 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     ) -> Option<String> {
         None
     }
+}
+
+/// What a server's library is as plain data, the same for every read
+/// ([`ServerLibrary::facts`]).
+#[derive(Debug)]
+pub struct LibraryFacts {
+    /// The server's sections (libraries), as the owner's crawl reads them.
+    pub sections_path: &'static str,
+    /// The sections a user sees, read with their token.
+    pub user_sections_path: &'static str,
+    /// Whether the index keeps the server's own element of each item and answers with it
+    /// (`upstream_index::elements` in `cachearr-copy`); otherwise answers are rendered from
+    /// the index's records.
+    pub keeps_elements: bool,
+    /// Whether the answer of [`ServerLibrary::items_requests`] is itself the form the crawl
+    /// keeps (Jellyfin's `BaseItemDto`s, read with the crawl's fields), so a change event's
+    /// items are kept from it; otherwise they are read again by
+    /// [`ServerLibrary::listing_by_ids_path`].
+    pub items_answer_is_kept: bool,
 }
 
 /// One request for items by id, and how to read its answer.

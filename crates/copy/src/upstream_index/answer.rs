@@ -279,7 +279,8 @@ impl Ctx<'_> {
     fn whole_headers(&self, paged: Option<(usize, usize)>) -> Vec<(&'static str, String)> {
         let mut headers: Vec<(&'static str, String)> = self
             .answers
-            .document_headers()
+            .facts()
+            .document_headers
             .iter()
             .map(|&(name, value)| (name, value.to_owned()))
             .collect();
@@ -544,7 +545,7 @@ async fn walk_from_copy(
     let heads = ctx.heads_read(&walk);
     let observed = match server {
         Some(v) => {
-            let paging = ctx.answers.page_header_names();
+            let paging = ctx.answers.facts().page_header_names;
             let observed = Observed::of(&v.body, &v.headers, ctx.json(), paging);
             Some(observed.or_declined(Declined::FrameRefused)?)
         }

@@ -119,10 +119,11 @@ impl Client {
     }
 
     /// Keeps the listing element of every item read into `store`, when the server's
-    /// elements are kept ([`ServerLibrary::keeps_elements`]).
+    /// elements are kept
+    /// ([`LibraryFacts::keeps_elements`](cachearr_dialect::library::LibraryFacts::keeps_elements)).
     #[must_use]
     pub fn with_elements(mut self, store: Option<Arc<ElementStore>>) -> Client {
-        self.elements = store.filter(|_| self.library().keeps_elements());
+        self.elements = store.filter(|_| self.library().facts().keeps_elements);
         self
     }
 
@@ -206,7 +207,7 @@ impl Client {
     /// [`CrawlError`] when the request fails.
     pub async fn sections(&self) -> Result<Vec<SectionInfo>, CrawlError> {
         let library = self.library();
-        let body = self.get(library.sections_path()).await?;
+        let body = self.get(library.facts().sections_path).await?;
         Ok(library.parse_sections(&body))
     }
 
@@ -310,7 +311,7 @@ impl Client {
     ) -> Result<Vec<ItemRecord>, CrawlError> {
         let library = self.library();
         let mut out = Vec::new();
-        let kept_as_read = library.items_answer_is_kept();
+        let kept_as_read = library.facts().items_answer_is_kept;
         for chunk in ids.chunks(IDS_PER_REQUEST) {
             if kept_as_read && let Some(store) = &self.elements {
                 store.remove(chunk);

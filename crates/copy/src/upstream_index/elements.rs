@@ -541,7 +541,7 @@ where
 {
     let library = cachearr_dialect::of(profile).library();
     let sections: serde_json::Value =
-        serde_json::from_slice(&fetch(library.sections_path().to_owned()).await)?;
+        serde_json::from_slice(&fetch(library.facts().sections_path.to_owned()).await)?;
     let mut kept = 0;
     for path in library.whole_listing_paths(&sections) {
         kept += store.put_answer(&fetch(path).await);

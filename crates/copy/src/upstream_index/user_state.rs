@@ -75,9 +75,9 @@ impl ReadAsUser for AsUser<'_> {
 }
 
 /// The token's own user id on the server, for a server whose requests may name another user
-/// ([`CopyAnswers::own_user_path`](cachearr_dialect::CopyAnswers::own_user_path)): asked of the
-/// server once per token and kept with the user (not through the cache: the answer may carry
-/// activity dates clients must get fresh, so it is no cached route). `None` when it cannot be
+/// ([`AnswerFacts::own_user_path`](cachearr_dialect::answers::AnswerFacts::own_user_path)):
+/// asked of the server once per token and kept with the user (not through the cache: the answer may
+/// carry activity dates clients must get fresh, so it is no cached route). `None` when it cannot be
 /// had, or the server's requests name no other user.
 pub(crate) async fn own_user_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
     user.server_user_id_or(ask_own_id(up, user)).await
@@ -86,7 +86,7 @@ pub(crate) async fn own_user_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> O
 /// The user's own id, asked of the server with the user's token.
 async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
     let answers = cachearr_dialect::of(up.profile).answers()?;
-    let uri = up.uri_for(answers.own_user_path()?).ok()?;
+    let uri = up.uri_for(answers.facts().own_user_path?).ok()?;
     let token = HeaderValue::from_str(user.token()).ok()?;
     let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
     let response = up

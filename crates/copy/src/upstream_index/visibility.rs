@@ -52,7 +52,7 @@ pub async fn user_sections(
     user: &Arc<UserRecord>,
 ) -> Option<UserSections> {
     let library = cachearr_dialect::of(up.profile).library();
-    let path = library.user_sections_path();
+    let path = library.facts().user_sections_path;
     let extra = super::user_state::json_accepted();
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.

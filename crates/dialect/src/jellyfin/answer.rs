@@ -15,7 +15,8 @@ use super::doc::{Doc, DtoOptions};
 use super::render;
 use super::search::{self, SearchKey, same_id, search_key};
 use crate::answers::{
-    CopyAnswers, CopyView, Documents, Found, SearchRoute, SeriesAsked, SeriesWalk, number, param,
+    AnswerFacts, CopyAnswers, CopyView, Documents, Found, SearchRoute, SeriesAsked, SeriesWalk,
+    number, param,
 };
 use crate::model::library::TitleHit;
 use crate::model::route::IndexSearch;
@@ -252,6 +253,19 @@ struct IndexNumber {
 
 /// Jellyfin's pages: `StartIndex` / `Limit` in the query (names lower-cased); its answers
 /// say their place in the body (`StartIndex`, `TotalRecordCount`), not in a header.
+/// Jellyfin's answers: JSON only, no page headers (the page is in the body), a user's own
+/// id from `/Users/Me`, a season numbered by its `IndexNumber`; no element tree to cut.
+static FACTS: AnswerFacts = AnswerFacts {
+    json_type: "application/json; charset=utf-8",
+    other_type: "application/json; charset=utf-8",
+    page_header_names: &[],
+    document_headers: &[],
+    own_user_path: Some("/Users/Me"),
+    sibling_number: |document| serde_json::from_slice::<IndexNumber>(document).ok()?.number,
+    user_state_cut: |el| el.attrs.len(),
+    counts_leaves: |_| false,
+};
+
 impl CopyAnswers for Jellyfin {
     /// Names lower-cased: Jellyfin ignores their case.
     fn query_params(&self, query: Option<&str>) -> Vec<(String, String)> {
@@ -310,13 +324,8 @@ impl CopyAnswers for Jellyfin {
         render::library_kinds(kind).1
     }
 
-    /// Jellyfin answers JSON only.
-    fn content_type(&self, _json: bool) -> &'static str {
-        "application/json; charset=utf-8"
-    }
-
-    fn own_user_path(&self) -> Option<&'static str> {
-        Some("/Users/Me")
+    fn facts(&self) -> &'static AnswerFacts {
+        &FACTS
     }
 
     /// `/Users/Me`'s `Id`.
@@ -336,11 +345,6 @@ impl CopyAnswers for Jellyfin {
         headers: &HeaderMap,
     ) -> Option<SeriesWalk> {
         series_walk(seasons, params, headers)
-    }
-
-    /// A season's `IndexNumber`.
-    fn sibling_number(&self) -> fn(document: &[u8]) -> Option<i64> {
-        |document| serde_json::from_slice::<IndexNumber>(document).ok()?.number
     }
 }
 

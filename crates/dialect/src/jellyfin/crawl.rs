@@ -11,21 +11,26 @@ use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
 use super::Jellyfin;
-use crate::library::{ItemsRequest, ServerLibrary};
+use crate::library::{ItemsRequest, LibraryFacts, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
 use crate::server_json::{json_number, json_text, records_of};
 
+/// Jellyfin's library: the media folders for the owner, a user's views for them; documents
+/// kept, a change event's items kept from the items answer itself.
+static FACTS: LibraryFacts = LibraryFacts {
+    sections_path: "/Library/MediaFolders",
+    user_sections_path: "/UserViews",
+    keeps_elements: true,
+    items_answer_is_kept: true,
+};
+
 impl ServerLibrary for Jellyfin {
-    fn sections_path(&self) -> &'static str {
-        "/Library/MediaFolders"
+    fn facts(&self) -> &'static LibraryFacts {
+        &FACTS
     }
 
     fn parse_sections(&self, body: &Value) -> Vec<SectionInfo> {
         parse_sections(body)
-    }
-
-    fn user_sections_path(&self) -> &'static str {
-        "/UserViews"
     }
 
     fn parse_user_sections(&self, body: &[u8]) -> Option<UserSections> {
@@ -77,14 +82,6 @@ impl ServerLibrary for Jellyfin {
     }
 
     /// The server's `BaseItemDto`s are kept (`upstream_index::elements`, [`super::doc`]).
-    fn keeps_elements(&self) -> bool {
-        true
-    }
-
-    fn items_answer_is_kept(&self) -> bool {
-        true
-    }
-
     fn listing_by_ids_path(&self, _: &str, _: ItemKind, _: &[&str]) -> Option<String> {
         None
     }

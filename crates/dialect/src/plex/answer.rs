@@ -14,8 +14,8 @@ use super::Plex;
 use super::render;
 use super::search::{self, Kind};
 use crate::answers::{
-    CopyAnswers, CopyView, Found, ItemRef, Page, RecentRequest, SearchRoute, WalkRequest, number,
-    param,
+    AnswerFacts, CopyAnswers, CopyView, Found, ItemRef, Page, RecentRequest, SearchRoute,
+    WalkRequest, number, param,
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
@@ -513,6 +513,21 @@ fn score_of(rank: Rank) -> &'static str {
 /// first); a container opening with `size`, then `totalSize` and `offset` when paged; the
 /// page's place in `X-Plex-Container-Start` / `-Total-Size`; `X-Plex-Protocol` on every
 /// document.
+/// Plex's answers: XML or JSON, the page in `X-Plex-Container-Start` / `-Total-Size`, no
+/// user named besides the token's; a user's values cut in before the first of `year`,
+/// `thumb`, `art`, `duration`, `addedAt`, `parentYear` (`user_state::insertion_point`);
+/// albums, artists, seasons and shows count the leaves played (`viewedLeafCount`).
+static FACTS: AnswerFacts = AnswerFacts {
+    json_type: search::JSON_TYPE,
+    other_type: search::XML_TYPE,
+    page_header_names: &PAGE_HEADERS,
+    document_headers: &[("x-plex-protocol", "1.0")],
+    own_user_path: None,
+    sibling_number: |_| None,
+    user_state_cut: super::user_state::insertion_point,
+    counts_leaves: super::user_state::counts_leaves,
+};
+
 impl CopyAnswers for Plex {
     fn paging(
         &self,
@@ -594,12 +609,8 @@ impl CopyAnswers for Plex {
         }
     }
 
-    fn page_header_names(&self) -> &'static [&'static str] {
-        &PAGE_HEADERS
-    }
-
-    fn document_headers(&self) -> &'static [(&'static str, &'static str)] {
-        &[("x-plex-protocol", "1.0")]
+    fn facts(&self) -> &'static AnswerFacts {
+        &FACTS
     }
 
     fn kind_of_type(&self, type_param: &str) -> Option<ItemKind> {
@@ -635,21 +646,6 @@ impl CopyAnswers for Plex {
     /// `type=` (required), `personal=1`; the cap Plex puts on an unpaged list.
     fn recent_request(&self, params: &[(String, String)]) -> Option<RecentRequest> {
         search::recent_request(params)
-    }
-
-    /// Before the first of `year`, `thumb`, `art`, `duration`, `addedAt`, `parentYear`
-    /// (`user_state::insertion_point`).
-    fn user_state_cut(&self) -> fn(&El) -> usize {
-        super::user_state::insertion_point
-    }
-
-    /// Albums, artists, seasons and shows (`viewedLeafCount`).
-    fn counts_leaves(&self) -> fn(ItemKind) -> bool {
-        super::user_state::counts_leaves
-    }
-
-    fn content_type(&self, json: bool) -> &'static str {
-        search::content_type(json)
     }
 
     fn search(&self, route: &SearchRoute, copy: &dyn CopyView) -> Option<Found> {

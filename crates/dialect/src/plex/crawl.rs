@@ -11,24 +11,29 @@ use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
 use super::Plex;
-use crate::library::{ItemsRequest, ServerLibrary};
+use crate::library::{ItemsRequest, LibraryFacts, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
 use crate::server_json::{json_number, json_text, records_of};
 
 /// The server's sections: the owner's crawl and a user's own list read the same path.
 pub const SECTIONS_PATH: &str = "/library/sections";
 
+/// Plex's library: one path for the owner's sections and a user's, elements kept; a change
+/// event's items are read again as a listing of the kept form.
+static FACTS: LibraryFacts = LibraryFacts {
+    sections_path: SECTIONS_PATH,
+    user_sections_path: SECTIONS_PATH,
+    keeps_elements: true,
+    items_answer_is_kept: false,
+};
+
 impl ServerLibrary for Plex {
-    fn sections_path(&self) -> &'static str {
-        SECTIONS_PATH
+    fn facts(&self) -> &'static LibraryFacts {
+        &FACTS
     }
 
     fn parse_sections(&self, body: &Value) -> Vec<SectionInfo> {
         parse_sections(body)
-    }
-
-    fn user_sections_path(&self) -> &'static str {
-        SECTIONS_PATH
     }
 
     fn parse_user_sections(&self, body: &[u8]) -> Option<UserSections> {
@@ -70,10 +75,6 @@ impl ServerLibrary for Plex {
             section: None,
             gone_when_not_found: true,
         }]
-    }
-
-    fn keeps_elements(&self) -> bool {
-        true
     }
 
     fn listing_by_ids_path(&self, section: &str, kind: ItemKind, ids: &[&str]) -> Option<String> {

@@ -148,14 +148,11 @@ pub fn number(id: &str) -> V {
         .map_or_else(|_| V::S(id.to_string()), V::I)
 }
 
-/// The content type of an answer, JSON or XML.
-pub fn content_type(json: bool) -> &'static str {
-    if json {
-        "application/json"
-    } else {
-        "text/xml;charset=utf-8"
-    }
-}
+/// The content type of an answer in JSON.
+pub const JSON_TYPE: &str = "application/json";
+
+/// The content type of an answer in XML.
+pub const XML_TYPE: &str = "text/xml;charset=utf-8";
 
 #[cfg(test)]
 mod tests {

@@ -88,12 +88,12 @@ impl Ctx<'_> {
             // Written from their kept documents with the options the query asks for.
             Found::Documents(found) => Answer {
                 body: AnswerBody::documents(found, params)?,
-                content_type: self.answers.content_type(true),
+                content_type: self.answers.facts().content_type(true),
                 headers: Vec::new(),
             },
             Found::Text(text) => Answer {
                 body: AnswerBody::Text(text),
-                content_type: self.answers.content_type(true),
+                content_type: self.answers.facts().content_type(true),
                 headers: Vec::new(),
             },
         })
@@ -109,7 +109,7 @@ impl Ctx<'_> {
                 json,
                 items: page.items,
             },
-            content_type: self.answers.content_type(json),
+            content_type: self.answers.facts().content_type(json),
             headers: self.whole_headers(page.paged),
         }
     }

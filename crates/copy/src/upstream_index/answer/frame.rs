@@ -222,8 +222,8 @@ pub(crate) struct Observed {
 impl Observed {
     /// The frame of a Plex answer body (JSON or XML) and its stored headers, less those the
     /// page writes for itself (`page_headers`: the dialect's
-    /// [`page_header_names`](cachearr_dialect::CopyAnswers::page_header_names)); `None` when
-    /// the body is not a `MediaContainer` the gateway can read.
+    /// [`page_header_names`](cachearr_dialect::answers::AnswerFacts::page_header_names));
+    /// `None` when the body is not a `MediaContainer` the gateway can read.
     pub(crate) fn of(
         body: &[u8],
         headers: &[(String, String)],
@@ -914,7 +914,7 @@ mod tests {
         let answers = cachearr_dialect::of(cachearr_dialect::Profile::Plex)
             .answers()
             .unwrap();
-        let paging = answers.page_header_names();
+        let paging = answers.facts().page_header_names;
         let o = Observed::of(xml, &[], false, paging).unwrap();
         assert_eq!(
             o.attrs,

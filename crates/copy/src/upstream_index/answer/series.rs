@@ -3,7 +3,7 @@
 //! `UserData` (the dialect's writing: `AnswerBody::Documents`), in headers proven on the
 //! server's answers. How the request reads (what it asks, the user it names) and how a
 //! season's document numbers it are the dialect's (`CopyAnswers::series_walk`,
-//! `CopyAnswers::sibling_number`); which items, in which order and page, and the proof are
+//! `AnswerFacts::sibling_number`); which items, in which order and page, and the proof are
 //! the copy's. The searches themselves (`/Items` with `SearchTerm`, `/Search/Hints`) are the
 //! dialect's too (`jellyfin/answer.rs`).
 
@@ -130,7 +130,7 @@ impl Ctx<'_> {
     /// makes the answer the server's (when it is written).
     fn season_ids(&self, series: &str) -> Option<Vec<String>> {
         let store = self.elements.as_ref()?;
-        let number_of = self.answers.sibling_number();
+        let number_of = self.answers.facts().sibling_number;
         let mut found: Vec<(i64, String)> = store
             .seasons_of(series)
             .into_iter()

@@ -335,7 +335,7 @@ impl Ctx<'_> {
         };
         let answer = Answer {
             body,
-            content_type: self.answers.content_type(json),
+            content_type: self.answers.facts().content_type(json),
             headers: self
                 .answers
                 .page_headers(made.shape.paged.then_some((from, total))),
@@ -375,12 +375,12 @@ impl Ctx<'_> {
     ) -> Option<Vec<(ItemRef, Halves)>> {
         if !container.kids.is_empty()
             || page.is_empty()
-            || (self.answers.counts_leaves())(shape.kind)
+            || (self.answers.facts().counts_leaves)(shape.kind)
         {
             return None;
         }
         let store = self.elements.as_ref()?;
-        let cut = self.answers.user_state_cut();
+        let cut = self.answers.facts().user_state_cut;
         let form = Form {
             json: shape.json,
             guids: shape.guids,
@@ -392,7 +392,7 @@ impl Ctx<'_> {
             let halves = store.written(view.id(), view.updated_at(), form, cut)?;
             items.push((self.item_ref(&view, n), halves));
         }
-        let counts_leaves = self.answers.counts_leaves();
+        let counts_leaves = self.answers.facts().counts_leaves;
         store.write_ahead(form, self.index.clone(), cut, move |view| {
             counts_leaves(view.kind())
         });
