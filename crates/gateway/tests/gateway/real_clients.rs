@@ -10,7 +10,12 @@
 //! through cachearr with its library index built (so searches answered from the index are
 //! parsed too); see `jellyfin_generated_client.py`.
 //!
-//! Needs `<workspace>/.venv` from `scripts/setup-test-env` (which `scripts/test` runs first).
+//! Jellyfin's official TypeScript SDK, `@jellyfin/sdk` 1.0.0 against a 12.0 server and 0.13.0
+//! against 10.11, runs an application's flow (`real_clients/jellyfin_sdk/flow.mjs`: discovery,
+//! sign-in, views, paged items, searches, latest, resume, a played mark) the same two ways.
+//!
+//! Needs `<workspace>/.venv` and the SDK's `node_modules` from `scripts/setup-test-env` (which
+//! `scripts/test` runs first).
 //! The tests are named `serial_*`: nextest runs them one at a time (they start Python).
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
@@ -22,6 +27,7 @@ use cachearr_copy::GatewayLibrary as _;
 use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::{JellyfinOptions, JellyfinVersion};
 use cachearr_testkit::{venv_python, workspace_root};
 
 fn sim() -> Sim {
@@ -221,4 +227,72 @@ async fn serial_jellyfin_generated_client_parses_every_route_direct_and_through_
         from_index >= 2,
         "the searches were answered from the index: {stats}"
     );
+}
+
+/// Runs Jellyfin's official TypeScript SDK flow (`real_clients/jellyfin_sdk/flow.mjs`) with
+/// the SDK release installed as `package` (`scripts/setup-test-env` installs both beside the
+/// script); returns its JSON output, failing with its stderr.
+async fn run_sdk_flow(package: &str, url: &str, sim: &Sim) -> serde_json::Value {
+    let dir = workspace_root().join("crates/gateway/tests/gateway/real_clients/jellyfin_sdk");
+    assert!(
+        dir.join("node_modules").join(package).is_dir(),
+        "{package} is not installed: run scripts/setup-test-env"
+    );
+    let owner = sim.state().owner().clone();
+    let output = tokio::process::Command::new("node")
+        .arg(dir.join("flow.mjs"))
+        .args([package, url, &owner.name, &owner.password])
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the SDK flow ({package}) failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the SDK flow ({package}) printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// The official SDK release `package` against a simulated server at `version`, directly and
+/// through cachearr (fresh servers, same seed): the same answers, a server it accepts, and a
+/// played mark seen at once.
+async fn sdk_both_ways(package: &str, version: JellyfinVersion) {
+    let options = || JellyfinOptions {
+        version,
+        ..JellyfinOptions::default()
+    };
+    let direct_sim = sim().start_jellyfin_test_server(options()).await.unwrap();
+    let direct = run_sdk_flow(package, &direct_sim.base_url, &direct_sim.sim).await;
+    drop(direct_sim);
+    let gw = sim_gateway::start_in_front_of(
+        sim().start_jellyfin_test_server(options()).await.unwrap(),
+        Profile::Jellyfin,
+        |_| {},
+    )
+    .await;
+    let through = run_sdk_flow(package, &gw.proxy, &gw.sim.sim).await;
+    assert_eq!(
+        direct, through,
+        "{package} against {version}: answers differ directly and through cachearr"
+    );
+    assert_eq!(through["discovery"]["version"], version.version_string());
+    assert_eq!(through["before"], false, "{through}");
+    assert_eq!(through["after"], true, "the played mark is seen: {through}");
+    assert!(!through["views"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_jellyfin_sdk_1_0_against_12_is_identical_direct_and_through_cachearr() {
+    sdk_both_ways("sdk-1", JellyfinVersion::V12_0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_jellyfin_sdk_0_13_against_10_11_is_identical_direct_and_through_cachearr() {
+    sdk_both_ways("sdk-0-13", JellyfinVersion::V10_11).await;
 }
