@@ -209,6 +209,8 @@ pub(crate) fn answer<'a>(
         req,
         via.head(),
         move |req, print, recalled| {
+            // Read under another release of the server: read again (its token may not count).
+            let recalled = recalled.filter(|kept| kept.release == up.release_changes());
             let left = match recalled {
                 Some(recalled) => {
                     up.guard

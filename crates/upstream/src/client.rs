@@ -188,6 +188,9 @@ pub struct Upstream {
     pub prefetched: Ledger,
     /// The release the server last said it runs (its identity route's answer), when read.
     server_version: Mutex<Option<Arc<str>>>,
+    /// How many times that release changed: what was read from a request under another
+    /// release (its token among them) is read again.
+    release_changes: std::sync::atomic::AtomicU64,
     /// Last playback state per (user, item) from `/:/timeline` heartbeats.
     heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
@@ -256,7 +259,16 @@ impl Upstream {
         if known.as_deref() == Some(version) {
             return None;
         }
-        known.replace(Arc::from(version))
+        let before = known.replace(Arc::from(version));
+        if before.is_some() {
+            self.release_changes.fetch_add(1, Ordering::Relaxed);
+        }
+        before
+    }
+
+    /// How many times the release the server runs changed ([`Self::note_server_version`]).
+    pub fn release_changes(&self) -> u64 {
+        self.release_changes.load(Ordering::Relaxed)
     }
 
     /// Builds the upstream (compiles its routes, makes its client).
@@ -305,6 +317,7 @@ impl Upstream {
             flights: Flights::default(),
             prefetched: Ledger::default(),
             server_version: Mutex::new(None),
+            release_changes: std::sync::atomic::AtomicU64::new(0),
             heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
             origin,

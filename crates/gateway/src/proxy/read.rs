@@ -355,6 +355,7 @@ impl CachedRead<'_> {
                 reading: reading.clone(),
                 client: client.clone(),
                 user: self.user.clone(),
+                release: up.release_changes(),
             };
             conn.recent
                 .remember(&conn.last_print, print, &parts.uri, &parts.headers, kept);

@@ -83,6 +83,9 @@ pub(crate) struct KeptReading {
     /// The user the request was read as (the same token): taken again while the table holds
     /// the record, else looked up afresh by its hash.
     pub(crate) user: Arc<UserRecord>,
+    /// The upstream's release changes when it was read (`Upstream::release_changes`): a
+    /// server at another release may read its token otherwise, so it is read again.
+    pub(crate) release: u64,
 }
 
 /// One remembered read: its request's bytes and what was read from them.
@@ -420,6 +423,7 @@ mod tests {
             reading,
             client,
             user: user("alice"),
+            release: 0,
         }
     }
 
