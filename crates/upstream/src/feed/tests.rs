@@ -341,3 +341,44 @@ fn the_sessions_list_follows_a_socket_that_announces_it() {
         "until its heartbeat stops"
     );
 }
+
+/// Where the list comes only by subscription (Jellyfin's `SessionsStart`), it follows a
+/// socket only once the server has sent a list on it, for as long as the subscription
+/// promises (not the horizon); an open socket without a list (a refused subscription, or
+/// none sent yet), a closed one and another gateway's heartbeat leave its lifetime.
+#[test]
+fn a_subscribed_sessions_list_follows_only_a_socket_that_sent_one() {
+    let ten = Duration::from_secs(10);
+    let minute = Duration::from_secs(60);
+    let read = |f: &Feed, now: u64| {
+        let mut p = Policy::new("sessions", ten);
+        f.adjust(Class::Sessions, &mut p, now);
+        p
+    };
+    let f = feed(false)
+        .with_sessions_announced(true)
+        .with_sessions_subscription(Some(minute));
+    let policies = FeedPolicies::from(Policy::new("sessions", ten));
+    let socket = Arc::new(SubscriberStatus::default());
+    f.attach_socket(socket.clone());
+    socket.connected.store(true, Ordering::Relaxed);
+    assert_eq!(
+        read(&f, 5).fresh_cap,
+        Some(ten),
+        "no list on the socket yet"
+    );
+    f.vouch_until(100);
+    assert_eq!(
+        read(&f, 6).fresh_cap,
+        Some(ten),
+        "the holder's heartbeat does not say its socket carries the list"
+    );
+    socket.sessions_listed.store(true, Ordering::Relaxed);
+    let p = read(&f, 7);
+    assert_eq!((p.fresh, p.fresh_cap), (minute, None));
+    let p = f.policy(&policies, Class::Sessions, 7);
+    assert_eq!((p.fresh, p.fresh_cap), (minute, None));
+    socket.connected.store(false, Ordering::Relaxed);
+    assert_eq!(read(&f, 8).fresh_cap, Some(ten), "the socket closed");
+    assert_eq!(f.policy(&policies, Class::Sessions, 8).fresh_cap, Some(ten));
+}
