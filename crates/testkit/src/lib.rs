@@ -1,7 +1,9 @@
 //! cachearr-testkit: what the workspace's tests share, so each test file does not grow its own
-//! copy. A dev-dependency only (`publish = false`); it knows nothing of the gateway, the
-//! engine or the simulator, whose own harnesses live in their `tests/` folders and build on
-//! this.
+//! copy. A dev-dependency only (`publish = false`). Without features it knows nothing of the
+//! gateway, the engine or the simulator; with `sim-gateway` it holds the one fixture that
+//! serves the gateway in front of the simulator (`sim_gateway`), which the gateway's, the
+//! copy's and the admin's tests share. Harnesses of one crate's tests alone stay in that
+//! crate's `tests/` folder and build on this.
 //!
 //! # Map
 //! - [`free_port`], [`wait_for_port`] — loopback ports for child processes that must be told
@@ -18,6 +20,9 @@
 //!   or a bearer token.
 //! - [`copy_dir`] — a directory tree copied whole: a data directory as a stopped process
 //!   left it, for a restart on it.
+//! - `sim_gateway` (with the `sim-gateway` feature) — the gateway as shipped, on loopback in
+//!   front of the simulator: the end-to-end fixture of the gateway's, the copy's and the
+//!   admin's tests.
 //! - [`workspace_root`], [`venv_python`] — the workspace's files and its Python environments
 //!   (made by `scripts/setup-test-env`; missing, the test fails saying so); [`KillOnDrop`], a
 //!   child process killed and reaped on drop.
@@ -25,6 +30,8 @@
 pub mod http;
 mod process;
 pub mod redis;
+#[cfg(feature = "sim-gateway")]
+pub mod sim_gateway;
 
 pub use process::{KillOnDrop, venv_python, workspace_root};
 

@@ -13,8 +13,7 @@ use cachearr_dialect::events::ChangeEvent;
 use cachearr_gateway::metrics::Metrics;
 use cachearr_testkit::eventually_ok;
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 const ADMIN_TOKEN: &str = "admin-Secret-0123456789";
 /// Every wait in this file is bounded by this.

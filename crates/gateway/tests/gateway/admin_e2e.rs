@@ -4,8 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use sim_gateway::Running;
 
@@ -19,7 +18,13 @@ async fn start() -> Running {
     .await
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait AdminRequests {
+    async fn get(&self, path: &str) -> String;
+    async fn post(&self, path: &str) -> reqwest::Response;
+}
+
+impl AdminRequests for Running {
     /// The `X-Cache` verdict of a JSON `GET` through the proxy.
     async fn get(&self, path: &str) -> String {
         self.x_cache(path, true).await

@@ -5,8 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::os::unix::fs::PermissionsExt as _;
 
@@ -18,7 +17,13 @@ fn bare() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait GuardedRequests {
+    fn admin_port(&self) -> u16;
+    async fn cached(&self) -> bool;
+}
+
+impl GuardedRequests for Running {
     fn admin_port(&self) -> u16 {
         self.admin.rsplit(':').next().unwrap().parse().unwrap()
     }
@@ -261,7 +266,7 @@ async fn the_webhook_secret_survives_a_restart() {
             &sim.base_url,
             data.path(),
         );
-        let served = sim_gateway::serve(cachearr_copy::builder(config)).await;
+        let served = sim_gateway::serve(sim_gateway::gateway_builder(config)).await;
         secrets.push(served.gateway.webhook_secret().to_owned());
         let _ = served.stop.send(());
         served.task.await.unwrap();

@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_sim::library::ItemKind;
 use sim_gateway::Running;
@@ -21,7 +20,29 @@ async fn start() -> Running {
     sim_gateway::start(|config| config.index.enabled = false).await
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait WalkRequests {
+    fn requests(&self, route: &str) -> u64;
+    fn movies(&self) -> u32;
+    async fn fetch(
+        &self,
+        base: &str,
+        path: &str,
+        token: &str,
+        json: bool,
+    ) -> (u16, String, Vec<u8>);
+    async fn page(&self, start: usize, token: &str, json: bool) -> Vec<String>;
+    async fn items(&self, ids: &[String], token: &str, json: bool) -> Vec<(String, Vec<u8>)>;
+    async fn assert_servers_answers(
+        &self,
+        ids: &[String],
+        got: &[(String, Vec<u8>)],
+        token: &str,
+        json: bool,
+    );
+}
+
+impl WalkRequests for Running {
     /// Server requests so far on `route`.
     fn requests(&self, route: &str) -> u64 {
         self.sim
@@ -423,7 +444,12 @@ struct Tool {
     json: bool,
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait ToolReads {
+    async fn read_as(&self, tool: &Tool, path: &str, token: &str) -> (String, Vec<u8>);
+}
+
+impl ToolReads for Running {
     /// `GET path` through the gateway as `tool` (its `X-Plex-Product`, its `Accept`): the
     /// ratingKeys of a listing's answer, or nothing but a 200 for an item's.
     async fn read_as(&self, tool: &Tool, path: &str, token: &str) -> (String, Vec<u8>) {

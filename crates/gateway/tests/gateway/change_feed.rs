@@ -10,8 +10,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
@@ -27,9 +26,9 @@ use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::{ItemKind, NewItem};
 use cachearr_sim::state::PlaybackState;
+use cachearr_testkit::eventually;
 use cachearr_testkit::http::{get_json, json_answer};
 use cachearr_upstream::feed::Sampled;
-use sim_gateway::eventually;
 
 const WAIT: Duration = Duration::from_secs(30);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -104,7 +103,7 @@ async fn start_hooked(
     config.upstreams[0].token = Some(token.clone());
     let clock = Arc::new(ManualClock::default());
     clock.advance(Duration::from_secs(1_000_000));
-    let gateway = cachearr_copy::builder(config)
+    let gateway = sim_gateway::gateway_builder(config)
         .clock(clock.clone())
         .build()
         .await
@@ -130,7 +129,7 @@ async fn start_hooked(
         let _ = serving.await;
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(cachearr_admin::router, async move {
+    tokio::spawn(sim_gateway::serve_bound(bound, async move {
         let _ = stopped.await;
     }));
     let gw = Running {
@@ -659,7 +658,8 @@ async fn without_events_the_class_ttl_applies() {
     let data = tempfile::tempdir().unwrap();
     let config = sim_gateway::loopback_config(Profile::Plex, &server.base_url, data.path());
     let clock = Arc::new(ManualClock::default());
-    let served = sim_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
+    let served =
+        sim_gateway::serve(sim_gateway::gateway_builder(config).clock(clock.clone())).await;
     let client = sim_gateway::admin_client();
     let token = server.token.clone();
     let get = |path: &'static str| {
@@ -1212,7 +1212,7 @@ async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
     cachearr_testkit::copy_dir(gw._data.path(), data.path());
     let mut config = gw.gateway.config().clone();
     config.data_dir = data.path().to_path_buf();
-    let restarted = cachearr_copy::builder(config)
+    let restarted = sim_gateway::gateway_builder(config)
         .clock(gw.clock.clone())
         .build()
         .await
@@ -1220,7 +1220,7 @@ async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
     let bound = restarted.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(cachearr_admin::router, async move {
+    tokio::spawn(sim_gateway::serve_bound(bound, async move {
         let _ = stopped.await;
     }));
     let up = restarted.upstreams()[0].clone();

@@ -6,8 +6,7 @@
 //! own answer for that user, before and after a play.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use cachearr_engine::Clock as _;

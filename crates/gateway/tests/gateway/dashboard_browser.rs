@@ -19,8 +19,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -277,7 +276,13 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait DashboardRequests {
+    async fn get(&self, path: &str) -> String;
+    async fn status_of(&self, path: &str) -> u16;
+}
+
+impl DashboardRequests for Running {
     /// The `X-Cache` verdict of an XML `GET` through the proxy.
     async fn get(&self, path: &str) -> String {
         self.x_cache(path, false).await

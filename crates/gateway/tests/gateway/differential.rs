@@ -34,10 +34,8 @@
 #![allow(clippy::unwrap_used)]
 
 use crate::support::proxy_common;
-use crate::support::sim_users::{SimUser as User, sim_users};
-use cachearr_copy::GatewayLibrary as _;
+use cachearr_testkit::sim_gateway::{self, SimUser as User, sim_users};
 
-use cachearr_copy::play_watch;
 use cachearr_dialect::Profile;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::{JellyfinOptions, JellyfinVersion};
@@ -165,7 +163,7 @@ async fn index_ready(h: &Harness) {
     cachearr_testkit::eventually(
         "the library index",
         std::time::Duration::from_secs(60),
-        async || h.gateway.index(&name).is_some_and(|i| i.ready().is_some()),
+        async || sim_gateway::copy_ready(&h.gateway, &name),
     )
     .await;
 }
@@ -545,7 +543,7 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
                     (_, true) => state.set_favorite(user.id, *item, rng.bool()),
                 };
             }
-            let round = play_watch::probe_round(&setup.h.gateway, &up).await;
+            let round = sim_gateway::play_state_round(&setup.h.gateway, &up.name).await;
             let r = ask(&base).send().await.unwrap();
             let via = header(&r, "cache-status").to_string();
             let through = (r.status().as_u16(), r.text().await.unwrap());

@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::time::Duration;
 
@@ -16,8 +15,8 @@ use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
+use cachearr_testkit::eventually;
 use cachearr_testkit::http::get_json;
-use sim_gateway::eventually;
 
 /// What a test wants from its gateway.
 #[derive(Clone, Copy)]
@@ -83,7 +82,7 @@ async fn start(setup: Setup) -> Running {
     if setup.subscribe {
         config.upstreams[0].token = Some(token.clone());
     }
-    let gateway = cachearr_copy::builder(config).build().await.unwrap();
+    let gateway = sim_gateway::gateway_builder(config).build().await.unwrap();
     let bound = gateway.bind().await.unwrap();
     let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
     let admin = format!("http://{}", bound.admin_addr().unwrap());
@@ -110,7 +109,7 @@ async fn start(setup: Setup) -> Running {
         let _ = serving.await;
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(cachearr_admin::router, async move {
+    tokio::spawn(sim_gateway::serve_bound(bound, async move {
         let _ = stopped.await;
     }));
     Running {

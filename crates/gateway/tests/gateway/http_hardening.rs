@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use crate::support::serve_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -113,9 +113,9 @@ struct Gateway {
 
 async fn gateway(url: &str) -> Gateway {
     let data = tempfile::tempdir().unwrap();
-    let config = serve_gateway::loopback_config(Profile::Http, url, data.path());
+    let config = sim_gateway::loopback_config(Profile::Http, url, data.path());
     let clock = Arc::new(ManualClock::new(START_MS));
-    let served = serve_gateway::serve(cachearr_copy::builder(config).clock(clock)).await;
+    let served = sim_gateway::serve(sim_gateway::gateway_builder(config).clock(clock)).await;
     Gateway {
         proxy: served.proxy,
         admin: served.admin,
@@ -155,7 +155,7 @@ impl Gateway {
 
     /// `POST /api/clear` of the admin API with a key prefix, which must succeed.
     async fn clear_prefix(&self, prefix: &str) {
-        let cleared = serve_gateway::admin_client()
+        let cleared = sim_gateway::admin_client()
             .post(format!("{}/api/clear", self.admin))
             .query(&[("prefix", prefix)])
             .send()

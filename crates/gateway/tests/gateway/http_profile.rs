@@ -7,7 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use crate::support::serve_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -116,7 +116,7 @@ async fn setup_with(route: Route, extra: &str) -> Setup {
     let seen = Seen::default();
     let url = origin(route, clock.clone(), seen.clone()).await;
     let data = tempfile::tempdir().unwrap();
-    let mut config = serve_gateway::loopback_config(Profile::Http, &url, data.path());
+    let mut config = sim_gateway::loopback_config(Profile::Http, &url, data.path());
     if !extra.is_empty() {
         let text = format!(
             "[[upstream]]\nname = \"http\"\nprofile = \"http\"\nurl = \"{url}\"\nlisten = \"127.0.0.1:0\"\n{extra}"
@@ -124,7 +124,8 @@ async fn setup_with(route: Route, extra: &str) -> Setup {
         let file = cachearr_config::Config::from_toml(&text, "test.toml").unwrap();
         config.upstreams = file.upstreams;
     }
-    let served = serve_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
+    let served =
+        sim_gateway::serve(sim_gateway::gateway_builder(config).clock(clock.clone())).await;
     Setup {
         proxy: served.proxy,
         admin: served.admin,
@@ -170,7 +171,7 @@ impl Setup {
     /// `POST /api/clear` of the admin API with `query` (a `prefix` or a `tag`), which must
     /// succeed.
     async fn clear(&self, query: &[(&str, &str)]) {
-        let cleared = serve_gateway::admin_client()
+        let cleared = sim_gateway::admin_client()
             .post(format!("{}/api/clear", self.admin))
             .query(query)
             .send()
@@ -181,7 +182,7 @@ impl Setup {
 
     /// `POST /api/warm` of the admin API: its report.
     async fn warm(&self) -> serde_json::Value {
-        json_answer(serve_gateway::admin_client().post(format!("{}/api/warm", self.admin))).await
+        json_answer(sim_gateway::admin_client().post(format!("{}/api/warm", self.admin))).await
     }
 
     fn advance(&self, secs: u64) {
@@ -736,8 +737,8 @@ async fn a_response_without_framing_is_read_to_its_close_and_kept() {
         }
     });
     let data = tempfile::tempdir().unwrap();
-    let config = serve_gateway::loopback_config(Profile::Http, &url, data.path());
-    let gw = serve_gateway::serve(cachearr_copy::builder(config)).await;
+    let config = sim_gateway::loopback_config(Profile::Http, &url, data.path());
+    let gw = sim_gateway::serve(sim_gateway::gateway_builder(config)).await;
     let client = reqwest::Client::new();
     for _ in 0..2 {
         let r = client.get(format!("{}/x", gw.proxy)).send().await.unwrap();
@@ -753,7 +754,7 @@ async fn stats_metrics_and_the_client_table_count_it_as_for_a_media_server() {
     let dash = [("user-agent", "Homepage/1.0")];
     s.get_times(3, "/fresh", &dash).await;
     s.get("/no-store", &dash).await;
-    let admin = serve_gateway::admin_client();
+    let admin = sim_gateway::admin_client();
     let stats = get_json(&admin, &format!("{}/api/stats", s.admin)).await;
     let class = &stats["classes"]["http"];
     assert_eq!(class["hits"], 2, "{class}");

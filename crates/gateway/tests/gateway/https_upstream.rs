@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -179,7 +178,7 @@ async fn through_gateway(
     config.index.enabled = false;
     config.upstreams[0].guard.retries = 0;
     configure(&mut config);
-    let gw = sim_gateway::serve(cachearr_copy::builder(config)).await;
+    let gw = sim_gateway::serve(sim_gateway::gateway_builder(config)).await;
     let token = s.sim.state().owner().plex_token.clone();
     let response = reqwest::Client::new()
         .get(format!("{}/library/sections", gw.proxy))

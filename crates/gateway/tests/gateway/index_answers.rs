@@ -6,8 +6,7 @@
 //! depend on the crawler. The items of an index answer must equal the server's.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +23,16 @@ async fn start() -> Running {
     sim_gateway::start(|config| config.admin_token = Some("admin-secret".to_string())).await
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait IndexRequests {
+    async fn install_index(&self);
+    fn token(&self, name: &str) -> String;
+    async fn get(&self, base: &str, path: &str, token: &str, json: bool) -> reqwest::Response;
+    async fn both(&self, path: &str, token: &str, json: bool) -> (String, u16, String, String);
+    fn search_count(&self) -> u64;
+}
+
+impl IndexRequests for Running {
     async fn install_index(&self) {
         self.keep_plex_elements().await;
         let records: Vec<_> = {
@@ -867,7 +875,7 @@ async fn a_search_right_after_an_edit_through_cachearr_is_the_servers() {
     })
     .await;
     let handle = r.gateway.index("plex").unwrap().clone();
-    sim_gateway::eventually(
+    cachearr_testkit::eventually(
         "the keeper built the index",
         Duration::from_secs(30),
         || {
@@ -918,7 +926,7 @@ async fn a_search_right_after_an_edit_through_cachearr_is_the_servers() {
         let (_, _, via, _) = r.both(&search(&title), &token, false).await;
         assert!(via.contains(&title), "{via}");
         // Read again by the keeper: from the index, with the new title.
-        sim_gateway::eventually(
+        cachearr_testkit::eventually(
             "the index answers again",
             Duration::from_secs(20),
             || async {

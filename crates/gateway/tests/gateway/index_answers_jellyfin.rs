@@ -6,11 +6,10 @@
 //! library view ids), as a Jellyfin crawl would record them.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
-use crate::support::sim_users::{SimUser as User, sim_users};
 use cachearr_copy::GatewayLibrary as _;
+use cachearr_testkit::sim_gateway::{SimUser as User, sim_users};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -20,11 +19,12 @@ use cachearr_sim::cost::CostModel;
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::eventually;
 use cachearr_testkit::http::{get_json, json_answer};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sim_gateway::search::{QueryForm, enc, title_queries};
-use sim_gateway::{Running, assert_same_answer, eventually, requests_on};
+use sim_gateway::{Running, assert_same_answer, requests_on};
 
 /// The simulated Jellyfin server, `tracks` tracks beside its films and series.
 async fn jellyfin_sim(tracks: u32) -> TestServer {
@@ -60,7 +60,34 @@ impl Answers {
     }
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait JellyfinIndexRequests {
+    fn users(&self) -> Vec<User>;
+    fn user(&self, name: &str) -> (String, String);
+    fn track(&self, n: usize) -> (u32, String);
+    async fn request(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        token: &str,
+    ) -> reqwest::Response;
+    async fn get(&self, base: &str, path: &str, token: &str) -> reqwest::Response;
+    async fn post_direct(&self, path: &str, token: &str) -> reqwest::Response;
+    async fn via_text(&self, path: &str, token: &str) -> String;
+    async fn via_json(&self, path: &str, token: &str) -> Value;
+    async fn direct_text(&self, path: &str, token: &str) -> String;
+    async fn direct_json(&self, path: &str, token: &str) -> Value;
+    async fn install_index(&self);
+    async fn answers(&self, path: &str, token: &str) -> Answers;
+    async fn both(&self, path: &str, token: &str) -> (String, u16, Value, Value);
+    async fn assert_servers_bytes(&self, via: &str, path: &str, token: &str, what: &str);
+    async fn assert_answers_as_the_server(&self, path: &str, token: &str, what: &str);
+    async fn index_report(&self) -> Value;
+    async fn assert_the_copy_answered_refusing_no_shape(&self);
+}
+
+impl JellyfinIndexRequests for Running {
     fn users(&self) -> Vec<User> {
         sim_users(self.sim.sim.state().users(), true)
     }

@@ -5,8 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::path::Path;
@@ -23,9 +22,9 @@ use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;
 use cachearr_sim::library::{ItemKind as SimKind, NewItem};
 use cachearr_sim::{Sim, TestServer};
+use cachearr_testkit::eventually;
 use cachearr_testkit::http::get_json;
 use serde_json::Value;
-use sim_gateway::eventually;
 
 const ADMIN_TOKEN: &str = "index-admin-token";
 /// How long a crawl, an event or a refresh may take to show.
@@ -128,7 +127,7 @@ fn config(server: &SimServer, data: &Path, configure: impl FnOnce(&mut Config)) 
 }
 
 async fn start_gateway(config: Config, clock: Option<Arc<ManualClock>>) -> Running {
-    let mut builder = cachearr_copy::builder(config);
+    let mut builder = sim_gateway::gateway_builder(config);
     if let Some(clock) = clock {
         builder = builder.clock(clock);
     }

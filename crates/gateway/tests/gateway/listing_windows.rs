@@ -6,8 +6,7 @@
 //! against the simulator.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
@@ -37,7 +36,22 @@ async fn start() -> Running {
     .await
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait WindowRequests {
+    fn user(&self, name: &str) -> (String, String);
+    fn server_requests(&self) -> u64;
+    async fn get(&self, base: &str, path: &str, token: &str) -> (u16, String);
+    async fn library(&self, kind: &str) -> String;
+    async fn walk(
+        &self,
+        name: &str,
+        listing: &str,
+        concurrent: usize,
+    ) -> (Vec<(String, String)>, u64);
+    async fn assert_servers_pages(&self, name: &str, pages: &[(String, String)]);
+}
+
+impl WindowRequests for Running {
     fn user(&self, name: &str) -> (String, String) {
         let state = self.sim.sim.state();
         let u = state.users().iter().find(|u| u.name == name).unwrap();
@@ -236,7 +250,12 @@ fn kodi_listing(uid: &str, library: &str, kind: &str, sort: &str) -> String {
     )
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait KodiReads {
+    async fn counted_walk(&self, name: &str, listing: &str) -> (Vec<(String, String)>, u64);
+}
+
+impl KodiReads for Running {
     /// Jellyfin for Kodi's `_get_items` through the gateway as `name`: a count
     /// (`Limit=1&EnableTotalRecordCount=True`), then exactly the pages it counts, three at a
     /// time. Gives the count's and each page's path and answer, and the server requests.
@@ -306,7 +325,13 @@ async fn a_counted_walk_is_read_in_windows_from_its_first_page_for_every_user() 
     assert_eq!(stats["batches"]["refused"], 0, "{}", stats["batches"]);
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait WindowCounts {
+    async fn prefetch_count(&self, outcome: &str) -> u64;
+    async fn counted_series(&self, name: &str, count: bool) -> String;
+}
+
+impl WindowCounts for Running {
     /// `cachearr_prefetch_total` of one outcome, from `/metrics`.
     async fn prefetch_count(&self, outcome: &str) -> u64 {
         let url = format!("{}/metrics", self.admin);
@@ -355,7 +380,7 @@ async fn a_syncing_clients_seasons_listing_is_not_prefetched() {
     let (token, uid) = r.user("alice");
     let seasons = format!("/Shows/{series}/Seasons?UserId={uid}&EnableImages=True");
     assert_eq!(r.get(&r.proxy, &seasons, &token).await.0, 200);
-    sim_gateway::eventually(
+    cachearr_testkit::eventually(
         "the browsing user's seasons were prefetched",
         wait,
         || async { r.prefetch_count("fetched").await >= 1 },
@@ -367,7 +392,7 @@ async fn a_syncing_clients_seasons_listing_is_not_prefetched() {
     let before = r.server_requests();
     let seasons = format!("/Shows/{series}/Seasons?UserId={uid}&EnableImages=True");
     assert_eq!(r.get(&r.proxy, &seasons, &token).await.0, 200);
-    sim_gateway::eventually(
+    cachearr_testkit::eventually(
         "the syncing user's seasons were not followed",
         wait,
         || async { r.prefetch_count("unread").await >= 1 },

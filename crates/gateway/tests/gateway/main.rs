@@ -3,12 +3,6 @@
 //! once instead of once per file; nextest still runs every test in its own process. Each
 //! file is a module named after what it tests; the harnesses they share are in [`support`].
 
-// Each module that drives a gateway in front of the simulator adds methods of its own to the
-// harness's `Running` (`impl Running { … }`, several named `get`): it includes
-// `support/sim_gateway/` as its own submodule, so each has its own `Running`, as when each
-// file was a binary of its own.
-#![allow(clippy::duplicate_mod)]
-
 mod support;
 
 mod admin_api;

@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
@@ -70,7 +69,20 @@ fn playlist(records: &[ItemRecord]) -> (String, Vec<String>) {
     (csv, ids)
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait MatchRequests {
+    async fn post(
+        &self,
+        body: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, serde_json::Value);
+    async fn answer(&self, body: &str, headers: &[(&str, &str)]) -> MatchAnswer;
+    fn token_of(&self, name: &str) -> String;
+    async fn sim_requests(&self) -> u64;
+}
+
+impl MatchRequests for Running {
     async fn post(
         &self,
         body: &str,

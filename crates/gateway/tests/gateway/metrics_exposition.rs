@@ -5,8 +5,7 @@
 //! `prometheus_client` one, from `.venv`). One hostile name must not blind every later scrape.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_dialect::Profile;
 use cachearr_sim::Sim;

@@ -10,8 +10,7 @@ use cachearr_dialect::Profile;
 use cachearr_gateway::movable_clock::MovableClock;
 use cachearr_sim::Sim;
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use sim_gateway::Running;
 
@@ -34,7 +33,12 @@ async fn start(clock: Option<Arc<MovableClock>>) -> Running {
     .await
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait ClockedRequests {
+    async fn advance(&self, query: &str, token: bool) -> reqwest::Response;
+}
+
+impl ClockedRequests for Running {
     async fn advance(&self, query: &str, token: bool) -> reqwest::Response {
         let request = self
             .client

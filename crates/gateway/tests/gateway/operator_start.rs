@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
@@ -20,8 +19,8 @@ use cachearr_gateway::startup::{TokenCheck, check_upstream};
 use cachearr_sim::Sim;
 use cachearr_sim::control::Faults;
 use cachearr_sim::cost::CostModel;
+use cachearr_testkit::eventually;
 use cachearr_testkit::http::get_json;
-use sim_gateway::eventually;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -59,7 +58,7 @@ async fn server_down_at_start_gets_its_index_later(profile: Profile) {
     config.upstreams[0].guard.retries = 0;
     config.upstreams[0].guard.breaker_failures = 1000;
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let gw = sim_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
+    let gw = sim_gateway::serve(sim_gateway::gateway_builder(config).clock(clock.clone())).await;
     let name = profile.as_str();
     let handle = gw.gateway.index(name).unwrap().clone();
 
@@ -121,7 +120,7 @@ async fn failed_retries_back_off() {
     config.upstreams[0].guard.retries = 0;
     config.upstreams[0].guard.breaker_failures = 1000;
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let gw = sim_gateway::serve(cachearr_copy::builder(config).clock(clock.clone())).await;
+    let gw = sim_gateway::serve(sim_gateway::gateway_builder(config).clock(clock.clone())).await;
     let handle = gw.gateway.index("plex").unwrap().clone();
     eventually("the first build fails", WAIT, || async {
         handle.status().next_retry_at_ms.is_some()
@@ -167,7 +166,7 @@ async fn start_check(profile: Profile) {
         config.upstreams[0].token = token;
         config.index.enabled = false;
         async move {
-            let gw = cachearr_copy::builder(config).build().await.unwrap();
+            let gw = sim_gateway::gateway_builder(config).build().await.unwrap();
             check_upstream(&gw.upstreams()[0]).await
         }
     };
@@ -261,7 +260,7 @@ async fn a_client_at_the_admin_port_is_told_where_the_proxy_is() {
         .unwrap()
         .port();
     config.upstreams[0].listen = ([127, 0, 0, 1], port).into();
-    let gw = sim_gateway::serve(cachearr_copy::builder(config)).await;
+    let gw = sim_gateway::serve(sim_gateway::gateway_builder(config)).await;
     let response = reqwest::get(format!("{}/library/sections?X-Plex-Token=x", gw.admin))
         .await
         .unwrap();

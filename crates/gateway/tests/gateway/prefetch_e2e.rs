@@ -5,19 +5,28 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::time::Duration;
 
 use cachearr_sim::library::ItemKind;
-use sim_gateway::{Running, eventually};
+use cachearr_testkit::eventually;
+use sim_gateway::Running;
 
 async fn start(prefetch: bool) -> Running {
     sim_gateway::start(|config| config.upstreams[0].prefetch.enabled = prefetch).await
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait PrefetchRequests {
+    async fn get(&self, path: &str) -> String;
+    async fn prefetched(&self) -> u64;
+    async fn prefetch_count(&self, outcome: &str) -> u64;
+    fn server_requests(&self) -> u64;
+    fn show(&self) -> (u32, Vec<u32>);
+}
+
+impl PrefetchRequests for Running {
     /// The `X-Cache` verdict of a JSON `GET` through the proxy.
     async fn get(&self, path: &str) -> String {
         self.x_cache(path, true).await

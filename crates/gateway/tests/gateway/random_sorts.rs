@@ -5,8 +5,7 @@
 //! with the library index installed (so the copy could answer the listing).
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
@@ -19,7 +18,13 @@ use cachearr_sim::library::ItemKind;
 use cachearr_sim::{Sim, TestServer};
 use sim_gateway::{Running, requests_on};
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait RandomSortRequests {
+    async fn read_sorted(&self, path: &str, credential: (&str, &str)) -> (u16, String);
+    async fn twice(&self, path: &str, who: (&str, &str), route: &str) -> (u64, String);
+}
+
+impl RandomSortRequests for Running {
     /// `GET path` through the gateway with `token` in `header`: its status and `X-Cache`.
     async fn read_sorted(&self, path: &str, (header, token): (&str, &str)) -> (u16, String) {
         let response = self

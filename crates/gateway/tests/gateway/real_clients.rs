@@ -20,10 +20,8 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
-use cachearr_copy::GatewayLibrary as _;
 use cachearr_dialect::Profile;
 use cachearr_sim::Sim;
 use cachearr_sim::cost::CostModel;
@@ -180,12 +178,11 @@ async fn serial_jellyfin_generated_client_parses_every_route_direct_and_through_
     )
     .await;
     // With the index built, searches are answered from it: those answers are parsed too.
-    let handle = gw.gateway.index("jellyfin").unwrap();
-    sim_gateway::eventually(
+    cachearr_testkit::eventually(
         "the index is built",
         std::time::Duration::from_secs(60),
         || {
-            let ready = handle.ready().is_some();
+            let ready = sim_gateway::copy_ready(&gw.gateway, "jellyfin");
             async move { ready }
         },
     )

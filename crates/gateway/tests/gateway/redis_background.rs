@@ -14,7 +14,7 @@
 //! is polled for with a deadline, nothing waits for a fixed time.
 #![allow(clippy::unwrap_used)]
 
-use crate::support::serve_gateway::{admin_client, loopback_config, serve};
+use cachearr_testkit::sim_gateway::{self, admin_client, loopback_config, serve};
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -129,7 +129,7 @@ impl Gw {
         config.cache.redis.namespace = "background".into();
         config.cache.redis.timeout = Duration::from_secs(1);
         let served = serve(
-            cachearr_copy::builder(config)
+            sim_gateway::gateway_builder(config)
                 .secret(Secret::from_bytes(secret))
                 .lease_timing(TIMING),
         )

@@ -8,8 +8,7 @@
 //! view). What a user may see is the simulator's own answer for that user.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,7 +62,23 @@ struct Hidden {
     section: u32,
 }
 
-impl Running {
+/// What this module's tests do through the fixture's gateway.
+trait RestrictedRequests {
+    fn token(&self, profile: Profile, name: &str) -> String;
+    async fn get(
+        &self,
+        profile: Profile,
+        base: &str,
+        path: &str,
+        token: &str,
+    ) -> (u16, String, Value);
+    async fn install_index(&self, profile: Profile);
+    fn hidden_from(&self, profile: Profile, user: &str, per_section: usize) -> Vec<Hidden>;
+    fn server_searches(&self) -> u64;
+    fn server_requests(&self) -> u64;
+}
+
+impl RestrictedRequests for Running {
     fn token(&self, profile: Profile, name: &str) -> String {
         let state = self.sim.sim.state();
         let u = state.users().iter().find(|u| u.name == name).unwrap();

@@ -5,8 +5,7 @@
 //! frame is proven, a walk of the owner's must stop reaching the server.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-#[path = "support/sim_gateway/mod.rs"]
-mod sim_gateway;
+use cachearr_testkit::sim_gateway;
 
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
@@ -882,7 +881,7 @@ async fn a_page_written_ahead_and_then_played_is_the_servers() {
         start += size;
         assert!(start < 20 * size, "the copy never took the walk over");
     }
-    sim_gateway::eventually(
+    cachearr_testkit::eventually(
         "the two pages written ahead",
         std::time::Duration::from_secs(10),
         async || r.gateway.batcher().report().pages_written_ahead >= 2,

@@ -1,12 +1,9 @@
-//! The harnesses the gateway's tests share: a real gateway on loopback ([`serve_gateway`]) in
-//! front of a small scripted upstream ([`proxy_common`]), of a simulator with Redis shared by
-//! several gateways ([`redis_common`]), or of the simulator (`sim_gateway/`, which each test
-//! module that uses it includes as its own submodule, since each adds methods of its own to
-//! the harness's `Running`). They need the gateway crate, so they live beside its tests; what
-//! any crate's tests can use (ports, polling, child processes, `redis-server`, JSON over HTTP)
-//! is in `cachearr-testkit`.
+//! The harnesses the gateway's tests share: a real gateway on loopback in front of a small
+//! scripted upstream ([`proxy_common`]), or of a simulator with Redis shared by several
+//! gateways ([`redis_common`]). Both build on `cachearr_testkit::sim_gateway`, which serves the
+//! gateway as shipped (and puts one in front of the simulator for the tests that drive it over
+//! HTTP); what any crate's tests can use (ports, polling, child processes, `redis-server`, JSON
+//! over HTTP) is in `cachearr-testkit` too.
 
 pub mod proxy_common;
 pub mod redis_common;
-pub mod serve_gateway;
-pub(crate) mod sim_users;

@@ -1,10 +1,10 @@
 //! Shared test harness: a small scripted Plex-like upstream (axum on 127.0.0.1:0) that counts
 //! requests and can be told to fail, and a gateway in front of it on a manual clock (served
-//! by `serve_gateway`, as in the other harnesses).
+//! by `cachearr_testkit::sim_gateway`, as in the other harnesses).
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use super::serve_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
 use cachearr_gateway::Gateway;
 use cachearr_upstream::secret::Secret;
-use serve_gateway::{loopback_config, serve};
+use sim_gateway::{loopback_config, serve};
 use tokio::sync::Notify;
 
 /// The fake upstream's knobs and counters.
@@ -335,7 +335,7 @@ pub async fn start_gateway(
     tweak(&mut config);
     let clock = Arc::new(ManualClock::default());
     let served = serve(
-        cachearr_copy::builder(config)
+        sim_gateway::gateway_builder(config)
             .clock(clock.clone())
             .secret(Secret::from_bytes([42; 16])),
     )

@@ -1,5 +1,5 @@
 //! Setup of the Redis end-to-end tests (`redis_gateways.rs`): a [`Farm`] of real gateways
-//! (proxy + admin listeners, served by `serve_gateway`) sharing one Redis in front of one
+//! (proxy + admin listeners, served by `cachearr_testkit::sim_gateway`) sharing one Redis in front of one
 //! simulated Plex server, with a background [`Load`] that counts failed and slowest requests.
 //! The flows (`shared_hit`, `webhook_on_a_refreshes_b`, …) are methods so the single-server,
 //! cluster and failover tests run the same ones. The `redis-server` processes themselves (one
@@ -7,7 +7,7 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use super::serve_gateway;
+use cachearr_testkit::sim_gateway;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,7 +25,7 @@ use cachearr_sim::library::ItemKind;
 use cachearr_testkit::eventually;
 use cachearr_testkit::http::get_json;
 use cachearr_upstream::secret::Secret;
-use serve_gateway::{admin_client_builder, loopback_config, serve};
+use sim_gateway::{admin_client_builder, loopback_config, serve};
 
 /// How long a farm's background effect (an event, a reconnect, a recovery) may take to show:
 /// generous, the machine is shared.
@@ -85,7 +85,7 @@ fn config_for(sim_url: &str, redis_url: &str, data: &std::path::Path) -> Config 
 pub async fn build_error(redis_url: &str) -> String {
     let data = tempfile::tempdir().unwrap();
     let config = config_for("http://127.0.0.1:9", redis_url, data.path());
-    let err = cachearr_copy::builder(config)
+    let err = sim_gateway::gateway_builder(config)
         .secret(Secret::from_bytes([7; 16]))
         .build()
         .await
@@ -202,7 +202,7 @@ impl Farm {
         let mut config = config_for(&self.sim_url, &self.redis_url, data.path());
         (self.tweak)(&mut config);
         let served =
-            serve(cachearr_copy::builder(config).secret(Secret::from_bytes([7; 16]))).await;
+            serve(sim_gateway::gateway_builder(config).secret(Secret::from_bytes([7; 16]))).await;
         self.gws.push(Gw {
             gateway: served.gateway,
             proxy: served.proxy,

@@ -1,43 +1,162 @@
-//! A real gateway (proxy + admin listener, temp data dir) in front of a simulator, shared by
-//! the end-to-end test files that drive it over HTTP. [`start`] puts one in front of the
-//! standard Plex test simulator, [`start_in_front_of`] in front of any simulator already
-//! serving; [`serve`] is the gateway part alone (from `serve_gateway`), for tests that manage
-//! their own servers. Each test module adds its own methods to [`Running`] in an `impl`
-//! block of its own, so each includes this file as its own `sim_gateway` submodule (`#[path]`):
-//! one binary holds one inherent method of a name per type. [`eventually`] is the workspace's
-//! one polling wait (`cachearr-testkit`).
+//! A real gateway on loopback (proxy and admin listeners on free ports, its data in a
+//! temporary directory, the library copy attached and the admin API served, as the product
+//! ships) in front of the simulator: the fixture every crate's end-to-end tests drive over
+//! HTTP (the gateway's, the copy's, the admin's). [`start`] puts one in front of the standard
+//! Plex test simulator, [`start_in_front_of`] in front of any simulator already serving;
+//! [`serve`] is the gateway part alone, for tests that manage their own servers (a scripted
+//! upstream, Redis shared by several gateways). Only with the `sim-gateway` feature, which the
+//! crates whose tests use it turn on: the engine's and the simulator's tests stay without the
+//! gateway.
+//!
+//! A test module that needs methods of its own on [`Running`] declares them in a trait of its
+//! own, implemented for [`Running`].
 
 #![allow(
-    dead_code,
-    unused_imports,
-    unreachable_pub,
-    missing_docs,
-    clippy::unwrap_used
+    clippy::unwrap_used,
+    reason = "a fixture: a failed set-up fails the test"
 )]
 
 pub mod search;
-use crate::support::serve_gateway;
-use cachearr_copy::GatewayLibrary as _;
 
-pub use cachearr_testkit::eventually;
-pub use serve_gateway::{Served, admin_client, loopback_config, serve};
+use std::net::SocketAddr;
+use std::path::Path;
 
 use cachearr_config::Config;
+use cachearr_copy::GatewayLibrary as _;
 use cachearr_copy::upstream_index::elements::fill_kept;
 use cachearr_dialect::Profile;
 use cachearr_gateway::{Gateway, GatewayBuilder};
 use cachearr_sim::jellyfin::JellyfinOptions;
 use cachearr_sim::{Sim, TestServer};
-use cachearr_testkit::http::get_json;
+
+use crate::eventually;
+use crate::http::get_json;
+
+/// The gateway as the product builds it for `config`: the library copy attached (what
+/// `cachearr serve` runs), for tests to adjust (a manual clock, a secret …) before building.
+pub fn gateway_builder(config: Config) -> GatewayBuilder {
+    cachearr_copy::builder(config)
+}
+
+/// Whether the gateway's library copy of `upstream` is loaded, so that answers can come from
+/// it: tests about whole answers wait for it before they compare.
+pub fn copy_ready(gateway: &Gateway, upstream: &str) -> bool {
+    gateway
+        .index(upstream)
+        .is_some_and(|index| index.ready().is_some())
+}
+
+/// Runs one round of the play-state watch for `upstream` now, as its timer would: tests that
+/// change play state on the server (as another client would) run the rounds by hand.
+///
+/// # Panics
+/// If the gateway has no upstream of that name.
+pub async fn play_state_round(
+    gateway: &Gateway,
+    upstream: &str,
+) -> cachearr_copy::play_watch::Round {
+    let up = gateway
+        .upstreams()
+        .iter()
+        .find(|up| &*up.name == upstream)
+        .unwrap_or_else(|| panic!("no upstream {upstream}"))
+        .clone();
+    cachearr_copy::play_watch::probe_round(gateway, &up).await
+}
+
+/// A single-upstream config for `profile` in front of `upstream`: every listener on a free
+/// loopback port, the data in `data_dir`.
+pub fn loopback_config(profile: Profile, upstream: &str, data_dir: &Path) -> Config {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut config = Config::single(profile, upstream, any).unwrap();
+    config.admin_listen = any;
+    config.data_dir = data_dir.to_path_buf();
+    // The play-state watch reads the server as soon as a user's answers are read: it runs
+    // only in the tests about it (which run its rounds by hand or turn it on), so that the
+    // others count only the requests they make.
+    config.feed.play_state_probe = std::time::Duration::ZERO;
+    config
+}
+
+/// A client builder that sends `X-Cachearr-Request: 1` with every request, as the `cachearr`
+/// commands and the dashboard do: the admin API refuses changes without it (a guard against
+/// cross-site forms).
+pub fn admin_client_builder() -> reqwest::ClientBuilder {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-cachearr-request",
+        reqwest::header::HeaderValue::from_static("1"),
+    );
+    reqwest::Client::builder().default_headers(headers)
+}
+
+/// [`admin_client_builder`], built.
+pub fn admin_client() -> reqwest::Client {
+    admin_client_builder().build().unwrap()
+}
+
+/// A gateway being served: its handle, addresses, the sender that stops it (sending or
+/// dropping it stops the gateway), and the serving task (which ends once the gateway has
+/// stopped, keepers included).
+pub struct Served {
+    /// The gateway's handle.
+    pub gateway: Gateway,
+    /// The first proxy listener's address.
+    pub proxy_addr: SocketAddr,
+    /// `http://` and [`Self::proxy_addr`].
+    pub proxy: String,
+    /// `http://` and the admin listener's address.
+    pub admin: String,
+    /// Stops the gateway when sent or dropped.
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    /// The serving task.
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Builds, binds and serves a gateway with the admin API (until `stop` fires or is dropped).
+/// The config must have an admin listener.
+pub async fn serve(builder: GatewayBuilder) -> Served {
+    let gateway = builder.build().await.unwrap();
+    let bound = gateway.bind().await.unwrap();
+    let proxy_addr = bound.proxy_addrs()[0].1;
+    let admin = format!("http://{}", bound.admin_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve_bound(bound, async move {
+        let _ = stopped.await;
+    }));
+    Served {
+        gateway,
+        proxy_addr,
+        proxy: format!("http://{proxy_addr}"),
+        admin,
+        stop,
+        task,
+    }
+}
+
+/// Serves a gateway already bound, with the admin API, until `shutdown` completes: for tests
+/// that hold the bound gateway themselves (to read its addresses or hook it first).
+pub async fn serve_bound(
+    bound: cachearr_gateway::BoundGateway,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    bound.serve(cachearr_admin::router, shutdown).await.unwrap();
+}
 
 /// The simulator, the gateway (its handle and two base URLs), and a client; the gateway stops
 /// on drop (with its stop sender).
 pub struct Running {
+    /// The simulator the gateway is in front of.
     pub sim: TestServer,
+    /// The gateway's handle.
     pub gateway: Gateway,
+    /// `http://` and the proxy listener's address.
     pub proxy: String,
+    /// `http://` and the admin listener's address.
     pub admin: String,
+    /// A client that sends the admin API's request header ([`admin_client`]).
     pub client: reqwest::Client,
+    /// The gateway's data directory.
     pub data: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -68,7 +187,7 @@ pub async fn start_built(
     let data = tempfile::tempdir().unwrap();
     let mut config = loopback_config(profile, &sim.base_url, data.path());
     configure(&mut config);
-    let served = serve(build(cachearr_copy::builder(config))).await;
+    let served = serve(build(gateway_builder(config))).await;
     Running {
         sim,
         gateway: served.gateway,
@@ -109,7 +228,7 @@ pub async fn restarted_after_probes(
         configure(&mut c);
         c
     };
-    let served = serve(cachearr_copy::builder(config(data.path()))).await;
+    let served = serve(gateway_builder(config(data.path()))).await;
     let frames = data.path().join("library").join("plex.frames.json");
     let wait = std::time::Duration::from_secs(60);
     eventually("the probed frames are kept", wait, || async {
@@ -119,8 +238,8 @@ pub async fn restarted_after_probes(
     let _ = served.stop.send(());
     served.task.await.unwrap();
     let restarted = tempfile::tempdir().unwrap();
-    cachearr_testkit::copy_dir(data.path(), restarted.path());
-    let served = serve(build(cachearr_copy::builder(config(restarted.path())))).await;
+    crate::copy_dir(data.path(), restarted.path());
+    let served = serve(build(gateway_builder(config(restarted.path())))).await;
     (served, restarted)
 }
 
@@ -226,4 +345,34 @@ pub fn assert_same_answer(via: &str, direct: &str, what: &str) {
         around(via),
         around(direct)
     );
+}
+
+/// A simulated user as the tests send requests as them: with the token of the server under
+/// test.
+pub struct SimUser {
+    /// The simulator's id, which its play state is kept under.
+    pub id: u32,
+    /// The user's name.
+    pub name: String,
+    /// The user's token on the server under test.
+    pub token: String,
+    /// Jellyfin's id, which paths and `UserId=` name.
+    pub jellyfin_id: String,
+}
+
+/// `users` with their Jellyfin tokens (`jellyfin`) or their Plex ones.
+pub fn sim_users(users: &[cachearr_sim::state::User], jellyfin: bool) -> Vec<SimUser> {
+    users
+        .iter()
+        .map(|u| SimUser {
+            id: u.id,
+            name: u.name.clone(),
+            token: if jellyfin {
+                u.jellyfin_token.clone()
+            } else {
+                u.plex_token.clone()
+            },
+            jellyfin_id: u.jellyfin_id.clone(),
+        })
+        .collect()
 }
