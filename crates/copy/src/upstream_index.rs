@@ -80,6 +80,8 @@ pub enum KeeperCommand {
     Changed(ChangeEvent),
     /// Look at the clock: a scheduled refresh may be due.
     Tick,
+    /// [`KeeperCommand::Tick`], then notify the waiter once the look (and what was due) is done.
+    Look(Arc<tokio::sync::Notify>),
 }
 
 /// The index of one upstream, swapped whole when a build or refresh finishes.
@@ -445,6 +447,18 @@ impl UpstreamIndex {
     /// also looks by itself every half minute.
     pub fn poke(&self) -> bool {
         self.command(KeeperCommand::Tick)
+    }
+
+    /// [`Self::poke`], returning once the keeper has looked and done what was due (a refresh,
+    /// a retried build): a caller that must know a look changed nothing waits for it here
+    /// instead of for a while. False at once when no keeper runs.
+    pub async fn look_now(&self) -> bool {
+        let looked = Arc::new(tokio::sync::Notify::new());
+        if !self.command(KeeperCommand::Look(looked.clone())) {
+            return false;
+        }
+        looked.notified().await;
+        true
     }
 
     /// The upstream's name.

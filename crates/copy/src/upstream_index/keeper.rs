@@ -428,6 +428,10 @@ impl Keeper {
                 }
             }
             KeeperCommand::Tick => self.maybe_refresh().await,
+            KeeperCommand::Look(looked) => {
+                self.maybe_refresh().await;
+                looked.notify_one();
+            }
             KeeperCommand::Changed(_) if self.retry_at_ms.is_some() => {
                 // The server speaks again (a notification socket reconnected, a webhook came):
                 // the failed first build need not wait for its retry time.

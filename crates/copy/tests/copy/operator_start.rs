@@ -77,8 +77,7 @@ async fn server_down_at_start_gets_its_index_later(profile: Profile) {
 
     // The server is up again, but the retry is not due: a look at the clock builds nothing.
     sim.set_faults(Faults::default());
-    assert!(handle.poke());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(handle.look_now().await);
     assert_eq!(handle.status().state, IndexState::Failed);
 
     // Due: the keeper builds, and the finished build clears the old error.
