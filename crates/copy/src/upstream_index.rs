@@ -213,6 +213,10 @@ impl UpstreamIndex {
     /// The proxy calls this when a search request goes to the server instead of being
     /// answered from the index (index off, not built yet, or broken). Counts it; when the
     /// index is off, logs a warning at most once a minute (with how many went since).
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "how often the log speaks is paced in real time"
+    )]
     pub fn note_search_to_server(&self) {
         let total = self.searches_to_server.fetch_add(1, Ordering::Relaxed) + 1;
         let mut last = self

@@ -16,6 +16,7 @@
 //! [--python PATH]` (no mode: all but `writes`). Every figure is the median of several runs,
 //! except `writes`' (one run per rate).
 
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;

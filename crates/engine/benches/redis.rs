@@ -10,6 +10,7 @@
 //!
 //! `cargo bench -p cachearr-engine --bench redis`. Every figure is the median of 5 runs.
 
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Child, Command, Stdio};

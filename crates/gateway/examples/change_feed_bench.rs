@@ -13,6 +13,7 @@
 //! `BENCH_SHOW_UNCHANGED=1` it names every answer fetched again on day two that had not
 //! changed (what an exact cache could have kept).
 
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 use cachearr_copy::GatewayLibrary as _;

@@ -23,6 +23,7 @@
 //! `bench/freshness/run.sh` runs both servers. Not part of the test suite; figures go to
 //! `docs/benchmarks.md` "Freshness".
 
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 use cachearr_copy::GatewayLibrary as _;

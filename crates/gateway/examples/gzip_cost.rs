@@ -10,6 +10,7 @@
 //! cargo run --release -p cachearr-gateway --example gzip_cost
 //! ```
 #![allow(clippy::unwrap_used)]
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 
 use std::io::Write as _;
 use std::time::{Duration, Instant};

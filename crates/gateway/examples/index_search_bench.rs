@@ -14,6 +14,7 @@
 //!     --tracks 20000 --queries 100 --cost realistic
 //! ```
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 
 use cachearr_copy::GatewayLibrary as _;
 use std::collections::BTreeSet;

@@ -10,6 +10,7 @@
 //! ```
 //! TRACKS, MOVIES, SHOWS and SEED must be the simulator's (`cachearr sim --tracks … --seed …`).
 
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use cachearr_copy::GatewayLibrary as _;

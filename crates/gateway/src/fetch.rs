@@ -301,6 +301,10 @@ impl Validators {
 }
 
 impl HttpLoader {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the upstream's latency for the metrics is a real span"
+    )]
     fn fetch(
         &self,
         context: LoadContext,

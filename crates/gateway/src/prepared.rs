@@ -353,6 +353,10 @@ pub(crate) struct PreparedHeaders {
 
 impl PreparedHeaders {
     /// Prepared answers for a gateway with the `[cache]` settings `cache`.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the prepared answers' age, the gzip back-off and a compression's cost are real spans"
+    )]
     pub(crate) fn new(cache: &CacheConfig) -> Self {
         Self {
             shards: (0..SHARDS)
@@ -467,6 +471,10 @@ impl PreparedHeaders {
 
     /// The entry's gzip copy if it exists; otherwise starts making it (inline for small
     /// bodies, which then returns it) unless that is under way, useless or out of budget.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the prepared answers' age, the gzip back-off and a compression's cost are real spans"
+    )]
     fn gzip_copy(
         &self,
         entry: &Entry,
@@ -577,6 +585,10 @@ impl Drop for BackgroundTurn {
 }
 
 /// Compresses `body` and keeps the copy if the budget allows.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the prepared answers' age, the gzip back-off and a compression's cost are real spans"
+)]
 fn compress(body: &Bytes, stats: &VariantStats, max: u64) -> GzipState {
     let started = Instant::now();
     let gz = encoding::gzip(body);

@@ -181,6 +181,10 @@ impl Who {
 /// made: the returned future is then a ready answer. Moved into a future instead, the
 /// request (hundreds of bytes) was copied into each layer's state on every hit, memory of the
 /// connection's future no other request touches.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a request's latency for the metrics is a real span"
+)]
 pub(crate) fn answer<'a>(
     gw: &'a Gateway,
     up: &'a Arc<Upstream>,

@@ -10,6 +10,8 @@
 //! `/proc/self/status`, next to the index's own count of heap bytes (from capacities).
 //! Timings are medians of several runs; the machine is shared, so read ratios, not digits.
 
+#![allow(clippy::disallowed_methods, reason = "a benchmark measures real time")]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -27,6 +27,11 @@
 //!   (made by `scripts/setup-test-env`; missing, the test fails saying so); [`KillOnDrop`], a
 //!   child process killed and reaped on drop.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the test kit's waits have real deadlines"
+)]
+
 pub mod http;
 mod process;
 pub mod redis;

@@ -5,6 +5,11 @@
 //! promotion is waited for; and a master-replica pair watched by three Sentinels. They need
 //! Debian's `redis-server` and `redis-cli` (installed by `scripts/setup-test-env`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "real redis-server processes are waited for in real time"
+)]
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -609,6 +609,10 @@ mod date {
     }
 
     /// Calls `f` with the current `Date` value (IMF-fixdate, 29 bytes).
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the Date header says when the answer was written"
+    )]
     pub(super) fn with_now<R>(f: impl FnOnce(&[u8]) -> R) -> R {
         let now = SystemTime::now();
         let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());

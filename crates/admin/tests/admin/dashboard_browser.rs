@@ -17,6 +17,10 @@
 //! `CACHEARR_CHROMEDRIVER` point at other binaries. The screenshot goes to
 //! `target/tmp/dashboard.png` (cargo's `CARGO_TARGET_TMPDIR`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the browser's page is waited for in real time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers panic on setup failure by design
 
 use cachearr_testkit::sim_gateway;

@@ -133,6 +133,10 @@ impl PlexClient {
     }
 
     /// GETs `path` as JSON; returns the body and the latency in ms.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the demo's waits on the servers it started and its timings are real time"
+    )]
     async fn get(&self, path: &str, paging: Option<(usize, usize)>) -> (Option<Value>, f64) {
         let mut request = self
             .http
@@ -199,6 +203,10 @@ fn planned_requests(tracks: usize) -> u64 {
 }
 
 /// Runs the three actors at once against `client`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the demo's waits on the servers it started and its timings are real time"
+)]
 async fn run_workload(client: &PlexClient, progress: &ProgressBar) -> RunReport {
     let started = Instant::now();
     let sections = sections(client).await;
@@ -551,6 +559,10 @@ pub(crate) struct CrawlReport {
 
 /// Waits (up to two minutes) for the gateway's first index build and returns what it cost the
 /// server, so that neither run carries it.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the demo's waits on the servers it started and its timings are real time"
+)]
 async fn build_index_first(gateway: &Gateway, sim: &Sim, json: bool) -> CrawlReport {
     use cachearr_copy::upstream_index::status::IndexState;
     let name = gateway

@@ -36,6 +36,10 @@ impl IndexSource {
     }
 
     /// Loads or builds the index, with a progress bar on long work.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "how long a command took, and the report's date, are real time"
+    )]
     pub(crate) fn load(&self) -> anyhow::Result<LibraryIndex> {
         match (&self.index, self.sim_tracks) {
             (Some(path), _) => {
@@ -72,6 +76,10 @@ pub(crate) fn progress_bar(len: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "how long a command took, and the report's date, are real time"
+)]
 fn build_from_sim(tracks: u32, seed: u64) -> anyhow::Result<LibraryIndex> {
     let started = Instant::now();
     let library = sim::music_library(tracks, seed);
@@ -221,6 +229,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// `cachearr index build --out PATH` from a simulated library or another snapshot.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "how long a command took, and the report's date, are real time"
+)]
 fn build_offline(source: &IndexSource, out: &Path) -> anyhow::Result<()> {
     let index = source.load()?;
     let started = Instant::now();
@@ -278,6 +290,10 @@ fn status_offline(source: &IndexSource, json: bool) -> anyhow::Result<()> {
 }
 
 /// `cachearr index search`: the hits, best first, as text or JSON.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "how long a command took, and the report's date, are real time"
+)]
 fn search(
     source: &IndexSource,
     query: &str,
@@ -366,6 +382,10 @@ mod gateway {
             .context("the gateway's /api/index answer is not what this cachearr expects")
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "how long a command took, and the report's date, are real time"
+    )]
     fn when(ms: u64) -> String {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -95,6 +95,10 @@ pub(crate) fn admin_url(given: &str) -> String {
 
 /// Sends the playlist file to the gateway's `POST /api/match`. A 503 (index not built yet)
 /// is retried every 2 s for up to `wait`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a command's wait on a running server and its timing are real time"
+)]
 pub(crate) async fn match_via_gateway(
     admin_url: &str,
     admin_token: Option<&str>,
@@ -250,6 +254,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a command's wait on a running server and its timing are real time"
+)]
 fn match_locally(args: &Args) -> anyhow::Result<MatchAnswer> {
     let queries = read_playlist(&args.file)
         .with_context(|| format!("reading the playlist {}", args.file.display()))?;

@@ -491,6 +491,10 @@ fn proxy_base(given: Option<&str>, answer: &MatchAnswer) -> anyhow::Result<Strin
     Ok(base.trim_end_matches('/').to_string())
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "how long a command took is real time"
+)]
 async fn sync(args: SyncArgs) -> anyhow::Result<()> {
     if args.user.is_none() && !args.dry_run {
         bail!(

@@ -97,6 +97,10 @@ pub(crate) struct Args {
 }
 
 /// Runs the simulator until Ctrl-C.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "how long a command took is real time"
+)]
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let cost = if args.no_cost {
         CostModel::zero()

@@ -6,6 +6,10 @@
 //! within the admin listener's own small cap, so they never take the descriptors that cached
 //! proxy hits need.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a real server process's deadlines and answer times are real time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead as _, BufReader, Read as _};

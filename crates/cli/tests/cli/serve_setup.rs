@@ -2,6 +2,10 @@
 //! environment and secret files, one validation for both commands, the messages for common
 //! set-up mistakes, log formats, and `index status` failing while the index has failed.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a real server process's deadlines are real time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead as _, BufReader};

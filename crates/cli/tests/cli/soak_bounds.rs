@@ -21,6 +21,10 @@
 //! * The allocator's account in `/api/stats` (`memory.allocator`) and `/metrics` is the
 //!   binary's: live heap ≤ active pages ≤ resident ≤ RSS.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the soak's load runs for a span of real time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead as _, BufReader};

@@ -3,6 +3,10 @@
 //! HTTP client, the crawl), plus a client request carrying its token in the query; the whole
 //! log is searched for both tokens.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a real server process's deadlines are real time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,10 @@
 //! `cachearr config check` says the same from the data directory (and when it is not made
 //! yet). Neither prints the secret itself.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a real server process's deadlines are real time"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead as _, BufReader};

@@ -148,6 +148,10 @@ fn items_by_kind(index: &LibraryIndex) -> BTreeMap<String, u64> {
 
 /// Loads every enabled upstream's snapshot (called while the gateway is built, before any
 /// listener binds). A missing snapshot is normal; a damaged one is reported and rebuilt.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a build's duration and the pace of its progress lines are real time"
+)]
 pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
     if !config.index.enabled {
         return;
@@ -702,6 +706,10 @@ impl Keeper {
 
     /// Reads every stream from its cursor, page by page, into the builder and the journal,
     /// keeping the status's progress; the items fetched.
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a build's duration and the pace of its progress lines are real time"
+    )]
     async fn read_streams(
         &self,
         client: &Client,

@@ -449,6 +449,10 @@ impl MatchService {
 /// Prunes the store if the index changed since the last request, matches (remembered
 /// decisions first), and writes the store if it changed. Returns the entries, how many
 /// memories were dropped and the seconds spent.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a matching run's duration is real time"
+)]
 fn match_with_store(
     slot: &Mutex<StoreSlot>,
     index: &Arc<LibraryIndex>,

@@ -433,6 +433,10 @@ struct OpenedDisk {
 /// Opens the disk store at `at`. A cache stopping in this process, or a process exiting, lets
 /// go of the directory a moment after it stops serving (its last background tasks still hold
 /// the database): it is waited for a little before the store is called in use.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the store a stopping cache lets go of is waited for in real time, before any clock is wired"
+)]
 async fn open_disk_waiting(
     at: PathBuf,
     max_bytes: u64,

@@ -78,6 +78,10 @@ pub(super) fn io_cause(e: &std::io::Error) -> DiskOpenKind {
 }
 
 /// Renames the store directory to `<name>.damaged-<UTC time>` beside it.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a store set aside is named with when it happened, before any clock is wired"
+)]
 pub(super) fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
     let name = path
         .file_name()

@@ -124,6 +124,10 @@ impl Call<'_> {
         Box::pin(self.pass_through(req, user, why)).await.into()
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the upstream's latency for the metrics is a real span"
+    )]
     async fn pass_through(
         &self,
         req: Request<ClientBody>,

@@ -195,6 +195,10 @@ impl From<Response<ProxyBody>> for Answered {
 /// Answers one request by the standard and the route's settings. With `head_bytes` (the
 /// connection's own HTTP/1.1), a hit's head goes as the bytes kept in its entry's memo.
 /// `identity` is the dialect's reading of the request's token forms, made as it arrived.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a request's latency for the metrics is a real span"
+)]
 pub(super) async fn serve(
     gw: &Gateway,
     up: &Arc<Upstream>,

@@ -32,6 +32,10 @@
 //! `DIFFERENTIAL_REQUESTS=50000 DIFFERENTIAL_SEED=7 cargo test -p cachearr-gateway --test gateway
 //! differential::`.
 #![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a run without a given seed takes the time as its seed"
+)]
 
 use crate::support::proxy_common;
 use cachearr_testkit::sim_gateway::{self, SimUser as User, sim_users};

@@ -18,6 +18,10 @@
 //! Nothing waits for a fixed time: the load runs until it has answered enough requests around
 //! each event, and every effect is polled for with a deadline.
 #![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load's deadline and its slowest answer are real time"
+)]
 
 use crate::support::redis_common;
 

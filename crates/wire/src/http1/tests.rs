@@ -1,3 +1,7 @@
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the Date header is checked against the real time it was written at"
+)]
 use std::pin::Pin;
 use std::task::{Context, Poll};
 

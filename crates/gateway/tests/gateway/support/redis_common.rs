@@ -5,6 +5,10 @@
 //! cluster and failover tests run the same ones. The `redis-server` processes themselves (one
 //! server, a cluster, Sentinels) come from `cachearr_testkit::redis`.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load's deadline and its slowest answer are real time"
+)]
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 use cachearr_testkit::sim_gateway;
