@@ -2,7 +2,7 @@
 //! and which requests are writes that invalidate tags.
 //!
 //! The built-in tables are the default route policies of each server, written in its dialect
-//! ([`cachearr_dialect::Dialect::routes`], in the words of [`crate::model::route`];
+//! ([`cachearr_dialect::DialectFacts::routes`], in the words of [`crate::model::route`];
 //! docs/configuration.md lists them); config overrides are applied per class and per path
 //! pattern.
 //! Everything is compiled once into a [`RouteTable`] (a `matchit` radix tree: one walk of the
@@ -376,7 +376,7 @@ pub struct RouteTable {
     /// Per class, the resolved policy (used for classes a route override names).
     classes: Vec<Arc<ResolvedPolicy>>,
     /// The operator's settings of an upstream cached by the HTTP caching standard, not by
-    /// routes ([`cachearr_dialect::Dialect::caches_by_the_standard`]).
+    /// routes ([`cachearr_dialect::DialectFacts::caches_by_the_standard`]).
     standard: Option<standard::StandardRoutes>,
 }
 

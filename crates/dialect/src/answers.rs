@@ -1,6 +1,6 @@
 //! How the library copy's answers (`upstream_index::answer` in `cachearr-copy`) are framed for a
 //! server: [`CopyAnswers`], which each media server's dialect gives
-//! ([`super::Dialect::answers`]).
+//! ([`super::DialectFacts::answers`]).
 //!
 //! The copy answers searches and walks from the library index and the server's kept
 //! elements; which items, in which order and which page, is the copy's. What differs per

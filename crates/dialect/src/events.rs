@@ -24,7 +24,7 @@ use std::fmt;
 use http::{HeaderName, HeaderValue};
 
 /// One server's change events: its webhooks and its notification socket. Each dialect
-/// implements it (`crate::Dialect::events`); what an event invalidates, the
+/// implements it (`crate::DialectFacts::events`); what an event invalidates, the
 /// receivers and the subscription's reconnects do not depend on the server.
 pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
     /// Where a webhook carries its event.

@@ -1,8 +1,8 @@
 //! Any HTTP API (`profile = "http"`): no media server's rules, the HTTP caching standard's.
 //!
 //! What an answer is worth keeping for is not the route's but the response's own
-//! (`Cache-Control`, `Expires`, validators, `Vary`): [`Dialect::caches_by_the_standard`] says so,
-//! and the proxy then asks `cachearr_httpcache` for every decision. The rest of the dialect
+//! (`Cache-Control`, `Expires`, validators, `Vary`):
+//! [`DialectFacts::caches_by_the_standard`] says so, and the proxy then asks `cachearr_httpcache` for every decision. The rest of the dialect
 //! is "none of that": no built-in routes, no change events, no library index, no prefetch,
 //! no play state.
 //!
@@ -16,7 +16,10 @@ use std::borrow::Cow;
 use http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{Candidates, Dialect, KeyRules, ServerLibrary, ServerReading, StartupProbes, Trigger};
+use super::{
+    Candidates, Dialect, DialectFacts, KeyRules, ServerLibrary, ServerReading, StartupProbes,
+    Trigger,
+};
 use crate::Profile;
 use crate::events::{
     ChangeEvent, EventError, ServerEvents, SocketMessage, SocketReader, WebhookBody,
@@ -48,18 +51,35 @@ static KEY_RULES: KeyRules = KeyRules {
 /// The credential fields, in the order they are combined.
 const CREDENTIALS: [HeaderName; 2] = [AUTHORIZATION, COOKIE];
 
-impl Dialect for HttpApi {
-    /// An API's root: any answer says it is reachable; it has no owner token.
-    fn startup_probes(&self) -> StartupProbes {
-        StartupProbes {
-            identity: "/",
-            token: "/",
-            owner: "/",
-        }
-    }
+/// An HTTP API: the token in `Authorization`, no events, library or copy, cached as the
+/// HTTP caching standard says; the startup check asks the API's root (any answer says it is
+/// reachable; it has no owner token).
+static FACTS: DialectFacts = DialectFacts {
+    profile: Profile::Http,
+    token_header: AUTHORIZATION,
+    routes: &ROUTES,
+    key_rules: &KEY_RULES,
+    image_scope: Scope::User,
+    default_warm: &[],
+    events: &NoEvents,
+    library: &NoLibrary,
+    answers: None,
+    search_routes: None,
+    walk_batch: &NO_WALK,
+    paged_listing: None,
+    startup_probes: StartupProbes {
+        identity: "/",
+        token: "/",
+        owner: "/",
+    },
+    version_reader: None,
+    ids_ignore_case: false,
+    caches_by_the_standard: true,
+};
 
-    fn profile(&self) -> Profile {
-        Profile::Http
+impl Dialect for HttpApi {
+    fn facts(&self) -> &'static DialectFacts {
+        &FACTS
     }
 
     /// The request's `Authorization` and `Cookie` values together (one user is one pair of
@@ -74,24 +94,8 @@ impl Dialect for HttpApi {
         credential(headers, seen)
     }
 
-    fn token_header(&self) -> HeaderName {
-        AUTHORIZATION
-    }
-
     fn authenticates(&self, _class: Class) -> bool {
         false
-    }
-
-    fn routes(&self) -> &'static DefaultRoutes {
-        &ROUTES
-    }
-
-    fn events(&self) -> &'static dyn ServerEvents {
-        &NoEvents
-    }
-
-    fn key_rules(&self) -> &'static KeyRules {
-        &KEY_RULES
     }
 
     fn prefetch_trigger(&self, _path: &str) -> Option<Trigger> {
@@ -125,32 +129,12 @@ impl Dialect for HttpApi {
         ServerReading::of(self, path, headers, query, seen)
     }
 
-    fn image_scope(&self) -> Scope {
-        Scope::User
-    }
-
-    fn default_warm(&self) -> &'static [&'static str] {
-        &[]
-    }
-
-    fn library(&self) -> &'static dyn ServerLibrary {
-        &NoLibrary
-    }
-
     fn play_state_probes(&self, _sections: &UserSections) -> Vec<PlayStateProbe> {
         Vec::new()
     }
 
     fn play_state_items(&self, _body: &[u8]) -> Option<Vec<PlayStateItem>> {
         None
-    }
-
-    fn walk_batch(&self) -> &'static super::WalkBatch {
-        &NO_WALK
-    }
-
-    fn caches_by_the_standard(&self) -> bool {
-        true
     }
 }
 

@@ -51,13 +51,11 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName};
 
 use super::{
-    AUTH_HEADERS, Candidates, Dialect, KeyRules, ServerLibrary, ServerReading, StartupProbes,
+    AUTH_HEADERS, Candidates, Dialect, DialectFacts, KeyRules, ServerReading, StartupProbes,
     Trigger, text_header,
 };
 use crate::Profile;
-use crate::events::ServerEvents;
 use crate::model::library::{PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections};
-use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Scope};
 
 /// Jellyfin.
@@ -69,7 +67,41 @@ static KEY_RULES: KeyRules = KeyRules {
     client: None,
 };
 
+/// Jellyfin: the token in `X-Emby-Token`; images shared (Jellyfin serves
+/// `/Items/{id}/Images/*` to anyone, without a token — `GetItemImage` has no `[Authorize]`,
+/// jellyfin/jellyfin#13988 — so sharing them among accepted tokens shows no one anything
+/// the server would not); ids are GUIDs it matches in any case (answers' tags hold them
+/// lowercased); its release read from `/System/Info/Public`'s `Version` (`10.11.11`,
+/// `12.0.0`: 12 refuses the legacy credentials and lists `GetItems` by other rules than
+/// 10.11); every capability of the copy's, its listings paged for windows.
+static FACTS: DialectFacts = DialectFacts {
+    profile: Profile::Jellyfin,
+    token_header: HeaderName::from_static("x-emby-token"),
+    routes: &routes::ROUTES,
+    key_rules: &KEY_RULES,
+    image_scope: Scope::Shared,
+    default_warm: &["/UserViews", "/Items/Latest", "/UserItems/Resume"],
+    events: &Jellyfin,
+    library: &Jellyfin,
+    answers: Some(&Jellyfin),
+    search_routes: Some(&Jellyfin),
+    walk_batch: &WALK_BATCH,
+    paged_listing: Some(&paging::PAGED_LISTING),
+    startup_probes: StartupProbes {
+        identity: "/System/Info/Public",
+        token: "/Users/Me",
+        owner: "/Users",
+    },
+    version_reader: Some(token::server_version),
+    ids_ignore_case: true,
+    caches_by_the_standard: false,
+};
+
 impl Dialect for Jellyfin {
+    fn facts(&self) -> &'static DialectFacts {
+        &FACTS
+    }
+
     /// A sign-in (`AuthenticateByName`, `AuthenticateWithQuickConnect`) or `/Users/Me`.
     fn who_answer(&self, method: &http::Method, path: &str) -> Option<super::WhoAnswer> {
         token::who_answer(method, path)
@@ -79,39 +111,8 @@ impl Dialect for Jellyfin {
         token::read_who(kind, body)
     }
 
-    fn startup_probes(&self) -> StartupProbes {
-        StartupProbes {
-            identity: "/System/Info/Public",
-            token: "/Users/Me",
-            owner: "/Users",
-        }
-    }
-
-    /// `/System/Info/Public`'s `Version` (`10.11.11`, `12.0.0`): 12 refuses the legacy
-    /// credentials and lists `GetItems` by other rules than 10.11.
-    fn version_reader(&self) -> Option<super::VersionReader> {
-        Some(token::server_version)
-    }
-
-    /// Jellyfin's ids are GUIDs it matches in any case; answers' tags hold them lowercased.
-    fn ids_ignore_case(&self) -> bool {
-        true
-    }
-
     fn items_shown(&self, body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
         items_shown::scan_json_ids(body, shown, named);
-    }
-
-    fn profile(&self) -> Profile {
-        Profile::Jellyfin
-    }
-
-    fn routes(&self) -> &'static DefaultRoutes {
-        &routes::ROUTES
-    }
-
-    fn events(&self) -> &'static dyn ServerEvents {
-        &Jellyfin
     }
 
     fn server_token<'a>(
@@ -133,10 +134,6 @@ impl Dialect for Jellyfin {
         token::refuses_legacy(version).then(|| token::current_token(headers, query))
     }
 
-    fn token_header(&self) -> HeaderName {
-        HeaderName::from_static("x-emby-token")
-    }
-
     /// `Authorization: MediaBrowser Token="…"`: the one form 10.10, 10.11 and 12 all read
     /// (12 refuses `X-Emby-Token` and `api_key` by default). Only the token: a `Device` or
     /// `Version` here would rename the device the token was issued to.
@@ -148,10 +145,6 @@ impl Dialect for Jellyfin {
     /// their 2xx says nothing about who asked.
     fn authenticates(&self, class: Class) -> bool {
         !matches!(class, Class::Identity | Class::Pass | Class::Images)
-    }
-
-    fn key_rules(&self) -> &'static KeyRules {
-        &KEY_RULES
     }
 
     fn prefetch_trigger(&self, path: &str) -> Option<Trigger> {
@@ -187,21 +180,6 @@ impl Dialect for Jellyfin {
         ServerReading::of(self, path, headers, query, seen)
     }
 
-    /// Jellyfin serves `/Items/{id}/Images/*` to anyone, without a token (`GetItemImage` has
-    /// no `[Authorize]`; jellyfin/jellyfin#13988), so sharing them among accepted tokens shows
-    /// no one anything the server would not.
-    fn image_scope(&self) -> Scope {
-        Scope::Shared
-    }
-
-    fn default_warm(&self) -> &'static [&'static str] {
-        &["/UserViews", "/Items/Latest", "/UserItems/Resume"]
-    }
-
-    fn library(&self) -> &'static dyn ServerLibrary {
-        &Jellyfin
-    }
-
     fn play_state_probes(&self, _sections: &UserSections) -> Vec<PlayStateProbe> {
         play_state::probes()
     }
@@ -221,22 +199,6 @@ impl Dialect for Jellyfin {
 
     fn played_entries(&self, body: &[u8]) -> Option<Vec<PlayedEntry>> {
         play_state::played_entries(body)
-    }
-
-    fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
-        Some(&Jellyfin)
-    }
-
-    fn search_routes(&self) -> Option<&'static dyn crate::answers::SearchRoutes> {
-        Some(&Jellyfin)
-    }
-
-    fn walk_batch(&self) -> &'static super::WalkBatch {
-        &WALK_BATCH
-    }
-
-    fn paged_listing(&self) -> Option<&'static super::PagedListing> {
-        Some(&paging::PAGED_LISTING)
     }
 }
 

@@ -10,7 +10,7 @@
 //! [`Dialect`] is what differs between Plex and Jellyfin: how the server reads a request's
 //! token, its built-in route table, how its change events read, how its query parameters
 //! enter a cache key, which listings trigger a prefetch and what they name, how a client names
-//! itself, and how the library index reads the server ([`Dialect::library`]). [`of`] gives an
+//! itself, and how the library index reads the server ([`DialectFacts::library`]). [`of`] gives an
 //! upstream's dialect from its [`Profile`], once; each is a unit struct behind a
 //! `&'static dyn Dialect` (a call through a vtable, no allocation, no lookup).
 //!
@@ -27,14 +27,14 @@
 //!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
 //!   `crawl.rs`: its [`ServerLibrary`], the pages the index reads and how their answers read).
 //! * [`http_api`] — any HTTP API (`profile = "http"`): no server rules, the HTTP caching
-//!   standard's ([`Dialect::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
+//!   standard's ([`DialectFacts::caches_by_the_standard`]); a null [`ServerLibrary`] and events.
 //! * [`answers`] — [`CopyAnswers`], how the library copy's answers (`cachearr-copy`'s
 //!   `upstream_index::answer`) are framed for a server: how a search's path and query read
 //!   ([`answers::SearchRoutes`], each server's `search_route.rs`), how a request names its page, what a page's container and
 //!   headers say of it, how `type=` names a kind, where a token's own user id is read, a
 //!   section's natural order, how a series walk's request reads ([`answers::SeriesWalk`]),
 //!   and each server's searches answered from the copy `cachearr-copy` hands in
-//!   ([`answers::CopyView`]); a trait object of its own ([`Dialect::answers`]),
+//!   ([`answers::CopyView`]); a trait object of its own ([`DialectFacts::answers`]),
 //!   implemented in `plex/answer.rs` and `jellyfin/answer.rs`.
 //! * [`answer_body`] — [`answer_body::AnswerBody`], an answer from the copy before the asking
 //!   user's own state is put in (a document tree, items kept written in halves, kept
@@ -162,13 +162,152 @@ pub struct StartupProbes {
 }
 
 /// Reads the release a server runs from an answer of its identity route
-/// ([`Dialect::version_reader`]); `None`: the answer does not say.
+/// ([`DialectFacts::version_reader`]); `None`: the answer does not say.
 pub type VersionReader = fn(identity: &[u8]) -> Option<String>;
+
+/// What a server is as plain data, the same for every request ([`Dialect::facts`]): which
+/// server, where its token goes, its built-in routes and key rules, the capabilities it
+/// answers (events, library pages, answers from kept documents, search routes), how its walks
+/// are batched and paged, what the startup check asks. Read through the methods of
+/// `dyn Dialect` of the same names.
+#[derive(Debug)]
+pub struct DialectFacts {
+    /// Which server.
+    pub profile: Profile,
+    /// The header a request made on a user's behalf carries their token in.
+    pub token_header: HeaderName,
+    /// The server's built-in routes, which the gateway's `policy::RouteTable` compiles with
+    /// the upstream's overrides.
+    pub routes: &'static DefaultRoutes,
+    /// How the server's query parameters enter a cache key.
+    pub key_rules: &'static KeyRules,
+    /// Who may share a cached image by default: only its user unless the server serves
+    /// images to anyone (an operator whose users all see everything can set
+    /// `scope = "shared"`).
+    pub image_scope: Scope,
+    /// The paths warmed for each recently seen user by default (`[[upstream]] warm`).
+    pub default_warm: &'static [&'static str],
+    /// The server's change events: where its webhooks carry them, its notification socket
+    /// and how both read.
+    pub events: &'static dyn ServerEvents,
+    /// How the library index reads the server: its sections, pages of items, items by id,
+    /// a user's sections (see [`library`]).
+    pub library: &'static dyn ServerLibrary,
+    /// How the library copy's answers are framed for the server (see [`answers`]); `None`
+    /// for a server the copy does not answer.
+    pub answers: Option<&'static dyn CopyAnswers>,
+    /// How the server's searches read ([`answers::SearchRoutes`]); `None` for a server the
+    /// copy does not answer.
+    pub search_routes: Option<&'static dyn answers::SearchRoutes>,
+    /// How a walk of single items after a listing page is batched (the gateway's `batch`).
+    pub walk_batch: &'static WalkBatch,
+    /// How the server pages its listings, for reading a walk's next pages in one request
+    /// (`batch::windows`); `None`: pages are read as asked.
+    pub paged_listing: Option<&'static PagedListing>,
+    /// The paths the startup check asks (the gateway's `startup::check_upstream`).
+    pub startup_probes: StartupProbes,
+    /// How the release the server runs is read from an answer of its identity route
+    /// ([`StartupProbes::identity`]; the reader's `None`: the body does not say). `None` for
+    /// a server whose release the gateway does not follow. A server whose release changes
+    /// under the gateway is answered afresh (`cachearr-gateway`'s `server_version`).
+    pub version_reader: Option<VersionReader>,
+    /// Whether the server matches its item ids without regard to case (events naming an id
+    /// in capitals then concern the lowercased id the cache's tags carry).
+    pub ids_ignore_case: bool,
+    /// Whether every request is cached as the HTTP caching standard says (RFC 9111: the
+    /// response's own lifetime, validators and `Vary`) instead of by a route table: the
+    /// [`http_api`] dialect's way. None of the media servers'.
+    pub caches_by_the_standard: bool,
+}
+
+/// The server's facts read one by one, as the rest of the workspace asks them of an
+/// upstream's dialect (`dialect::of(profile).routes()` …).
+impl dyn Dialect {
+    /// [`DialectFacts::profile`].
+    pub fn profile(&self) -> Profile {
+        self.facts().profile
+    }
+
+    /// [`DialectFacts::token_header`].
+    pub fn token_header(&self) -> HeaderName {
+        self.facts().token_header.clone()
+    }
+
+    /// [`DialectFacts::routes`].
+    pub fn routes(&self) -> &'static DefaultRoutes {
+        self.facts().routes
+    }
+
+    /// [`DialectFacts::key_rules`].
+    pub fn key_rules(&self) -> &'static KeyRules {
+        self.facts().key_rules
+    }
+
+    /// [`DialectFacts::image_scope`].
+    pub fn image_scope(&self) -> Scope {
+        self.facts().image_scope
+    }
+
+    /// [`DialectFacts::default_warm`].
+    pub fn default_warm(&self) -> &'static [&'static str] {
+        self.facts().default_warm
+    }
+
+    /// [`DialectFacts::events`].
+    pub fn events(&self) -> &'static dyn ServerEvents {
+        self.facts().events
+    }
+
+    /// [`DialectFacts::library`].
+    pub fn library(&self) -> &'static dyn ServerLibrary {
+        self.facts().library
+    }
+
+    /// [`DialectFacts::answers`].
+    pub fn answers(&self) -> Option<&'static dyn CopyAnswers> {
+        self.facts().answers
+    }
+
+    /// [`DialectFacts::search_routes`].
+    pub fn search_routes(&self) -> Option<&'static dyn answers::SearchRoutes> {
+        self.facts().search_routes
+    }
+
+    /// [`DialectFacts::walk_batch`].
+    pub fn walk_batch(&self) -> &'static WalkBatch {
+        self.facts().walk_batch
+    }
+
+    /// [`DialectFacts::paged_listing`].
+    pub fn paged_listing(&self) -> Option<&'static PagedListing> {
+        self.facts().paged_listing
+    }
+
+    /// [`DialectFacts::startup_probes`].
+    pub fn startup_probes(&self) -> StartupProbes {
+        self.facts().startup_probes
+    }
+
+    /// [`DialectFacts::version_reader`].
+    pub fn version_reader(&self) -> Option<VersionReader> {
+        self.facts().version_reader
+    }
+
+    /// [`DialectFacts::ids_ignore_case`].
+    pub fn ids_ignore_case(&self) -> bool {
+        self.facts().ids_ignore_case
+    }
+
+    /// [`DialectFacts::caches_by_the_standard`].
+    pub fn caches_by_the_standard(&self) -> bool {
+        self.facts().caches_by_the_standard
+    }
+}
 
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
 pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
-    /// Which server.
-    fn profile(&self) -> Profile;
+    /// What the server is as plain data: the same for every request.
+    fn facts(&self) -> &'static DialectFacts;
 
     /// The token the server takes from this request (`None`: it reads none); a reading that
     /// cannot be trusted is marked on `seen`.
@@ -179,9 +318,10 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         seen: &mut Candidates<'a>,
     ) -> Option<Cow<'a, str>>;
 
-    /// The token the server at release `version` ([`Self::version_reader`]) takes from this
-    /// request where that release reads fewer forms than [`Self::server_token`] (Jellyfin 12
-    /// refuses the legacy ones); `None`: the release reads what [`Self::server_token`] does.
+    /// The token the server at release `version` ([`DialectFacts::version_reader`]) takes
+    /// from this request where that release reads fewer forms than [`Self::server_token`]
+    /// (Jellyfin 12 refuses the legacy ones); `None`: the release reads what
+    /// [`Self::server_token`] does.
     fn server_token_at<'a>(
         &self,
         _version: &str,
@@ -191,14 +331,11 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// The header a request made on a user's behalf carries their token in.
-    fn token_header(&self) -> HeaderName;
-
     /// The header and value a request cachearr makes itself (a crawl, a probe, a read on a
     /// user's behalf) carries `token` in: a form every release of the server reads. `None`
     /// for a token that cannot be written so.
     fn own_credential(&self, token: &http::HeaderValue) -> Option<(HeaderName, http::HeaderValue)> {
-        Some((self.token_header(), token.clone()))
+        Some((self.facts().token_header.clone(), token.clone()))
     }
 
     /// Whether the server checks the token on routes of `class`: only a 2xx from such a
@@ -224,17 +361,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     fn read_who(&self, _kind: WhoAnswer, _body: &[u8]) -> Option<Named> {
         None
     }
-
-    /// The server's built-in routes, which the gateway's `policy::RouteTable` compiles with the
-    /// upstream's overrides.
-    fn routes(&self) -> &'static DefaultRoutes;
-
-    /// The server's change events: where its webhooks carry them, its notification socket and
-    /// how both read.
-    fn events(&self) -> &'static dyn ServerEvents;
-
-    /// How the server's query parameters enter a cache key.
-    fn key_rules(&self) -> &'static KeyRules;
 
     /// Whether a GET of `path` is a listing whose follow-ups are worth prefetching.
     fn prefetch_trigger(&self, path: &str) -> Option<Trigger>;
@@ -265,17 +391,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         query: Option<&'a str>,
         seen: &mut Candidates<'a>,
     ) -> ServerReading<'a>;
-
-    /// Who may share a cached image by default: only its user unless the server serves images
-    /// to anyone (an operator whose users all see everything can set `scope = "shared"`).
-    fn image_scope(&self) -> Scope;
-
-    /// The paths warmed for each recently seen user by default (`[[upstream]] warm`).
-    fn default_warm(&self) -> &'static [&'static str];
-
-    /// How the library index reads the server: its sections, pages of items, items by id,
-    /// a user's sections (see [`library`]).
-    fn library(&self) -> &'static dyn ServerLibrary;
 
     /// Requests whose answers, read as one user, change whenever that user's play state
     /// does (a play, a mark, a rating, a resume point, a favourite), each a page of one
@@ -319,39 +434,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// How the library copy's answers are framed for the server (see [`answers`]): how a
-    /// request names its page, the headers and container attributes a page writes for
-    /// itself; `None` for a server the copy does not answer.
-    fn answers(&self) -> Option<&'static dyn CopyAnswers> {
-        None
-    }
-
-    /// How the server's searches read ([`answers::SearchRoutes`]); `None` for a server the
-    /// copy does not answer.
-    fn search_routes(&self) -> Option<&'static dyn answers::SearchRoutes> {
-        None
-    }
-
-    /// How a walk of single items after a listing page is batched (the gateway's `batch`).
-    fn walk_batch(&self) -> &'static WalkBatch;
-
-    /// How the server pages its listings, for reading a walk's next pages in one request
-    /// (`batch::windows`); `None`: pages are read as asked.
-    fn paged_listing(&self) -> Option<&'static PagedListing> {
-        None
-    }
-
-    /// The paths the startup check asks (the gateway's `startup::check_upstream`).
-    fn startup_probes(&self) -> StartupProbes;
-
-    /// How the release the server runs is read from an answer of its identity route
-    /// ([`StartupProbes::identity`]; the reader's `None`: the body does not say). `None` for a
-    /// server whose release the gateway does not follow. A server whose release changes under
-    /// the gateway is answered afresh (`cachearr-gateway`'s `server_version`).
-    fn version_reader(&self) -> Option<VersionReader> {
-        None
-    }
-
     /// Adds what the server expects on every request cachearr makes itself (the startup
     /// check, the index crawl, the copy's proofs) beside the token; `client` names the part
     /// of cachearr asking.
@@ -368,19 +450,6 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// parents, whose titles and artwork it repeats (`named`): what the change feed tags it
     /// with (`cachearr-upstream`'s `feed::value_tags`). None for a server without a library.
     fn items_shown(&self, _body: &[u8], _shown: &mut Vec<String>, _named: &mut Vec<String>) {}
-
-    /// Whether the server matches its item ids without regard to case (events naming an id
-    /// in capitals then concern the lowercased id the cache's tags carry).
-    fn ids_ignore_case(&self) -> bool {
-        false
-    }
-
-    /// Whether every request is cached as the HTTP caching standard says (RFC 9111: the
-    /// response's own lifetime, validators and `Vary`) instead of by a route table: the
-    /// [`http_api`] dialect's way. None of the media servers'.
-    fn caches_by_the_standard(&self) -> bool {
-        false
-    }
 }
 
 /// What a dialect writing the asking user's play state into an index answer asks of the

@@ -1,5 +1,5 @@
 //! How the library index reads a server: [`ServerLibrary`], which each dialect gives
-//! ([`super::Dialect::library`]).
+//! ([`super::DialectFacts::library`]).
 //!
 //! The crawl (`upstream_index::crawl`), the refresh and the proof of whole sections
 //! (`upstream_index::visibility`) ask the same things of every server — its sections, one page of a

@@ -48,13 +48,11 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{
-    Candidates, ClientParams, Dialect, KeyRules, ServerLibrary, ServerReading, StartupProbes,
+    Candidates, ClientParams, Dialect, DialectFacts, KeyRules, ServerReading, StartupProbes,
     Trigger, text_header,
 };
 use crate::Profile;
-use crate::events::ServerEvents;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
-use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Scope};
 
 /// Plex Media Server.
@@ -80,13 +78,41 @@ static KEY_RULES: KeyRules = KeyRules {
     }),
 };
 
+/// Plex: the token in `X-Plex-Token`, images per user (Plex checks every artwork request
+/// against the token: a thumb, art or `/photo/:/transcode` of an item the user may not see
+/// is a 404, and what a shared user may see is decided per item — library sharing, plus
+/// label and content-rating restrictions — so one user's cached image must never answer
+/// another), every capability of the copy's, walks batched, pages read as asked.
+static FACTS: DialectFacts = DialectFacts {
+    profile: Profile::Plex,
+    token_header: token::X_PLEX_TOKEN,
+    routes: &routes::ROUTES,
+    key_rules: &KEY_RULES,
+    image_scope: Scope::User,
+    default_warm: &[
+        "/library/sections",
+        "/library/onDeck",
+        "/library/recentlyAdded",
+    ],
+    events: &Plex,
+    library: &Plex,
+    answers: Some(&Plex),
+    search_routes: Some(&Plex),
+    walk_batch: &WALK_BATCH,
+    paged_listing: None,
+    startup_probes: StartupProbes {
+        identity: "/identity",
+        token: "/library/sections",
+        owner: "/accounts",
+    },
+    version_reader: None,
+    ids_ignore_case: false,
+    caches_by_the_standard: false,
+};
+
 impl Dialect for Plex {
-    fn startup_probes(&self) -> StartupProbes {
-        StartupProbes {
-            identity: "/identity",
-            token: "/library/sections",
-            owner: "/accounts",
-        }
+    fn facts(&self) -> &'static DialectFacts {
+        &FACTS
     }
 
     /// Plex asks every client to name itself; the server's own logs and its devices list
@@ -115,18 +141,6 @@ impl Dialect for Plex {
         items_shown::scan_rating_keys(body, shown, named);
     }
 
-    fn profile(&self) -> Profile {
-        Profile::Plex
-    }
-
-    fn routes(&self) -> &'static DefaultRoutes {
-        &routes::ROUTES
-    }
-
-    fn events(&self) -> &'static dyn ServerEvents {
-        &Plex
-    }
-
     fn server_token<'a>(
         &self,
         headers: &'a HeaderMap,
@@ -134,10 +148,6 @@ impl Dialect for Plex {
         seen: &mut Candidates<'a>,
     ) -> Option<Cow<'a, str>> {
         token::server_token(headers, query, seen)
-    }
-
-    fn token_header(&self) -> HeaderName {
-        token::X_PLEX_TOKEN
     }
 
     /// Plex checks the token on artwork too (an item a user may not see is a 404), so an
@@ -155,10 +165,6 @@ impl Dialect for Plex {
                 .strip_prefix("/library/sections/")
                 .and_then(|rest| rest.strip_suffix("/prefs"))
                 .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-    }
-
-    fn key_rules(&self) -> &'static KeyRules {
-        &KEY_RULES
     }
 
     fn prefetch_trigger(&self, path: &str) -> Option<Trigger> {
@@ -195,26 +201,6 @@ impl Dialect for Plex {
         ServerReading::of(self, path, headers, query, seen)
     }
 
-    /// Plex checks every artwork request against the token: a thumb, art or
-    /// `/photo/:/transcode` of an item the user may not see is a 404, and what a shared user
-    /// may see is decided per item (library sharing, plus label and content-rating
-    /// restrictions), not per section. So one user's cached image must never answer another.
-    fn image_scope(&self) -> Scope {
-        Scope::User
-    }
-
-    fn default_warm(&self) -> &'static [&'static str] {
-        &[
-            "/library/sections",
-            "/library/onDeck",
-            "/library/recentlyAdded",
-        ]
-    }
-
-    fn library(&self) -> &'static dyn ServerLibrary {
-        &Plex
-    }
-
     fn play_state_probes(&self, sections: &UserSections) -> Vec<PlayStateProbe> {
         play_state::probes(sections)
     }
@@ -237,18 +223,6 @@ impl Dialect for Plex {
 
     fn played_entries(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayedEntry>> {
         play_state::played_entries(body)
-    }
-
-    fn answers(&self) -> Option<&'static dyn super::CopyAnswers> {
-        Some(&Plex)
-    }
-
-    fn search_routes(&self) -> Option<&'static dyn crate::answers::SearchRoutes> {
-        Some(&Plex)
-    }
-
-    fn walk_batch(&self) -> &'static super::WalkBatch {
-        &WALK_BATCH
     }
 }
 

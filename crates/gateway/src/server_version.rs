@@ -1,5 +1,5 @@
 //! The release each server runs, followed (for a server whose dialect reads it:
-//! `cachearr_dialect::Dialect::version_reader`).
+//! `cachearr_dialect::DialectFacts::version_reader`).
 //!
 //! It is read from the server's identity route when the gateway starts its background work for
 //! the upstream, again whenever the change feed's socket comes back (a server restarts to

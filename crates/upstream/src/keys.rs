@@ -15,7 +15,7 @@
 //!   values, or paging in a header and in the query that disagree — is not keyed
 //!   ([`KeyError::Ambiguous`]) and is passed through uncached;
 //! - which parameters are which is the upstream's dialect's
-//!   ([`cachearr_dialect::Dialect::key_rules`]): this file knows no server;
+//!   ([`cachearr_dialect::DialectFacts::key_rules`]): this file knows no server;
 //! - the scope is `u={hash}` (user scope: SipHash-1-3/128 of the token keyed with the
 //!   installation [`Secret`], [`crate::secret`]) or `s` (shared scope).
 //!

@@ -32,7 +32,7 @@ pub trait EventSink: Send + Sync + 'static {
 pub struct Subscription {
     /// The upstream's name (the first part of its tags).
     pub upstream: String,
-    /// Its server's events (`cachearr_dialect::Dialect::events`).
+    /// Its server's events (`cachearr_dialect::DialectFacts::events`).
     pub server: &'static dyn ServerEvents,
     /// Its base URL, `http://host:port` (the websocket URL is derived from it).
     pub base_url: String,
@@ -361,7 +361,7 @@ mod tests {
     fn request_carries_token_in_header_not_url() {
         let sub = Subscription {
             upstream: "p".into(),
-            server: Plex.events(),
+            server: Plex.facts().events,
             base_url: "http://127.0.0.1:32400/".into(),
             token: "sekrit".into(),
             liveness: Liveness::default(),
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(req.headers()["X-Plex-Token"], "sekrit");
         assert!(!format!("{sub:?}").contains("sekrit"));
         let jf = Subscription {
-            server: Jellyfin.events(),
+            server: Jellyfin.facts().events,
             ..sub.clone()
         };
         let req = request(&jf).unwrap();

@@ -8,7 +8,7 @@ use http::Method;
 
 use super::Class;
 
-/// A server's built-in routes, as its dialect gives them ([`crate::Dialect::routes`]).
+/// A server's built-in routes, as its dialect gives them ([`crate::DialectFacts::routes`]).
 #[derive(Debug)]
 pub struct DefaultRoutes {
     /// The rules, read top to bottom.

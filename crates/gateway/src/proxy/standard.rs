@@ -1,5 +1,5 @@
 //! Requests of an upstream cached as the HTTP caching standard says (RFC 9111; the `http`
-//! profile, [`cachearr_dialect::Dialect::caches_by_the_standard`]).
+//! profile, [`cachearr_dialect::DialectFacts::caches_by_the_standard`]).
 //!
 //! Every caching decision is `cachearr_httpcache`'s: whether a response may be stored and in
 //! whose scope, its lifetime, whether a request may be answered from it (the request's own
