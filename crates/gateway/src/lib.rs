@@ -72,7 +72,8 @@
 //! * [`gateway`] — the gateway's handle ([`Gateway`]), its builder ([`GatewayBuilder`]) and
 //!   how it binds, serves and stops its listeners ([`BoundGateway`]).
 //!
-//! Besides the map above this file holds only the crate's error, [`GatewayError`].
+//! * [`error`] — the crate's error, [`GatewayError`]: what building, binding and a read made
+//!   on a user's behalf can fail with.
 
 // The binary's allocator in the unit tests, whose per-thread counts measure what prepared
 // answers hold (`prepared::tests`).
@@ -89,6 +90,7 @@ pub mod clients;
 pub mod copy;
 pub mod data_files;
 mod encoding;
+pub mod error;
 pub mod error_answer;
 mod etag;
 pub mod fetch;
@@ -105,51 +107,9 @@ pub mod server_version;
 pub mod startup;
 pub mod webhook_secret;
 
-use std::net::SocketAddr;
-
+pub use crate::error::GatewayError;
 pub use crate::gateway::{
     AdminRouter, BoundGateway, CopyOpener, Gateway, GatewayBuilder, check_startable,
 };
 // What prepared answers may hold and hold, for the admin side's reports.
 pub use crate::prepared::{Budgets, VariantStats, gzip_budget_used};
-
-/// Errors of the gateway library.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GatewayError {
-    /// The configuration is unusable.
-    #[error(transparent)]
-    Config(#[from] cachearr_config::ConfigError),
-    /// The cache could not be built.
-    #[error("the cache could not be built")]
-    Cache(#[from] cachearr_engine::EngineError),
-    /// An upstream cannot be built from its configuration (a route override, its TLS).
-    #[error(transparent)]
-    UpstreamSetup(#[from] cachearr_upstream::client::UpstreamSetupError),
-    /// A listener could not be bound.
-    #[error("cannot listen on {addr}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The data directory or the secret file is unusable.
-    #[error("data directory {path} is unusable")]
-    DataDir {
-        /// The directory.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// No such upstream.
-    #[error("no upstream named {0:?}")]
-    UnknownUpstream(String),
-    /// A request made on a user's behalf was not valid.
-    #[error("{0}")]
-    BadRequest(String),
-    /// The upstream failed a request made on a user's behalf (the cache's error says how:
-    /// [`crate::error_answer::ErrorKind::of_engine`]).
-    #[error(transparent)]
-    Upstream(cachearr_engine::EngineError),
-}
