@@ -16,7 +16,6 @@ use super::{
     AdminBackend, CacheCounters, ClearReport, ClearRequest, ClientsView, Headline, OwnReport,
     RedisReport, StatsReport, UpstreamReport, WarmReport,
 };
-use cachearr_copy::GatewayLibrary as _;
 use cachearr_dialect::Profile;
 use cachearr_dialect::events::ChangeEvent;
 use cachearr_gateway::Gateway;
@@ -164,18 +163,17 @@ impl GatewayAdmin {
     /// Each upstream's library index; a warning for one that is disabled.
     fn index_summaries(&self, warnings: &mut Vec<String>) -> Vec<super::IndexSummary> {
         let mut index_summaries = Vec::new();
+        let Some(copy) = self.gateway.copy() else {
+            return index_summaries;
+        };
         for up in self.gateway.upstreams() {
-            let Some(index) = self.gateway.index(&up.name) else {
+            let Some(status) = copy.brief(&up.name) else {
                 continue;
             };
-            let status = index.status();
             index_summaries.push(super::IndexSummary {
                 upstream: up.name.to_string(),
                 enabled: status.enabled,
-                state: serde_json::to_value(status.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                state: status.state,
                 items: status.items,
                 searches_to_server: status.searches_to_server,
             });
@@ -183,8 +181,7 @@ impl GatewayAdmin {
                 warnings.push(format!(
                     "upstream {}: the library index is disabled ([index] enabled = false): every \
                      search goes to the server ({} so far)",
-                    up.name,
-                    index.searches_to_server()
+                    up.name, status.searches_to_server
                 ));
             }
         }
@@ -380,13 +377,7 @@ impl GatewayAdmin {
             body_files_used: cachearr_wire::sendfile::live_bytes(),
             index_elements: copies.elements,
             index_written: copies.written,
-            index_written_used: self
-                .gateway
-                .upstreams()
-                .iter()
-                .filter_map(|up| self.gateway.index(&up.name)?.elements())
-                .map(|store| store.written_bytes())
-                .sum(),
+            index_written_used: (self.gateway.copy()).map_or(0, |copy| copy.written_bytes()),
             tags_interned: snapshot.tags_interned,
             allocator: cachearr_gateway::allocator::figures(),
         }

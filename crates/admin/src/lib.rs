@@ -469,16 +469,12 @@ pub fn router(gateway: cachearr_gateway::Gateway, subscriptions: &EventSubscript
             port: u.listen.port(),
         })
         .collect();
+    // The library copy's own routes (index, matching, lookup), made by the copy over itself.
+    let copy_routes = (gateway.copy().cloned())
+        .map(cachearr_gateway::copy::LibraryCopy::admin_routes)
+        .unwrap_or_default();
     router_with(Arc::new(GatewayAdmin::new(gateway.clone(), subscriptions)))
-        .merge(cachearr_copy::upstream_index::matching::router(
-            gateway.clone(),
-        ))
-        .merge(cachearr_copy::upstream_index::lookup::router(
-            gateway.clone(),
-        ))
-        .merge(cachearr_copy::upstream_index::index_api::router(
-            gateway.clone(),
-        ))
+        .merge(copy_routes)
         .merge(clock::router(gateway.clone()))
         .fallback(wrong_port::handler(proxies))
         .layer(axum::middleware::from_fn_with_state(

@@ -27,8 +27,10 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Instant;
 
-use cachearr_gateway::copy::LibraryCopy;
-use cachearr_gateway::fetch::{ClientBody, CopySource, ProxyBody};
+use cachearr_gateway::background::Background;
+use cachearr_gateway::copy::{CopyBrief, LibraryCopy};
+use cachearr_gateway::fetch::{ClientBody, CopySource, ProxyBody, WalkSources};
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_library::LibraryIndex;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
@@ -38,56 +40,111 @@ pub use upstream_index::UpstreamIndex;
 
 use cachearr_config::Config;
 use cachearr_config::policy::IndexSearch;
-use cachearr_dialect::events::ChangeEvent;
-use cachearr_gateway::{Gateway, GatewayBuilder};
+use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_gateway::{Gateway, GatewayBuilder, GatewayError};
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
-/// The gateway's builder with the library copy opened once the gateway is built: what
-/// `cachearr serve`, the demo and the tests build a whole gateway with.
+/// The gateway's builder with the library copy opened as the gateway is built: what the
+/// tests build a whole gateway with.
 pub fn builder(config: Config) -> GatewayBuilder {
     Gateway::builder(config).copy(open)
 }
 
-/// Opens the library copy of `gw`: one index per upstream, each with its elements store
-/// open when its server's answers are kept as elements, loaded from its snapshot on disk
-/// (ready before any listener binds, no crawl), and each feed told of the pass the snapshot
-/// stands for.
-pub fn open(gw: &Gateway) -> BoxFuture<'_, Arc<dyn LibraryCopy>> {
-    async move {
-        let config = gw.config();
-        let indexes: Vec<_> = (config.upstreams.iter())
-            .map(|u| upstream_index::new_index(config, u, gw.cache()))
-            .collect();
-        upstream_index::keeper::load_at_start(config, &indexes).await;
-        for index in &indexes {
-            // Held weakly by the metrics: counted for as long as the copy keeps the index.
-            let declines: Arc<dyn cachearr_gateway::metrics::StatsSource> = index.clone();
-            gw.metrics().add_source(&declines);
-        }
-        for index in &indexes {
-            // A saved index counts as a pass as of when it was made.
-            if let (Some(feed), Some(last)) = (gw.feed(index.upstream()), index.status().last_build)
-            {
-                feed.note_pass(last.finished_at_ms, 0);
+/// Builds the gateway `builder` makes with its library copy, and hands the copy back as a
+/// [`Library`] too: what `cachearr serve` and the demo build a whole gateway with.
+///
+/// # Errors
+/// As [`GatewayBuilder::build`].
+pub async fn build(builder: GatewayBuilder) -> Result<(Gateway, Arc<Library>), GatewayError> {
+    builder.build_with_copy(Library::open).await
+}
+
+/// [`Library::open`], as the gateway's opener ([`GatewayBuilder::copy`]).
+pub fn open<'a>(
+    reads: &'a ReadThrough,
+    upstreams: &'a [Arc<Upstream>],
+) -> BoxFuture<'a, Arc<dyn LibraryCopy>> {
+    Library::open(reads, upstreams)
+        .map(|library| library as Arc<dyn LibraryCopy>)
+        .boxed()
+}
+
+impl Library {
+    /// Opens the library copy of the gateway being built, which reads through `reads` from
+    /// `upstreams`: one index per upstream, each with its elements store open when its server's
+    /// answers are kept as elements, loaded from its snapshot on disk (ready before any listener
+    /// binds, no crawl), and each feed told of the pass the snapshot stands for.
+    pub fn open<'a>(
+        reads: &'a ReadThrough,
+        upstreams: &'a [Arc<Upstream>],
+    ) -> BoxFuture<'a, Arc<Library>> {
+        async move {
+            let config = reads.config();
+            let indexes: Vec<_> = (config.upstreams.iter())
+                .map(|u| upstream_index::new_index(config, u, reads.cache()))
+                .collect();
+            upstream_index::keeper::load_at_start(config, &indexes).await;
+            for index in &indexes {
+                // Held weakly by the metrics: counted for as long as the copy keeps the index.
+                let declines: Arc<dyn cachearr_gateway::metrics::StatsSource> = index.clone();
+                reads.metrics().add_source(&declines);
             }
+            for index in &indexes {
+                // A saved index counts as a pass as of when it was made.
+                if let (Some(feed), Some(last)) =
+                    (reads.feed(index.upstream()), index.status().last_build)
+                {
+                    feed.note_pass(last.finished_at_ms, 0);
+                }
+            }
+            let walks = indexes
+                .iter()
+                .map(upstream_index::answer::Walks::of)
+                .collect();
+            Arc::new(Library {
+                reads: reads.clone(),
+                upstreams: upstreams.to_vec(),
+                indexes,
+                walks,
+            })
         }
-        Arc::new(Library { indexes }) as Arc<dyn LibraryCopy>
+        .boxed()
     }
-    .boxed()
 }
 
 /// The library copy of every upstream of one gateway.
 #[derive(Debug)]
 pub struct Library {
+    /// What the copy reads the servers through: the gateway's cache, as a user.
+    reads: ReadThrough,
+    /// The upstreams, in configuration order.
+    upstreams: Vec<Arc<Upstream>>,
     /// One index handle per upstream, in configuration order.
     indexes: Vec<Arc<UpstreamIndex>>,
+    /// The walks each index answers, made once: in the same order as `indexes`.
+    walks: Vec<upstream_index::answer::Walks>,
 }
 
 impl Library {
     /// The index handle of the upstream with this name.
     pub fn index(&self, upstream: &str) -> Option<&Arc<UpstreamIndex>> {
         self.indexes.iter().find(|i| i.upstream() == upstream)
+    }
+
+    /// What the copy reads the servers through.
+    pub fn reads(&self) -> &ReadThrough {
+        &self.reads
+    }
+
+    /// The upstreams, in configuration order.
+    pub fn upstreams(&self) -> &[Arc<Upstream>] {
+        &self.upstreams
+    }
+
+    /// The upstream with this name.
+    pub fn upstream(&self, name: &str) -> Option<&Arc<Upstream>> {
+        self.upstreams.iter().find(|u| &*u.name == name)
     }
 }
 
@@ -104,23 +161,32 @@ pub trait GatewayLibrary {
 
 impl GatewayLibrary for Gateway {
     fn library(&self) -> Option<&Library> {
-        let copy: &dyn Any = self.copy()?;
+        let copy: &dyn Any = &**self.copy()?;
         copy.downcast_ref::<Library>()
     }
 }
 
-impl LibraryCopy for Library {
+impl WalkSources for Library {
     fn walk_copy(
         &self,
+        upstream: &str,
         search: IndexSearch,
         query: Option<&str>,
-    ) -> Option<&'static dyn CopySource> {
-        upstream_index::answer::walk_copy(search, query)
+    ) -> Option<Arc<dyn CopySource>> {
+        let at = self.indexes.iter().position(|i| i.upstream() == upstream)?;
+        self.walks.get(at)?.walk_copy(search, query)
     }
 
+    fn server_changed(&self, upstream: &str) {
+        // Read again as after a scan: the new release may list and write items otherwise.
+        self.note_change(upstream, &ChangeEvent::new(Change::ScanFinished));
+    }
+}
+
+impl LibraryCopy for Library {
     fn answer_search<'a>(
         &'a self,
-        gw: &'a Gateway,
+        reads: &'a ReadThrough,
         up: &'a Arc<Upstream>,
         req: &'a Request<ClientBody>,
         search: IndexSearch,
@@ -130,7 +196,7 @@ impl LibraryCopy for Library {
         let Some(handle) = self.index(&up.name) else {
             return futures_util::future::ready(None).boxed();
         };
-        upstream_index::answer::try_answer(gw, handle, up, req, search, user, started)
+        upstream_index::answer::try_answer(reads, handle, up, req, search, user, started)
             .map(|answer| {
                 answer
                     .inspect_err(|&reason| handle.note_declined(reason, "search"))
@@ -154,13 +220,39 @@ impl LibraryCopy for Library {
         self.index(upstream)?.ready()
     }
 
+    fn brief(&self, upstream: &str) -> Option<CopyBrief> {
+        let status = self.index(upstream)?.status();
+        Some(CopyBrief {
+            enabled: status.enabled,
+            state: serde_json::to_value(status.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            items: status.items,
+            searches_to_server: status.searches_to_server,
+        })
+    }
+
+    fn written_bytes(&self) -> u64 {
+        (self.indexes.iter())
+            .filter_map(|index| index.elements())
+            .map(|store| store.written_bytes())
+            .sum()
+    }
+
+    fn admin_routes(self: Arc<Self>) -> axum::Router {
+        upstream_index::index_api::router(self.clone())
+            .merge(upstream_index::matching::router(self.clone()))
+            .merge(upstream_index::lookup::router(self))
+    }
+
     fn spawn(
         &self,
-        gw: &Gateway,
+        background: &Background,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        let mut tasks = upstream_index::keeper::spawn_all(gw, stop);
-        tasks.extend(play_watch::spawn_play_watch(gw, stop));
+        let mut tasks = upstream_index::keeper::spawn_all(self, background, stop);
+        tasks.extend(play_watch::spawn_play_watch(self, background, stop));
         tasks
     }
 }

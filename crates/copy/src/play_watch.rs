@@ -93,7 +93,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
-use cachearr_gateway::Gateway;
+use cachearr_gateway::background::{Background, Role};
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::BackgroundKind;
 use cachearr_upstream::users::{PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
@@ -128,26 +129,37 @@ pub struct Round {
 /// `play_state_user_probe` since the last; `play_state_probe` where there is no list of
 /// plays). A round with nothing due asks the server nothing. [`spawn_play_watch`] runs it
 /// every second and when a reader wakes it; tests call it by hand.
-pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
-    let now = gw.clock().now_ms();
-    let config = &gw.config().feed;
+pub async fn probe_round(library: &crate::Library, up: &Arc<Upstream>) -> Round {
+    let index = library.index(&up.name).map(|i| &**i);
+    round(library.reads(), index, up).await
+}
+
+/// [`probe_round`] on `up`, reading through `reads`; `index` (the upstream's library copy)
+/// completes what the list of plays leaves out.
+async fn round(
+    reads: &ReadThrough,
+    index: Option<&crate::UpstreamIndex>,
+    up: &Arc<Upstream>,
+) -> Round {
+    let now = reads.clock().now_ms();
+    let config = &reads.config().feed;
     let mut round = Round::default();
-    let active = active_users(gw, up, now, &mut round);
+    let active = active_users(reads, up, now, &mut round);
     if !active.is_empty() {
-        signal::read_plays(gw, up, now, &mut round).await;
+        signal::read_plays(reads, index, up, now, &mut round).await;
     }
     // Without a list of every user's plays (the dialect has none, or no owner token to read
     // it), the users' own probes are all that sees a play: they keep the list's period.
     let signal = cachearr_dialect::of(up.profile)
         .plays_since(None, 0)
         .is_some()
-        && crate::upstream_index::visibility::owner_of(gw, up).is_some();
+        && crate::upstream_index::visibility::owner_of(reads, up).is_some();
     let user_period = ms(if signal {
         config.play_state_user_probe
     } else {
         config.play_state_probe
     });
-    restore_kept(gw, up, &active, now);
+    restore_kept(reads, up, &active, now);
     let mut probed = Vec::new();
     for user in &active {
         let due = {
@@ -158,7 +170,7 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
             continue;
         }
         round.users += 1;
-        match probe_user(gw, up, user, now, &mut round).await {
+        match probe_user(reads, up, user, now, &mut round).await {
             Some(Found::First) => round.first += 1,
             Some(Found::Changed) => round.changed += 1,
             Some(Found::Same) => {}
@@ -167,9 +179,9 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
         probed.push(user);
     }
     if !probed.is_empty() {
-        keep_probed(gw, up, &probed, now);
+        keep_probed(reads, up, &probed, now);
     }
-    if let Some(feed) = gw.feed(&up.name) {
+    if let Some(feed) = reads.feed(&up.name) {
         feed.count_play_round(|w| {
             w.watched_users = active.len() as u64;
             if round.users > 0 || round.signal > 0 {
@@ -192,12 +204,12 @@ pub async fn probe_round(gw: &Gateway, up: &Arc<Upstream>) -> Round {
 /// their lists; the most recently read one is probed with). Users who stopped being active
 /// leave the watch, their lists kept.
 fn active_users(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     now_ms: u64,
     round: &mut Round,
 ) -> Vec<Arc<UserRecord>> {
-    let since = now_ms.saturating_sub(ms(gw.config().feed.play_state_active));
+    let since = now_ms.saturating_sub(ms(reads.config().feed.play_state_active));
     let mut users = up.users.all();
     users.sort_by_key(|u| std::cmp::Reverse(u.play_read_ms()));
     let mut seen: FxHashSet<*const PlayLists> = FxHashSet::default();
@@ -221,7 +233,7 @@ fn active_users(
 
 /// Takes up the kept readings ([`kept`]) of the active users who have none in this process
 /// yet (the first round after a start, or a user first seen since).
-fn restore_kept(gw: &Gateway, up: &Upstream, active: &[Arc<UserRecord>], now_ms: u64) {
+fn restore_kept(reads: &ReadThrough, up: &Upstream, active: &[Arc<UserRecord>], now_ms: u64) {
     let unread = |user: &&Arc<UserRecord>| {
         let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
         !book.baselined
@@ -229,8 +241,8 @@ fn restore_kept(gw: &Gateway, up: &Upstream, active: &[Arc<UserRecord>], now_ms:
     if !active.iter().any(|u| unread(&u)) {
         return;
     }
-    let mut all = kept::load(&kept::path_of(gw, &up.name));
-    let active_ms = ms(gw.config().feed.play_state_active);
+    let mut all = kept::load(&kept::path_of(reads, &up.name));
+    let active_ms = ms(reads.config().feed.play_state_active);
     for user in active.iter().filter(unread) {
         if let Some(user_kept) = all.remove(&user.scope.to_string()) {
             let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
@@ -240,7 +252,7 @@ fn restore_kept(gw: &Gateway, up: &Upstream, active: &[Arc<UserRecord>], now_ms:
 }
 
 /// Keeps the readings of the users probed this round ([`kept`]).
-fn keep_probed(gw: &Gateway, up: &Upstream, probed: &[&Arc<UserRecord>], now_ms: u64) {
+fn keep_probed(reads: &ReadThrough, up: &Upstream, probed: &[&Arc<UserRecord>], now_ms: u64) {
     let users = probed
         .iter()
         .map(|user| {
@@ -248,7 +260,7 @@ fn keep_probed(gw: &Gateway, up: &Upstream, probed: &[&Arc<UserRecord>], now_ms:
             (user.scope.to_string(), kept::of(&book, user.play_read_ms()))
         })
         .collect();
-    kept::keep(&kept::path_of(gw, &up.name), users, now_ms);
+    kept::keep(&kept::path_of(reads, &up.name), users, now_ms);
 }
 
 fn ms(d: Duration) -> u64 {
@@ -266,32 +278,32 @@ enum Found {
 /// what changed. `None` when an answer could not be had (nothing is concluded then; what was
 /// read stays for the next round to compare with).
 async fn probe_user(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     now_ms: u64,
     round: &mut Round,
 ) -> Option<Found> {
     let dialect = cachearr_dialect::of(up.profile);
-    let feed = gw.feed(&up.name);
+    let feed = reads.feed(&up.name);
     let count = |n: u64| {
         if let Some(feed) = feed {
             feed.count_background(BackgroundKind::Probes, n, now_ms);
         }
     };
-    let sections = crate::upstream_index::visibility::user_sections(gw, up, user).await?;
+    let sections = crate::upstream_index::visibility::user_sections(reads, up, user).await?;
     let first = {
         let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
         book.watching = true;
         book.probed_ms = now_ms;
         !book.baselined
     };
-    let by_owner = crate::upstream_index::visibility::is_owner(gw, up, user);
+    let by_owner = crate::upstream_index::visibility::is_owner(reads, up, user);
     let mut changed_items = 0u64;
     for probe in dialect.play_state_probes(&sections) {
         round.probes += 1;
         count(1);
-        let (status, body) = read(gw, up, user, &probe.probe).await?;
+        let (status, body) = read(reads, up, user, &probe.probe).await?;
         let hash = answer_hash(status, &body, dialect.play_state_digest(&body));
         let known = user
             .play_lists
@@ -307,7 +319,7 @@ async fn probe_user(
         let items = if (200..300).contains(&status) {
             round.probes += 1;
             count(1);
-            let (status, body) = read(gw, up, user, &probe.whole).await?;
+            let (status, body) = read(reads, up, user, &probe.whole).await?;
             if (200..300).contains(&status) {
                 dialect.play_state_items(&body)?
             } else {
@@ -345,7 +357,7 @@ async fn probe_user(
             .with_items(ids.iter().map(|s| Some(s.as_str())))
             .with_parents(parents.iter().map(|s| Some(s.as_str())))
             .with_owner(Some(by_owner));
-        gw.invalidate_tags(&up.name, &event.tags(&up.name));
+        reads.invalidate_tags(&up.name, &event.tags(&up.name));
     }
     round.items += changed_items;
     user.play_lists
@@ -356,7 +368,7 @@ async fn probe_user(
         // The reading is in: what was filled before it (kept from an earlier run, or filled
         // while it was taken) could show a state changed since; everything filled from now
         // on is compared against it (the module docs).
-        gw.cache().invalidate_tag(&user.watch_tag);
+        reads.cache().invalidate_tag(&user.watch_tag);
         return Some(Found::First);
     }
     if changed_items == 0 {
@@ -414,7 +426,7 @@ fn differ(
 /// and body, or `None` when the answer says nothing about play state (a refused token, a
 /// server in trouble, no answer).
 async fn read_as(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     class: Class,
@@ -429,7 +441,7 @@ async fn read_as(
     );
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
     let uri: Uri = path.parse().ok()?;
-    let fill = cachearr_gateway::fetch::fetch_uncached(gw, up, user, class, uri, headers)
+    let fill = cachearr_gateway::fetch::fetch_uncached(reads, None, up, user, class, uri, headers)
         .await
         .ok()?;
     let value = match fill {
@@ -445,42 +457,67 @@ async fn read_as(
 
 /// [`read_as`] a listing.
 async fn read(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path: &str,
 ) -> Option<(u16, bytes::Bytes)> {
-    read_as(gw, up, user, Class::Listing, path).await
+    read_as(reads, up, user, Class::Listing, path).await
 }
 
 /// Runs the watch of every upstream until `stop`, unless it is off (`play_state_probe` `0s`):
 /// [`probe_round`] once a second (a round with nothing due asks nothing) and whenever a user
 /// who was not active reads an answer showing play state; and once a second, the upstream's
 /// count of background requests for the budget in `/api/stats`.
+/// Each upstream of `library` is watched in the role `background` gives this gateway for it.
 pub fn spawn_play_watch(
-    gw: &Gateway,
+    library: &crate::Library,
+    background: &Background,
     stop: &tokio_util::sync::CancellationToken,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    if gw.config().feed.play_state_probe.is_zero() {
+    if library.reads().config().feed.play_state_probe.is_zero() {
         return None;
     }
-    let gw = gw.clone();
+    let watched: Vec<Watched> = (library.upstreams().iter())
+        .map(|up| Watched {
+            reads: library.reads().clone(),
+            index: library.index(&up.name).cloned(),
+            role: background.role(&up.name).cloned(),
+            up: up.clone(),
+        })
+        .collect();
     let stop = stop.clone();
     Some(tokio::spawn(async move {
         let mut watches = tokio::task::JoinSet::new();
-        for up in gw.upstreams() {
-            let (gw, up, stop) = (gw.clone(), up.clone(), stop.clone());
-            watches.spawn(async move { watch(&gw, &up, &stop).await });
+        for one in watched {
+            let stop = stop.clone();
+            watches.spawn(async move { watch(&one, &stop).await });
         }
         while watches.join_next().await.is_some() {}
     }))
 }
 
+/// What one upstream's watch runs with ([`spawn_play_watch`]).
+struct Watched {
+    reads: ReadThrough,
+    /// The upstream's library copy: what the list of plays leaves out is completed from it.
+    index: Option<Arc<crate::UpstreamIndex>>,
+    /// This gateway's background role for the upstream among gateways sharing a Redis.
+    role: Option<Arc<Role>>,
+    up: Arc<Upstream>,
+}
+
 /// One upstream's watch ([`spawn_play_watch`]).
-async fn watch(gw: &Gateway, up: &Arc<Upstream>, stop: &tokio_util::sync::CancellationToken) {
+async fn watch(watched: &Watched, stop: &tokio_util::sync::CancellationToken) {
+    let Watched {
+        reads,
+        index,
+        role,
+        up,
+    } = watched;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let feed = gw.feed(&up.name).cloned();
+    let feed = reads.feed(&up.name).cloned();
     loop {
         let woken = async {
             match &feed {
@@ -499,25 +536,25 @@ async fn watch(gw: &Gateway, up: &Arc<Upstream>, stop: &tokio_util::sync::Cancel
                 .counters
                 .background_requests
                 .load(std::sync::atomic::Ordering::Relaxed);
-            feed.note_background_all(all, gw.clock().now_ms());
+            feed.note_background_all(all, reads.clock().now_ms());
         }
-        if holder_probes_for_us(gw, up) {
+        if holder_probes_for_us(reads, role.as_deref(), up) {
             continue;
         }
-        probe_round(gw, up).await;
+        round(reads, index.as_deref(), up).await;
     }
 }
 
 /// Among gateways sharing a Redis, whether the gateway holding `up`'s background probes
 /// every user this one would (its heartbeat names their keyed hashes): then this one skips
 /// its round and learns the changes as the holder's tag bumps.
-fn holder_probes_for_us(gw: &Gateway, up: &Upstream) -> bool {
-    let Some(role) = gw.background().role(&up.name) else {
+fn holder_probes_for_us(reads: &ReadThrough, role: Option<&Role>, up: &Upstream) -> bool {
+    let Some(role) = role else {
         return false;
     };
     if role.works() {
         return false;
     }
-    let ours = cachearr_gateway::background::watched_users(gw, &up.name);
+    let ours = cachearr_gateway::background::watched_users(reads, up);
     role.holder_watches(&ours.into_iter().collect())
 }

@@ -38,6 +38,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::gateway::Gateway;
+use crate::read_through::ReadThrough;
+use cachearr_upstream::client::Upstream;
 
 /// The lease's timing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -390,7 +392,7 @@ pub fn spawn_leases(
                 () = stop.cancelled() => break,
                 _ = tick.tick() => {
                     for up in gw.upstreams() {
-                        step(&gw, &tier, &up.name).await;
+                        step(gw.reads(), gw.background(), &tier, up).await;
                     }
                 }
             }
@@ -404,13 +406,15 @@ pub fn spawn_leases(
 }
 
 /// One look at `upstream`'s lease when its time has come: renew it (holder), try to take it
-/// and read the heartbeat (the others), and change role as the answers say.
-pub async fn step(gw: &Gateway, tier: &RedisTier, upstream: &str) {
-    let Some(role) = gw.background().role(upstream).cloned() else {
+/// and read the heartbeat (the others), and change role as the answers say: this gateway's
+/// role among `background`'s, the feed and the users it watches are `reads`'.
+pub async fn step(reads: &ReadThrough, background: &Background, tier: &RedisTier, up: &Upstream) {
+    let upstream = &*up.name;
+    let Some(role) = background.role(upstream).cloned() else {
         return;
     };
-    let timing = gw.background().timing();
-    let clock = gw.clock();
+    let timing = background.timing();
+    let clock = reads.clock();
     let sent = clock.now_ms();
     let (kind, lease) = {
         let s = role.lock();
@@ -443,10 +447,10 @@ pub async fn step(gw: &Gateway, tier: &RedisTier, upstream: &str) {
         upstream,
         role: &role,
         timing,
-        feed: gw.feed(upstream).map(Arc::as_ref),
+        feed: reads.feed(upstream).map(Arc::as_ref),
     };
     match answer {
-        LeaseAnswer::Held(lease) => held(&at, lease, sent, now, watched_users(gw, upstream)).await,
+        LeaseAnswer::Held(lease) => held(&at, lease, sent, now, watched_users(reads, up)).await,
         LeaseAnswer::Other(lease) => follow(&at, lease, sent, now).await,
         LeaseAnswer::NoAnswer => unanswered(&at, now),
     }
@@ -576,9 +580,10 @@ fn unanswered(at: &LeaseStep<'_>, now: u64) {
 }
 
 /// The keyed hashes of the users `upstream`'s play-state watch covers on this gateway.
-pub fn watched_users(gw: &Gateway, upstream: &str) -> Vec<String> {
-    gw.recent_users(upstream, gw.config().feed.play_state_watch)
-        .iter()
+pub fn watched_users(reads: &ReadThrough, up: &Upstream) -> Vec<String> {
+    let within = reads.config().feed.play_state_watch;
+    let since = reads.clock().now_ms().saturating_sub(ms(within));
+    (up.users.seen_since(since).iter())
         .map(|u| u.hash.to_string())
         .collect()
 }

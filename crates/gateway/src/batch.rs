@@ -53,7 +53,7 @@ pub(crate) mod windows;
 
 pub(crate) use read::{BatchedRead, Looked};
 
-use crate::gateway::Gateway;
+use crate::read_through::ReadThrough;
 use cachearr_config::policy::{Class, Decision, Scope};
 use cachearr_dialect::answers::ItemsShown;
 use cachearr_upstream::client::Upstream;
@@ -316,6 +316,50 @@ impl Pages {
     }
 }
 
+/// What the batches read with: the cache and its parts ([`ReadThrough`]) and the batcher's
+/// own state. Cheap to clone: clones share it.
+#[derive(Clone)]
+pub struct BatchReads {
+    reads: ReadThrough,
+    batcher: Arc<Batcher>,
+}
+
+impl BatchReads {
+    /// The batches of a gateway reading through `reads`.
+    pub(crate) fn new(reads: ReadThrough) -> Self {
+        BatchReads {
+            reads,
+            batcher: Arc::new(Batcher::default()),
+        }
+    }
+
+    /// What the batches read through.
+    pub fn read_through(&self) -> &ReadThrough {
+        &self.reads
+    }
+
+    /// The batched metadata fetches of section walks.
+    pub fn batcher(&self) -> &Batcher {
+        &self.batcher
+    }
+
+    fn cache(&self) -> &cachearr_engine::TieredCache {
+        self.reads.cache()
+    }
+
+    fn clock(&self) -> &Arc<dyn cachearr_engine::Clock> {
+        self.reads.clock()
+    }
+
+    fn secret(&self) -> &cachearr_upstream::secret::Secret {
+        self.reads.secret()
+    }
+
+    fn feed(&self, upstream: &str) -> Option<&Arc<cachearr_upstream::feed::Feed>> {
+        self.reads.feed(upstream)
+    }
+}
+
 /// Batched metadata fetches of one gateway.
 #[derive(Default)]
 pub struct Batcher {
@@ -424,7 +468,7 @@ impl Batcher {
     /// [`Self::join`] then waits for. Otherwise marks this read as on its way until the
     /// returned guard is dropped. A hit, or an item of no remembered page, passes.
     pub(crate) async fn hold_single(&self, read: &BatchedRead<'_>) -> Option<SingleLoading<'_>> {
-        let (gw, up, uri, key) = (read.gw, read.up, read.uri, read.key);
+        let (reads, up, uri, key) = (read.reads, read.up, read.uri, read.key);
         if self.page_count.load(Ordering::Acquire) == 0 || !up.config.prefetch.batch_metadata {
             return None;
         }
@@ -439,7 +483,7 @@ impl Batcher {
             }
             page.seq
         };
-        if gw.cache().get(key).await.is_some() {
+        if reads.cache().get(key).await.is_some() {
             return None;
         }
         let place: PagePlace = (up.name.clone(), who.0, seq, shape_of(query, accept));
@@ -549,7 +593,7 @@ impl Batcher {
     /// listing page, and on the second item of a page read singly starts the batch of the rest.
     fn observe(&self, read: &BatchedRead<'_>, value: &CachedValue, from_server: bool) {
         let BatchedRead {
-            gw,
+            reads,
             up,
             user,
             scope_user,
@@ -580,7 +624,7 @@ impl Batcher {
                 from_server,
             };
             if let Some(due) = self.note_single(up, who(), id, single) {
-                self.start(gw, up, user, scope_user, headers, due);
+                self.start(reads, up, user, scope_user, headers, due);
             }
         }
     }
@@ -736,7 +780,7 @@ impl Batcher {
     #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
-        gw: &Gateway,
+        reads: &BatchReads,
         up: &Arc<Upstream>,
         user: &Arc<UserRecord>,
         scope_user: Option<UserHash>,
@@ -752,7 +796,8 @@ impl Batcher {
         for id in rest.into_iter().take(cap * BATCHES_PER_PAGE) {
             let path = format!("{}{id}", single_prefix(&proof));
             let asked = (path, proof.query.as_deref(), id);
-            let Some(target) = target_of(gw, up, (user, scope_user), &owned_headers, asked) else {
+            let Some(target) = target_of(reads, up, (user, scope_user), &owned_headers, asked)
+            else {
                 continue;
             };
             targets.push(target);
@@ -764,11 +809,11 @@ impl Batcher {
         self.register(&targets, rx);
         let keys: Vec<Key> = targets.iter().map(|t| t.key.clone()).collect();
         let release = Release {
-            gw: gw.clone(),
+            reads: reads.clone(),
             keys,
             _tx: tx,
         };
-        let (gw, up, user) = (gw.clone(), up.clone(), user.clone());
+        let (reads, up, user) = (reads.clone(), up.clone(), user.clone());
         tokio::spawn(async move {
             // One batch after the other: a client reading the page waits for the batch
             // holding its item, not for all of them.
@@ -777,8 +822,8 @@ impl Batcher {
             while !targets.is_empty() {
                 let later = targets.split_off(cap.min(targets.len()));
                 let (f, p, h) = (frame.clone(), proof.clone(), owned_headers.clone());
-                run(&gw, &up, &user, h, f, p, targets).await;
-                if gw.batcher().proof(&up.name, json) != Some(Proof::Proven) {
+                run(&reads, &up, &user, h, f, p, targets).await;
+                if reads.batcher().proof(&up.name, json) != Some(Proof::Proven) {
                     break;
                 }
                 targets = later;
@@ -828,14 +873,14 @@ impl Batcher {
 /// Takes a batch's keys out of the pending map and releases their waiters (also when the
 /// batch's task ends early or panics).
 struct Release {
-    gw: Gateway,
+    reads: BatchReads,
     keys: Vec<Key>,
     _tx: watch::Sender<()>,
 }
 
 impl Drop for Release {
     fn drop(&mut self) {
-        self.gw.batcher().release(&self.keys);
+        self.reads.batcher().release(&self.keys);
     }
 }
 
@@ -851,7 +896,7 @@ fn single_prefix(single: &Single) -> &str {
 /// The key and policy a client's request for `path` and `query` would have (same user, same
 /// headers); `id` names the target in its fetch's answer.
 fn target_of(
-    gw: &Gateway,
+    reads: &BatchReads,
     up: &Upstream,
     (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
     headers: &HeaderMap,
@@ -885,13 +930,13 @@ fn target_of(
         user: scope_user,
     };
     let (key, engine_policy) = cachearr_upstream::entry::cached_entry(
-        gw.feed(&up.name),
+        reads.feed(&up.name),
         user,
         &input,
         policy,
         tags,
         user_state,
-        gw.clock().now_ms(),
+        reads.clock().now_ms(),
     )
     .ok()?;
     let uri = match query {
@@ -910,7 +955,7 @@ fn target_of(
 }
 
 async fn run(
-    gw: &Gateway,
+    reads: &BatchReads,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     headers: HeaderMap,
@@ -918,9 +963,9 @@ async fn run(
     proof: Single,
     targets: Vec<Target>,
 ) {
-    let batcher = gw.batcher();
-    let cache = gw.cache();
-    let wanted = not_cached(gw.cache(), gw.batcher(), targets).await;
+    let batcher = reads.batcher();
+    let cache = reads.cache();
+    let wanted = not_cached(reads.cache(), reads.batcher(), targets).await;
     if wanted.is_empty() {
         return;
     }
@@ -936,8 +981,16 @@ async fn run(
     };
     let stamp = cache.fetch_started();
     batcher.stats.batches.fetch_add(1, Ordering::Relaxed);
-    let answer =
-        crate::fetch::fetch_uncached(gw, up, user, Class::Metadata, uri, headers.clone()).await;
+    let answer = crate::fetch::fetch_uncached(
+        reads.read_through(),
+        None,
+        up,
+        user,
+        Class::Metadata,
+        uri,
+        headers.clone(),
+    )
+    .await;
     let value = match answer {
         Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
         _ => return,
@@ -984,7 +1037,7 @@ async fn run(
             headers: proof.value.headers.clone(),
             body: build(bytes),
         };
-        if store_part(gw, up, (user, &headers), t, part, None, &stamp).await {
+        if store_part(reads, up, (user, &headers), t, part, None, &stamp).await {
             batcher.stats.parts_stored.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -995,7 +1048,7 @@ async fn run(
 /// its class is tagged so, and remembered for the change feed's sampling. Whether it was
 /// stored (not when an invalidation came after `stamp`).
 async fn store_part(
-    gw: &Gateway,
+    reads: &BatchReads,
     up: &Upstream,
     (user, headers): (&Arc<UserRecord>, &HeaderMap),
     target: Target,
@@ -1004,18 +1057,18 @@ async fn store_part(
     stamp: &cachearr_engine::FetchStamp,
 ) -> bool {
     let tags = if cachearr_upstream::feed::item_tagged(target.class) {
-        let owner = owner_reads(gw.secret(), up, user);
+        let owner = owner_reads(reads.secret(), up, user);
         let dialect = cachearr_dialect::of(up.profile);
         cachearr_upstream::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
     } else {
         Vec::new()
     };
-    let stored = gw
+    let stored = reads
         .cache()
         .insert_fetched(&target.key, &target.policy, part, stamp, &tags)
         .await;
     if stored
-        && let Some(feed) = gw.feed(&up.name)
+        && let Some(feed) = reads.feed(&up.name)
         && feed.samples(target.class)
     {
         feed.remember(&target.key, target.class, target.uri, headers.clone(), user);

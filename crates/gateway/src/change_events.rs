@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::gateway::Gateway;
 use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_dialect::tags;
+use cachearr_upstream::client::Upstream;
 use cachearr_upstream::subscriber::{self, EventSink, SubscriberStatus, Subscription};
 
 /// Invalidates the tags of events, counts them per upstream.
@@ -164,7 +165,7 @@ impl EventSink for SocketSink {
             // The socket came back (or a scan finished): a server restarts to upgrade, so the
             // release it runs is read again.
             let gw = self.applier.gateway.clone();
-            tokio::spawn(async move { crate::server_version::read(&gw, &up).await });
+            tokio::spawn(async move { read_server_version(&gw, &up).await });
         }
         self.applier.apply(upstream, self.source, event);
     }
@@ -277,7 +278,7 @@ impl EventSubscriptions {
                 let status = Arc::new(SubscriberStatus::default());
                 // The release the server runs, read once as the subscription starts.
                 let (gw, read_up) = (gateway.clone(), Arc::clone(up));
-                tokio::spawn(async move { crate::server_version::read(&gw, &read_up).await });
+                tokio::spawn(async move { read_server_version(&gw, &read_up).await });
                 if let Some(feed) = gateway.feed(&up.name) {
                     feed.attach_socket(Arc::clone(&status));
                 }
@@ -305,5 +306,15 @@ impl EventSubscriptions {
             .iter()
             .map(|(n, s, _)| (n.clone(), Arc::clone(s)))
             .collect()
+    }
+}
+
+/// Reads the release `up`'s server runs ([`crate::server_version::read`]) and, when it is
+/// another than before, has the library copy read the server again.
+async fn read_server_version(gw: &Gateway, up: &Arc<Upstream>) {
+    if crate::server_version::read(gw.cache(), up).await
+        && let Some(copy) = gw.copy()
+    {
+        copy.server_changed(&up.name);
     }
 }

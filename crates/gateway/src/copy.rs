@@ -2,11 +2,10 @@
 //! start-up ask of it, behind [`LibraryCopy`]. The copy itself — the index per upstream, its
 //! crawl and refresh, the answers written from it, matching — is the crate `cachearr-copy`,
 //! which builds on this one (it reads the server through [`crate::fetch`], as a user, through
-//! the cache) and hands the gateway its copy when it is built
+//! the cache) and is opened with the gateway's [`ReadThrough`] while the gateway is built
 //! ([`crate::gateway::GatewayBuilder::copy`]). A gateway built without one sends every search and
 //! walk to the server.
 
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,31 +13,23 @@ use cachearr_library::LibraryIndex;
 use futures_util::future::BoxFuture;
 use http::{Request, Response};
 
-use crate::fetch::{ClientBody, CopySource, ProxyBody};
-use crate::gateway::Gateway;
+use crate::background::Background;
+use crate::fetch::{ClientBody, ProxyBody, WalkSources};
+use crate::read_through::ReadThrough;
 use cachearr_config::policy::IndexSearch;
 use cachearr_dialect::events::ChangeEvent;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
-/// The library copy of every upstream, as the gateway asks it. `Any` lets the copy's own crate
-/// read its type back from the gateway that holds it.
-pub trait LibraryCopy: Any + Send + Sync + std::fmt::Debug {
-    /// What may answer a miss of a cached read of `search` instead of the server: the copy's
-    /// walks (an item's children or leaves, a section listing, a series' seasons and
-    /// episodes), handed to the loader; `None`: the server answers.
-    fn walk_copy(
-        &self,
-        search: IndexSearch,
-        query: Option<&str>,
-    ) -> Option<&'static dyn CopySource>;
-
+/// The library copy of every upstream, as the gateway asks it; its walks answer loads
+/// ([`WalkSources`]).
+pub trait LibraryCopy: std::any::Any + WalkSources + Send + Sync + std::fmt::Debug {
     /// A search the route table recognised, answered from the copy for `user` (the request's
     /// one token's; `None`: no token or two) in the server's format; `None` sends it on to
     /// the cache and the server.
     fn answer_search<'a>(
         &'a self,
-        gw: &'a Gateway,
+        reads: &'a ReadThrough,
         up: &'a Arc<Upstream>,
         req: &'a Request<ClientBody>,
         search: IndexSearch,
@@ -58,11 +49,37 @@ pub trait LibraryCopy: Any + Send + Sync + std::fmt::Debug {
     /// completed from (their items' sections and parents).
     fn ready_index(&self, upstream: &str) -> Option<Arc<LibraryIndex>>;
 
+    /// The copy of `upstream` in brief, for the admin side's stats; `None` when it keeps
+    /// none.
+    fn brief(&self, upstream: &str) -> Option<CopyBrief>;
+
+    /// Bytes the items written for the copy's answers take, over every upstream.
+    fn written_bytes(&self) -> u64;
+
+    /// The copy's own routes on the admin listener (`/api/index`, `/api/index/build`,
+    /// `/api/library/stats`, `/api/match`, `/api/lookup`), which the admin side merges into
+    /// its router: they read the copy as its own type, not through the gateway.
+    fn admin_routes(self: Arc<Self>) -> axum::Router;
+
     /// Starts the copy's background work — each upstream's keeper, the play-state watch —
-    /// until `stop`; the gateway awaits the tasks when it stops.
+    /// until `stop`, for the upstreams whose background work `background` says is this
+    /// gateway's; the gateway awaits the tasks when it stops.
     fn spawn(
         &self,
-        gw: &Gateway,
+        background: &Background,
         stop: &tokio_util::sync::CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>>;
+}
+
+/// An upstream's library copy in brief ([`LibraryCopy::brief`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyBrief {
+    /// `[index] enabled`; when false every search goes to the server.
+    pub enabled: bool,
+    /// `disabled`, `idle`, `building`, `ready` or `failed`.
+    pub state: String,
+    /// Items in the installed index.
+    pub items: u64,
+    /// Searches that went to the server because the index was off or not ready.
+    pub searches_to_server: u64,
 }

@@ -25,8 +25,8 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 
-use crate::gateway::Gateway;
 use crate::image_check;
+use crate::read_through::ReadThrough;
 use cachearr_config::policy::{Decision, ResolvedPolicy, Scope};
 use cachearr_dialect::answers::ItemsShown;
 use cachearr_upstream::client::{Budget, Upstream, UpstreamBody};
@@ -139,8 +139,8 @@ pub(crate) fn append_forwarded_for(out: &mut HeaderMap, original: &HeaderMap, pe
 /// What a cache fill needs, shared between the request and the engine (which keeps the loader
 /// for background refreshes).
 pub struct LoaderState {
-    /// The gateway the load runs in.
-    pub gw: Gateway,
+    /// The cache and what the load reads with (the clock, the limits, the metrics).
+    pub reads: ReadThrough,
     /// The upstream asked.
     pub up: Arc<Upstream>,
     /// Who the read is made as.
@@ -162,7 +162,9 @@ pub struct LoaderState {
     /// ([`cachearr_upstream::feed::value_tags`]).
     pub item_tagged: bool,
     /// What may answer the load instead of the server (the library copy's walks).
-    pub copy: Option<&'static dyn CopySource>,
+    pub copy: Option<Arc<dyn CopySource>>,
+    /// The library copy, told when the load finds the server at another release.
+    pub walks: Option<Arc<dyn WalkSources>>,
     /// The load was answered by the copy, not the server.
     pub answered_by_copy: std::sync::atomic::AtomicBool,
     /// The ids the copy's answer shows and names, where the copy said them
@@ -184,6 +186,24 @@ pub trait CopySource: Send + Sync + std::fmt::Debug {
     fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>>;
     /// The server's answer to a load the copy did not answer: what the copy learns from.
     fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()>;
+}
+
+/// What may answer the loads of an upstream's walks instead of the server: the library copy,
+/// for the loads the gateway makes itself (prefetch, warming) as for clients'.
+pub trait WalkSources: Send + Sync {
+    /// What may answer a miss of a cached read of `search` on `upstream` instead of the
+    /// server: the copy's walks (an item's children or leaves, a section listing, a series'
+    /// seasons and episodes), handed to the loader; `None`: the server answers.
+    fn walk_copy(
+        &self,
+        upstream: &str,
+        search: cachearr_config::policy::IndexSearch,
+        query: Option<&str>,
+    ) -> Option<Arc<dyn CopySource>>;
+
+    /// `upstream`'s server was found at another release than before
+    /// ([`crate::server_version::follow`]): the copy reads the server again.
+    fn server_changed(&self, upstream: &str);
 }
 
 /// An answer of the library copy's ([`CopySource::answer`]).
@@ -214,7 +234,7 @@ impl Loader for HttpLoader {
         let s = &self.0;
         let (uri, client_headers) = owned_request(&s.uri, &s.client_headers)?;
         Some(Arc::new(HttpLoader(Arc::new(LoaderState {
-            gw: s.gw.clone(),
+            reads: s.reads.clone(),
             up: s.up.clone(),
             user: s.user.clone(),
             uri,
@@ -227,7 +247,8 @@ impl Loader for HttpLoader {
             copy_ids: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: s.item_tagged,
-            copy: s.copy,
+            copy: s.copy.clone(),
+            walks: s.walks.clone(),
         }))))
     }
 
@@ -240,7 +261,7 @@ impl Loader for HttpLoader {
             s.up.config
                 .token
                 .as_deref()
-                .is_some_and(|t| !t.is_empty() && s.gw.secret().user_of(t) == s.user.hash);
+                .is_some_and(|t| !t.is_empty() && s.reads.secret().user_of(t) == s.user.hash);
         let said = s.copy_ids.lock().unwrap_or_else(|e| e.into_inner()).take();
         let dialect = cachearr_dialect::of(s.up.profile);
         cachearr_upstream::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said)
@@ -319,7 +340,7 @@ impl HttpLoader {
             Budget::Background
         };
         async move {
-            if let Some(copy) = state.copy
+            if let Some(copy) = &state.copy
                 && let Some(CopyAnswer { value, ids }) = copy.answer(&state).await
             {
                 state.answered_by_copy.store(true, Ordering::Relaxed);
@@ -335,7 +356,7 @@ impl HttpLoader {
             let t = Instant::now();
             let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
             // The copy learns from what the server answered (after the answer is handed on).
-            if let Some(copy) = state.copy
+            if let Some(copy) = &state.copy
                 && let Ok(Fill::Store(value)) = &r
             {
                 tokio::spawn(copy.learn(state.clone(), value.clone()));
@@ -439,7 +460,7 @@ pub async fn fetch_for_cache(
         .await
         .map_err(LoadError::from)?;
     let status = resp.status();
-    let now = state.gw.clock().now_ms();
+    let now = state.reads.clock().now_ms();
     if status == StatusCode::NOT_MODIFIED && validators.is_some() {
         // The stored answer is still the upstream's: nothing to download.
         return Ok(Fill::NotModified);
@@ -453,7 +474,7 @@ pub async fn fetch_for_cache(
     let owner_only = cachearr_dialect::of(up.profile).owner_only(state.uri.path());
     Users::record_verdict(&state.user, status, state.authenticates, owner_only, now);
     let per_session = per_session(resp.headers());
-    let limits = &state.gw.config().limits;
+    let limits = &state.reads.config().limits;
     let hard_cap =
         usize::try_from(limits.max_cached_body_bytes.saturating_mul(4)).unwrap_or(usize::MAX);
     let (parts, body) = resp.into_parts();
@@ -487,14 +508,16 @@ pub async fn fetch_for_cache(
         ));
     }
     // The server's identity says which release it runs: a new one drops what the earlier
-    // release answered (`server_version`), before this answer is stored.
+    // release answered (`server_version`) before this is stored; the copy reads it again.
     if status.is_success()
         && state
             .uri
             .path()
             .eq_ignore_ascii_case(cachearr_dialect::of(up.profile).startup_probes().identity)
+        && crate::server_version::follow(state.reads.cache(), up, &body)
+        && let Some(copy) = &state.walks
     {
-        crate::server_version::follow(&state.gw, up, &body);
+        copy.server_changed(&up.name);
     }
     let value = CachedValue {
         status: status.as_u16(),
@@ -503,7 +526,7 @@ pub async fn fetch_for_cache(
     };
     let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
     let broken_image =
-        status.is_success() && broken_image(state.gw.metrics(), up, &parts.headers, &value.body);
+        status.is_success() && broken_image(state.reads.metrics(), up, &parts.headers, &value.body);
     Ok(match status.as_u16() {
         _ if per_session || too_big || broken_image => Fill::Pass(value),
         200..=205 => Fill::Store(value),
@@ -569,31 +592,37 @@ pub(crate) fn validate_body(headers: &HeaderMap, body: &Bytes) -> Result<(), &'s
 
 /// Fetches `path_and_query` through the cache on behalf of a recently seen user, on the
 /// background budget (warming, prefetch). Returns what happened.
+/// A walk's miss may be answered by `walks` (the library copy), as a client's is.
 pub(crate) async fn background_fetch(
-    gw: &Gateway,
+    reads: &ReadThrough,
+    walks: Option<&Arc<dyn WalkSources>>,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
 ) -> Result<Outcome, crate::GatewayError> {
-    fetch_as_user(gw, up, user, path_and_query, HeaderMap::new(), false)
+    let routed = route_read(walks.map(|w| &**w), up, path_and_query, false)?;
+    let mut read =
+        AsUserReads::new(reads, up, user, &HeaderMap::new()).keyed(routed, false, None)?;
+    read.2.walks = walks.cloned();
+    load_as_user(reads, up, user, read)
         .await
         .map(|lookup| lookup.outcome)
 }
 
 /// Reads `path_and_query` through the cache as `user` (the user's identity headers, their
 /// token and `extra` headers, which take precedence), under the route's own policy, key and
-/// tags: the same entry a client request for it would use. `foreground` loads on the client
-/// budget (the answer is awaited by a client), otherwise on the background budget.
+/// tags: the same entry a client request for it would use. It loads on the client budget: the
+/// answer is awaited by a client (a read in the background is
+/// [`Gateway::fetch_as`](crate::gateway::Gateway::fetch_as)'s).
 pub async fn fetch_as_user(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
     extra: HeaderMap,
-    foreground: bool,
 ) -> Result<Lookup, crate::GatewayError> {
-    let read = read_as_user(gw, up, user, path_and_query, extra, foreground, None)?;
-    load_as_user(gw, up, user, read).await
+    let read = read_as_user(reads, up, user, path_and_query, extra, None)?;
+    load_as_user(reads, up, user, read).await
 }
 
 /// [`fetch_as_user`] of a user-scoped route only (an error for a route an operator made
@@ -602,15 +631,15 @@ pub async fn fetch_as_user(
 /// for the copy's reads of a user's play state and counts, whose age matters more than the
 /// route's own policy allows.
 pub async fn fetch_as_user_within(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
     extra: HeaderMap,
     fresh_cap: std::time::Duration,
 ) -> Result<Lookup, crate::GatewayError> {
-    let read = read_as_user(gw, up, user, path_and_query, extra, true, Some(fresh_cap))?;
-    load_as_user(gw, up, user, user_scoped(up, read)?).await
+    let read = read_as_user(reads, up, user, path_and_query, extra, Some(fresh_cap))?;
+    load_as_user(reads, up, user, user_scoped(up, read)?).await
 }
 
 /// [`fetch_as_user_within`] of every one of `paths`, in their order: each read classified and
@@ -618,7 +647,7 @@ pub async fn fetch_as_user_within(
 /// play state in each section and kind it shows) depend on none of one another, and on a
 /// cold cache each is a round trip to the server.
 pub async fn fetch_all_as_user_within(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     paths: &[String],
@@ -629,17 +658,17 @@ pub async fn fetch_all_as_user_within(
     // headers, found once), then all loaded.
     let routed: Vec<_> = paths
         .iter()
-        .map(|path| route_read(gw, up, path, true))
+        .map(|path| route_read(None, up, path, true))
         .collect();
-    let as_user = AsUserReads::new(gw, up, user, extra);
-    let reads: Vec<_> = routed
+    let as_user = AsUserReads::new(reads, up, user, extra);
+    let keyed: Vec<_> = routed
         .into_iter()
         .map(|routed| user_scoped(up, as_user.keyed(routed?, true, Some(fresh_cap))?))
         .collect();
     futures_util::future::join_all(
-        reads
+        keyed
             .into_iter()
-            .map(|read| async move { load_as_user(gw, up, user, read?).await }),
+            .map(|read| async move { load_as_user(reads, up, user, read?).await }),
     )
     .await
 }
@@ -650,7 +679,7 @@ pub async fn fetch_all_as_user_within(
 /// read's last step. `None` when the read failed (logged at debug), was not a `200`, or did
 /// not parse.
 pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path: &str,
@@ -659,8 +688,8 @@ pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
     parse: impl FnOnce(&[u8]) -> Option<T>,
 ) -> Option<Arc<T>> {
     let lookup = match fresh_cap {
-        None => fetch_as_user(gw, up, user, path, extra, true).await,
-        Some(cap) => fetch_as_user_within(gw, up, user, path, extra, cap).await,
+        None => fetch_as_user(reads, up, user, path, extra).await,
+        Some(cap) => fetch_as_user_within(reads, up, user, path, extra, cap).await,
     };
     match lookup {
         Ok(lookup) => parsed_answer(user, path, &lookup, parse),
@@ -674,7 +703,7 @@ pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
 /// [`fetch_all_as_user_within`], each answer parsed as [`fetch_parsed_as_user`] parses it
 /// (`None` for a read that failed, was not a `200` or did not parse; nothing is logged).
 pub async fn fetch_all_parsed_as_user_within<T: std::any::Any + Send + Sync>(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     paths: &[String],
@@ -682,7 +711,7 @@ pub async fn fetch_all_parsed_as_user_within<T: std::any::Any + Send + Sync>(
     fresh_cap: std::time::Duration,
     parse: fn(&[u8]) -> Option<T>,
 ) -> Vec<Option<Arc<T>>> {
-    let lookups = fetch_all_as_user_within(gw, up, user, paths, extra, fresh_cap).await;
+    let lookups = fetch_all_as_user_within(reads, up, user, paths, extra, fresh_cap).await;
     paths
         .iter()
         .zip(lookups)
@@ -722,17 +751,17 @@ fn user_scoped(
 
 /// The entry of a read as `user` ([`read_as_user`]), loaded if it is not fresh.
 async fn load_as_user(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     (key, engine_policy, read): (Key, cachearr_engine::Policy, UserRead),
 ) -> Result<Lookup, crate::GatewayError> {
     // The loader is made only for a load: a fresh hit (the copy's reads of a user's sections
     // and play state, on every answer it writes) makes none.
-    let result = gw
+    let result = reads
         .cache()
         .get_or_load_with(&key, &engine_policy, || {
-            Arc::new(HttpLoader(Arc::new(read.state(gw, up, user))))
+            Arc::new(HttpLoader(Arc::new(read.state(reads, up, user))))
         })
         .await;
     result.map_err(crate::GatewayError::Upstream)
@@ -742,12 +771,16 @@ async fn load_as_user(
 /// client's request for it finds): for the prefetcher, which watches whether its entries are
 /// read.
 pub(crate) fn background_key(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
 ) -> Option<Key> {
-    read_as_user(gw, up, user, path_and_query, HeaderMap::new(), false, None)
+    // The key does not depend on who may answer the load.
+    let routed = route_read(None, up, path_and_query, false).ok()?;
+    let as_user = AsUserReads::new(reads, up, user, &HeaderMap::new());
+    as_user
+        .keyed(routed, false, None)
         .ok()
         .map(|(key, _, _)| key)
 }
@@ -756,7 +789,7 @@ pub(crate) fn background_key(
 /// the route's index search and the loader's state (no copy answers it). For the library
 /// copy's frame probes, which learn from the server's answers without storing them.
 pub fn uncached_read(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
@@ -768,8 +801,8 @@ pub fn uncached_read(
     else {
         return None;
     };
-    let (_, _, read) = read_as_user(gw, up, user, path_and_query, extra, true, None).ok()?;
-    let mut state = read.state(gw, up, user);
+    let (_, _, read) = read_as_user(reads, up, user, path_and_query, extra, None).ok()?;
+    let mut state = read.state(reads, up, user);
     state.for_client = false;
     Some((search, state))
 }
@@ -784,14 +817,16 @@ struct UserRead {
     authenticates: bool,
     foreground: bool,
     item_tagged: bool,
-    copy: Option<&'static dyn CopySource>,
+    copy: Option<Arc<dyn CopySource>>,
+    /// The library copy, told of another release ([`LoaderState::walks`]).
+    walks: Option<Arc<dyn WalkSources>>,
 }
 
 impl UserRead {
     /// The loader's state for this read by `user`.
-    fn state(self, gw: &Gateway, up: &Arc<Upstream>, user: &Arc<UserRecord>) -> LoaderState {
+    fn state(self, reads: &ReadThrough, up: &Arc<Upstream>, user: &Arc<UserRecord>) -> LoaderState {
         LoaderState {
-            gw: gw.clone(),
+            reads: reads.clone(),
             up: up.clone(),
             user: user.clone(),
             authenticates: self.authenticates,
@@ -805,24 +840,24 @@ impl UserRead {
             copy_declines_user: Default::default(),
             item_tagged: self.item_tagged,
             copy: self.copy,
+            walks: self.walks,
         }
     }
 }
 
-/// What a read of `path_and_query` as `user` is: its key, the engine policy it is stored
-/// under and what its loader is made from ([`fetch_as_user`], [`fetch_as_user_within`]).
+/// What a foreground read of `path_and_query` as `user` is: its key, the engine policy it is
+/// stored under and what its loader is made from ([`fetch_as_user`], [`fetch_as_user_within`]).
 fn read_as_user(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path_and_query: &str,
     extra: HeaderMap,
-    foreground: bool,
     fresh_cap: Option<std::time::Duration>,
 ) -> Result<(Key, cachearr_engine::Policy, UserRead), crate::GatewayError> {
-    let routed = route_read(gw, up, path_and_query, foreground)?;
-    let as_user = AsUserReads::new(gw, up, user, &extra);
-    as_user.keyed(routed, foreground, fresh_cap)
+    let routed = route_read(None, up, path_and_query, true)?;
+    let as_user = AsUserReads::new(reads, up, user, &extra);
+    as_user.keyed(routed, true, fresh_cap)
 }
 
 /// A read's route, as the route table classified it ([`route_read`]).
@@ -831,13 +866,13 @@ struct RoutedRead<'a> {
     policy: &'a ResolvedPolicy,
     tags: Vec<Arc<str>>,
     user_state: bool,
-    copy: Option<&'static dyn CopySource>,
+    copy: Option<Arc<dyn CopySource>>,
 }
 
 /// The route of a read of `path_and_query`; an error for a path that is not one, or a route
-/// that is not cached.
+/// that is not cached. A background read's walk may be answered by `walks`.
 fn route_read<'a>(
-    gw: &Gateway,
+    walks: Option<&dyn WalkSources>,
     up: &'a Arc<Upstream>,
     path_and_query: &str,
     foreground: bool,
@@ -866,7 +901,7 @@ fn route_read<'a>(
                 let copy = if foreground {
                     None
                 } else {
-                    gw.walk_copy(search, uri.query())
+                    walks.and_then(|w| w.walk_copy(&up.name, search, uri.query()))
                 };
                 (policy, tags, user_state, copy)
             }
@@ -902,7 +937,7 @@ struct AsUserReads<'a> {
 
 impl<'a> AsUserReads<'a> {
     fn new(
-        gw: &'a Gateway,
+        reads: &'a ReadThrough,
         up: &'a Arc<Upstream>,
         user: &'a Arc<UserRecord>,
         extra: &HeaderMap,
@@ -914,13 +949,13 @@ impl<'a> AsUserReads<'a> {
         for (name, value) in extra {
             headers.insert(name.clone(), value.clone());
         }
-        let now_ms = gw.clock().now_ms();
-        let trust = u64::try_from(gw.config().token_trust.as_millis()).unwrap_or(u64::MAX);
+        let now_ms = reads.clock().now_ms();
+        let trust = u64::try_from(reads.config().token_trust.as_millis()).unwrap_or(u64::MAX);
         AsUserReads {
             up,
             user,
             headers,
-            feed: gw.feed(&up.name),
+            feed: reads.feed(&up.name),
             now_ms,
             scope: Users::key_scope(user, now_ms, trust),
         }
@@ -976,15 +1011,18 @@ impl<'a> AsUserReads<'a> {
             foreground,
             item_tagged: cachearr_upstream::feed::item_tagged(policy.class),
             copy,
+            walks: None,
         };
         Ok((key, engine_policy, read))
     }
 }
 
 /// Fetches what a cache fill of this request would store, without storing it (sampled
-/// revalidation compares it with the cached answer), on the background budget.
+/// revalidation compares it with the cached answer), on the background budget. `walks` (the
+/// library copy) is told if the answer shows the server at another release.
 pub async fn fetch_uncached(
-    gw: &Gateway,
+    reads: &ReadThrough,
+    walks: Option<&Arc<dyn WalkSources>>,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     class: cachearr_config::policy::Class,
@@ -992,7 +1030,7 @@ pub async fn fetch_uncached(
     client_headers: HeaderMap,
 ) -> Result<Fill, LoadError> {
     let state = LoaderState {
-        gw: gw.clone(),
+        reads: reads.clone(),
         up: up.clone(),
         user: user.clone(),
         authenticates: cachearr_dialect::authenticates(up.profile, class),
@@ -1006,6 +1044,7 @@ pub async fn fetch_uncached(
         copy_declines_user: Default::default(),
         item_tagged: false,
         copy: None,
+        walks: walks.cloned(),
     };
     fetch_for_cache(&state, Budget::Background, None).await
 }

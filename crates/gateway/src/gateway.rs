@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::movable_clock::MovableClock;
 use crate::prepared::{Budgets, VariantStats};
+use crate::read_through::ReadThrough;
 use crate::{
     GatewayError, background, batch, change_events, clients, copy, data_files, fetch, metrics,
     prepared, proxy, sampler, webhook_secret,
@@ -55,21 +56,17 @@ fn private_data_dir(dir: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 struct Inner {
-    config: Config,
+    /// The configuration, the cache, its clock, the metrics, the secret and the feeds: what
+    /// every read through the cache uses.
+    reads: ReadThrough,
+    /// The batches of section walks, which read through `reads`.
+    batches: batch::BatchReads,
     prepared: prepared::PreparedHeaders,
-    metrics: metrics::Metrics,
-    cache: TieredCache,
     upstreams: Vec<Arc<Upstream>>,
-    /// The library copy, handed over by the builder's opener once the rest is built (it
-    /// reads through this gateway): none, and searches and walks go to the server.
-    copy: std::sync::OnceLock<Arc<dyn copy::LibraryCopy>>,
-    /// One change feed per upstream, in the same order as `upstreams`.
-    feeds: Vec<Arc<cachearr_upstream::feed::Feed>>,
-    /// Batched metadata fetches of section walks.
-    batcher: batch::Batcher,
-    secret: Secret,
+    /// The library copy, opened by the builder with the gateway's reads before the gateway
+    /// is put together: none, and searches and walks go to the server.
+    copy: Option<Arc<dyn copy::LibraryCopy>>,
     webhook_secret: webhook_secret::WebhookSecret,
-    clock: Arc<dyn Clock>,
     /// The same clock when it can be moved on (`cachearr serve --movable-clock`, a
     /// measurement mode); none in production.
     movable_clock: Option<Arc<MovableClock>>,
@@ -105,10 +102,15 @@ pub struct GatewayBuilder {
     lease: background::LeaseTiming,
 }
 
-/// Opens the library copy of a gateway just built (`cachearr_copy::open`): its indexes loaded
-/// from their snapshots, so that it is ready before any listener binds.
-pub type CopyOpener =
-    fn(&Gateway) -> futures_util::future::BoxFuture<'_, Arc<dyn copy::LibraryCopy>>;
+/// Opens the library copy of a gateway being built (`cachearr_copy::open`) from what it reads
+/// through and the upstreams it keeps a copy of: its indexes loaded from their snapshots, so
+/// that it is ready before any listener binds.
+pub type CopyOpener = OpenCopy<dyn copy::LibraryCopy>;
+
+/// Opens a library copy of type `C` from the gateway's reads and the upstreams it keeps a copy
+/// of ([`GatewayBuilder::build_with_copy`]; [`CopyOpener`] is one of `dyn LibraryCopy`).
+pub type OpenCopy<C> =
+    for<'a> fn(&'a ReadThrough, &'a [Arc<Upstream>]) -> futures_util::future::BoxFuture<'a, Arc<C>>;
 
 impl GatewayBuilder {
     /// The clock for the cache, the breaker and token trust (default: system clock).
@@ -156,11 +158,40 @@ impl GatewayBuilder {
         self
     }
 
-    /// Opens the data directory and the cache tiers and compiles the routes.
+    /// Opens the data directory and the cache tiers and compiles the routes; opens the
+    /// library copy ([`GatewayBuilder::copy`]) with the gateway's reads and upstreams.
     ///
     /// # Errors
     /// [`GatewayError`] for an unusable configuration, data directory or cache.
-    pub async fn build(self) -> Result<Gateway, GatewayError> {
+    pub async fn build(mut self) -> Result<Gateway, GatewayError> {
+        let opener = self.copy.take();
+        let parts = self.parts().await?;
+        let copy = match opener {
+            Some(open) => Some(open(&parts.reads, &parts.upstreams).await),
+            None => None,
+        };
+        Ok(parts.with_copy(copy))
+    }
+
+    /// [`GatewayBuilder::build`] with the library copy `open` opens from the gateway's reads
+    /// and upstreams, handed back as its own type too: the binary's tools read it so, where
+    /// the gateway knows it only as a [`copy::LibraryCopy`].
+    ///
+    /// # Errors
+    /// As [`GatewayBuilder::build`].
+    pub async fn build_with_copy<C: copy::LibraryCopy>(
+        mut self,
+        open: OpenCopy<C>,
+    ) -> Result<(Gateway, Arc<C>), GatewayError> {
+        self.copy = None;
+        let parts = self.parts().await?;
+        let copy = open(&parts.reads, &parts.upstreams).await;
+        let gateway = parts.with_copy(Some(copy.clone() as Arc<dyn copy::LibraryCopy>));
+        Ok((gateway, copy))
+    }
+
+    /// Everything of the gateway but its library copy, which is opened from these.
+    async fn parts(self) -> Result<Parts, GatewayError> {
         let config = self.config;
         check_startable(&config)?;
         let data_err = |source| GatewayError::DataDir {
@@ -195,29 +226,46 @@ impl GatewayBuilder {
             cache.redis().is_some(),
             self.lease,
         );
-        let gateway = Gateway {
+        Ok(Parts {
+            reads: ReadThrough::new(config, cache, self.clock, metrics, secret, feeds),
+            prepared,
+            upstreams,
+            webhook_secret,
+            movable_clock: self.movable_clock,
+            clients,
+            background,
+        })
+    }
+}
+
+/// A gateway's parts before its library copy is opened from them
+/// ([`GatewayBuilder::build`]).
+struct Parts {
+    reads: ReadThrough,
+    prepared: prepared::PreparedHeaders,
+    upstreams: Vec<Arc<Upstream>>,
+    webhook_secret: webhook_secret::WebhookSecret,
+    movable_clock: Option<Arc<MovableClock>>,
+    clients: Arc<clients::ClientTable>,
+    background: background::Background,
+}
+
+impl Parts {
+    /// The gateway put together with `copy`.
+    fn with_copy(self, copy: Option<Arc<dyn copy::LibraryCopy>>) -> Gateway {
+        Gateway {
             inner: Arc::new(Inner {
-                config,
-                metrics,
-                clients,
-                prepared,
-                cache,
-                upstreams,
-                copy: std::sync::OnceLock::new(),
-                feeds,
-                batcher: batch::Batcher::default(),
-                secret,
-                webhook_secret,
-                clock: self.clock,
+                batches: batch::BatchReads::new(self.reads.clone()),
+                reads: self.reads,
+                clients: self.clients,
+                prepared: self.prepared,
+                upstreams: self.upstreams,
+                copy,
+                webhook_secret: self.webhook_secret,
                 movable_clock: self.movable_clock,
-                background,
+                background: self.background,
             }),
-        };
-        if let Some(open) = self.copy {
-            let copy = open(&gateway).await;
-            let _ = gateway.inner.copy.set(copy);
         }
-        Ok(gateway)
     }
 }
 
@@ -396,7 +444,7 @@ impl BoundGateway {
             )));
         }
         let copy_tasks = (self.gateway.copy())
-            .map(|copy| copy.spawn(&self.gateway, &stop))
+            .map(|copy| copy.spawn(self.gateway.background(), &stop))
             .unwrap_or_default();
         let sampler = sampler::spawn_sampler(&self.gateway, &stop);
         let leases = background::spawn_leases(&self.gateway, &stop);
@@ -427,7 +475,7 @@ impl BoundGateway {
         if let Some(leases) = leases {
             let _ = leases.await;
         }
-        self.gateway.inner.cache.shutdown().await;
+        self.gateway.cache().shutdown().await;
         Ok(())
     }
 }
@@ -451,14 +499,20 @@ impl Gateway {
         }
     }
 
+    /// What every read through the cache uses: the configuration, the cache, the clock, the
+    /// metrics, the secret, the feeds ([`ReadThrough`]).
+    pub fn reads(&self) -> &ReadThrough {
+        &self.inner.reads
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.inner.reads.config()
     }
 
     /// The Prometheus metrics the proxy updates (rendered by the admin side).
     pub fn metrics(&self) -> &metrics::Metrics {
-        &self.inner.metrics
+        self.inner.reads.metrics()
     }
 
     /// Requests per client (who costs the server what).
@@ -468,27 +522,22 @@ impl Gateway {
 
     /// The cache.
     pub fn cache(&self) -> &TieredCache {
-        &self.inner.cache
+        self.inner.reads.cache()
     }
 
     /// The batched metadata fetches of section walks ([`batch`]).
     pub fn batcher(&self) -> &batch::Batcher {
-        &self.inner.batcher
+        self.inner.batches.batcher()
     }
 
-    /// The library copy that may answer a miss of this walk, for the loads the gateway
-    /// makes itself (prefetch) as for clients'.
-    pub(crate) fn walk_copy(
-        &self,
-        search: cachearr_config::policy::IndexSearch,
-        query: Option<&str>,
-    ) -> Option<&'static dyn fetch::CopySource> {
-        self.copy()?.walk_copy(search, query)
+    /// What the batches read with ([`batch::BatchReads`]).
+    pub(crate) fn batches(&self) -> &batch::BatchReads {
+        &self.inner.batches
     }
 
     /// The library copy the gateway was built with ([`GatewayBuilder::copy`]).
-    pub fn copy(&self) -> Option<&dyn copy::LibraryCopy> {
-        self.inner.copy.get().map(|c| &**c)
+    pub fn copy(&self) -> Option<&Arc<dyn copy::LibraryCopy>> {
+        self.inner.copy.as_ref()
     }
 
     /// Which upstreams' background work this gateway does ([`background`]).
@@ -498,7 +547,7 @@ impl Gateway {
 
     /// The clock everything reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
+        self.inner.reads.clock()
     }
 
     /// The clock, when this gateway runs in the measurement mode that lets it be moved on
@@ -530,7 +579,7 @@ impl Gateway {
 
     /// The installation secret: a token's keyed hash is made with it.
     pub fn secret(&self) -> &Secret {
-        &self.inner.secret
+        self.inner.reads.secret()
     }
 
     /// The webhook secret (`{data_dir}/webhook_secret`): webhooks must carry it.
@@ -550,24 +599,12 @@ impl Gateway {
 
     /// The change feed of the upstream with this name.
     pub fn feed(&self, upstream: &str) -> Option<&Arc<cachearr_upstream::feed::Feed>> {
-        self.inner
-            .upstreams
-            .iter()
-            .position(|u| &*u.name == upstream)
-            .and_then(|i| self.inner.feeds.get(i))
+        self.inner.reads.feed(upstream)
     }
 
-    /// Bumps tags of one upstream. `tags` may be full tags (`plex:item:5`, from
-    /// [`cachearr_dialect::tags`]) or bare suffixes (`item:5`), which get the upstream's prefix.
+    /// Bumps tags of one upstream ([`ReadThrough::invalidate_tags`]).
     pub fn invalidate_tags(&self, upstream: &str, tags: &[String]) {
-        let prefix = format!("{upstream}:");
-        for t in tags {
-            if t.starts_with(&prefix) {
-                self.inner.cache.invalidate_tag(t);
-            } else {
-                self.inner.cache.invalidate_tag(&format!("{prefix}{t}"));
-            }
-        }
+        self.inner.reads.invalidate_tags(upstream, tags);
     }
 
     /// Users of `upstream` seen within `within` (most recent first), for warming.
@@ -580,8 +617,7 @@ impl Gateway {
             return Vec::new();
         };
         let since = self
-            .inner
-            .clock
+            .clock()
             .now_ms()
             .saturating_sub(u64::try_from(within.as_millis()).unwrap_or(u64::MAX));
         up.users.seen_since(since)
@@ -603,7 +639,8 @@ impl Gateway {
             .upstream(upstream)
             .ok_or_else(|| GatewayError::UnknownUpstream(upstream.to_string()))?
             .clone();
-        fetch::background_fetch(self, &up, user, path_and_query).await
+        let copy = (self.copy()).map(|c| c.clone() as Arc<dyn fetch::WalkSources>);
+        fetch::background_fetch(self.reads(), copy.as_ref(), &up, user, path_and_query).await
     }
 
     /// Runs the warm list of an upstream cached by the HTTP caching standard: each path once,
@@ -612,7 +649,7 @@ impl Gateway {
     pub async fn warm_shared(&self, up: &Arc<Upstream>) -> (usize, usize, usize) {
         let mut warmed = 0;
         for path in &up.config.warm {
-            if proxy::warm_standard(self, up, path).await {
+            if proxy::warm_standard(self.reads(), up, path).await {
                 warmed += 1;
             } else {
                 tracing::debug!(upstream = %up.name, path = %cachearr_upstream::redact::target(path), "warm request not kept");
@@ -662,7 +699,7 @@ impl Gateway {
                 .map_err(|source| GatewayError::Bind { addr, source })?;
             proxies.push((up.clone(), l));
         }
-        let addr = self.inner.config.admin_listen;
+        let addr = self.config().admin_listen;
         let admin = TcpListener::bind(addr)
             .await
             .map_err(|source| GatewayError::Bind { addr, source })?;

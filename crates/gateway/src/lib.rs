@@ -71,6 +71,10 @@
 //!
 //! * [`gateway`] — the gateway's handle ([`Gateway`]), its builder ([`GatewayBuilder`]) and
 //!   how it binds, serves and stops its listeners ([`BoundGateway`]).
+//! * [`read_through`] — [`read_through::ReadThrough`], what every read through the cache uses
+//!   (the configuration, the cache, its clock, the metrics, the secret, the feeds): what the
+//!   read-through service, the batched walks and the library copy are handed instead of the
+//!   gateway.
 //!
 //! * [`error`] — the crate's error, [`GatewayError`]: what building, binding and a read made
 //!   on a user's behalf can fail with.
@@ -101,6 +105,7 @@ pub mod movable_clock;
 pub mod prefetch;
 mod prepared;
 mod proxy;
+pub mod read_through;
 pub mod respond;
 pub mod sampler;
 pub mod server_version;
@@ -109,7 +114,7 @@ pub mod webhook_secret;
 
 pub use crate::error::GatewayError;
 pub use crate::gateway::{
-    AdminRouter, BoundGateway, CopyOpener, Gateway, GatewayBuilder, check_startable,
+    AdminRouter, BoundGateway, CopyOpener, Gateway, GatewayBuilder, OpenCopy, check_startable,
 };
 // What prepared answers may hold and hold, for the admin side's reports.
 pub use crate::prepared::{Budgets, VariantStats, gzip_budget_used};

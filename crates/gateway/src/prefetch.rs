@@ -293,7 +293,9 @@ impl FollowUps {
             &targets[..]
         };
         for target in targets {
-            if let Some(key) = crate::fetch::background_key(&gateway, &upstream, &user, target) {
+            if let Some(key) =
+                crate::fetch::background_key(gateway.reads(), &upstream, &user, target)
+            {
                 let path = target.split('?').next().unwrap_or(target);
                 upstream
                     .prefetched

@@ -32,6 +32,7 @@ use crate::clients::Served;
 use crate::fetch::ClientBody;
 use crate::gateway::Gateway;
 use crate::metrics::ReadMetrics;
+use crate::read_through::ReadThrough;
 use cachearr_dialect::{Identity, Trigger};
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::Feed;
@@ -299,8 +300,12 @@ impl Call<'_> {
 
 /// Warms one path of an upstream cached by the HTTP caching standard (its shared entry, on
 /// the background budget); whether a usable answer is stored after.
-pub(crate) async fn warm_standard(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str) -> bool {
-    standard::warm(gw, up, path_and_query).await
+pub(crate) async fn warm_standard(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    path_and_query: &str,
+) -> bool {
+    standard::warm(reads, up, path_and_query).await
 }
 
 #[cfg(test)]

@@ -28,8 +28,10 @@ pub async fn sample_once(gw: &crate::gateway::Gateway, feed: &Feed) -> Sampled {
         return Sampled::Nothing;
     };
     feed.count_background(BackgroundKind::Samples, 1, now);
+    let copy = (gw.copy()).map(|c| c.clone() as std::sync::Arc<dyn crate::fetch::WalkSources>);
     let fill = crate::fetch::fetch_uncached(
-        gw,
+        gw.reads(),
+        copy.as_ref(),
         &up,
         &candidate.user,
         candidate.class,

@@ -14,40 +14,41 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
 
-use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_upstream::client::{Budget, Upstream};
 
-use crate::gateway::Gateway;
+use cachearr_engine::TieredCache;
 
 /// Reads the release `up`'s server runs from its identity route (no token: it answers anyone)
-/// on the background budget, and follows it ([`follow`]). Nothing happens for a server whose
+/// on the background budget, and follows it in `cache` ([`follow`]): whether the release
+/// changed, which the caller tells the library copy. Nothing happens for a server whose
 /// release is not followed or that does not answer.
-pub async fn read(gw: &Gateway, up: &Arc<Upstream>) {
+pub async fn read(cache: &TieredCache, up: &Arc<Upstream>) -> bool {
     let dialect = cachearr_dialect::of(up.profile);
     if dialect.version_reader().is_none() {
-        return;
+        return false;
     }
     let Ok(uri) = up.uri_for(dialect.startup_probes().identity) else {
-        return;
+        return false;
     };
     let make = || Ok(up.owner_request(&uri, None, "cachearr-version"));
     let Ok(response) = up.send_idempotent(&make, Budget::Background).await else {
-        return;
+        return false;
     };
     if !response.status().is_success() {
-        return;
+        return false;
     }
     let body: Bytes = match response.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(_) => return,
+        Err(_) => return false,
     };
-    follow(gw, up, &body);
+    follow(cache, up, &body)
 }
 
 /// Notes the release an answer `identity` of `up`'s identity route names; when it is another
-/// than the one read before, drops every entry cached from the server and has the library copy
-/// read it again. Returns whether the release changed.
-pub fn follow(gw: &Gateway, up: &Upstream, identity: &[u8]) -> bool {
+/// than the one read before, drops every entry cached from the server. Returns whether the
+/// release changed: the caller then has the library copy read the server again
+/// (`fetch::WalkSources::server_changed`).
+pub fn follow(cache: &TieredCache, up: &Upstream, identity: &[u8]) -> bool {
     let Some(reader) = cachearr_dialect::of(up.profile).version_reader() else {
         return false;
     };
@@ -65,9 +66,6 @@ pub fn follow(gw: &Gateway, up: &Upstream, identity: &[u8]) -> bool {
          library copy reads it again"
     );
     // Keys start with the upstream's name and a space (`cachearr_upstream::keys`).
-    gw.cache().clear_prefix(&format!("{} ", up.name));
-    if let Some(copy) = gw.copy() {
-        copy.note_change(&up.name, &ChangeEvent::new(Change::ScanFinished));
-    }
+    cache.clear_prefix(&format!("{} ", up.name));
     true
 }

@@ -61,7 +61,8 @@ pub async fn play_state_round(
         .find(|up| &*up.name == upstream)
         .unwrap_or_else(|| panic!("no upstream {upstream}"))
         .clone();
-    cachearr_copy::play_watch::probe_round(gateway, &up).await
+    let library = (gateway.library()).expect("a gateway built with its library copy");
+    cachearr_copy::play_watch::probe_round(library, &up).await
 }
 
 /// A single-upstream config for `profile` in front of `upstream`: every listener on a free

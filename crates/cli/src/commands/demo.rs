@@ -18,7 +18,6 @@
 //!
 //! The request plan is fixed (counts, not durations) so both runs do the same work.
 
-use cachearr_copy::GatewayLibrary as _;
 use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
 
@@ -406,12 +405,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let sim_url = format!("http://{sim_addr}");
 
     let served = serve_gateway(&sim_url, &token, ephemeral).await?;
-    let (gateway, proxy_url, admin_addr) = (&served.gateway, &served.proxy_url, served.admin_addr);
+    let (library, proxy_url, admin_addr) = (&served.library, &served.proxy_url, served.admin_addr);
 
     if !args.json {
         print_plan(args.tracks);
     }
-    let crawl = build_index_first(gateway, &sim, args.json).await;
+    let crawl = build_index_first(library, &sim, args.json).await;
     let planned = planned_requests(args.tracks as usize);
     let mut reports = Vec::new();
     for (label, url) in [("direct", &sim_url), ("through cachearr", proxy_url)] {
@@ -455,7 +454,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 
 /// The demo's gateway in front of the simulated server, serving until [`Self::shut_down`].
 struct ServedGateway {
-    gateway: Gateway,
+    /// The gateway's library copy, whose first build the demo waits for.
+    library: std::sync::Arc<cachearr_copy::Library>,
     proxy_url: String,
     admin_addr: std::net::SocketAddr,
     shutdown: tokio::sync::oneshot::Sender<()>,
@@ -488,8 +488,7 @@ async fn serve_gateway(
     config.data_dir = data_dir.path().to_path_buf();
     // The owner's token lets cachearr subscribe to the server's notifications (change events).
     config.upstreams[0].token = Some(token.to_owned());
-    let gateway = cachearr_copy::builder(config)
-        .build()
+    let (gateway, library) = cachearr_copy::build(Gateway::builder(config))
         .await
         .context("cannot start the gateway")?;
     let bound = gateway
@@ -509,7 +508,7 @@ async fn serve_gateway(
         let _ = stop_rx.await;
     }));
     Ok(ServedGateway {
-        gateway,
+        library,
         proxy_url: format!("http://{proxy_addr}"),
         admin_addr,
         shutdown: stop_tx,
@@ -563,15 +562,12 @@ pub(crate) struct CrawlReport {
     clippy::disallowed_methods,
     reason = "the demo's waits on the servers it started and its timings are real time"
 )]
-async fn build_index_first(gateway: &Gateway, sim: &Sim, json: bool) -> CrawlReport {
+async fn build_index_first(library: &cachearr_copy::Library, sim: &Sim, json: bool) -> CrawlReport {
     use cachearr_copy::upstream_index::status::IndexState;
-    let name = gateway
-        .config()
-        .upstreams
-        .first()
-        .map(|u| u.name.clone())
+    let name = (library.upstreams().first())
+        .map(|u| u.name.to_string())
         .unwrap_or_default();
-    let Some(index) = gateway.index(&name) else {
+    let Some(index) = library.index(&name) else {
         return CrawlReport::default();
     };
     let bar = progress_bar(json, "cachearr builds its library index", 0);

@@ -198,7 +198,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(limit = after, "open-file limit");
     }
     let data_dir = config.data_dir.clone();
-    let mut builder = cachearr_copy::builder(config);
+    let mut builder = cachearr_gateway::Gateway::builder(config);
     if args.movable_clock {
         tracing::warn!(
             "measurement mode: the clock can be moved on through POST /api/clock/advance \
@@ -208,8 +208,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             cachearr_gateway::movable_clock::MovableClock::new(),
         ));
     }
-    let gateway = match builder.build().await {
-        Ok(g) => g,
+    let gateway = match cachearr_copy::build(builder).await {
+        Ok((gateway, _library)) => gateway,
         Err(e) => return Err(explain_build_error(e, &data_dir)),
     };
     let bound = gateway.bind().await?;

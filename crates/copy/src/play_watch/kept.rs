@@ -21,7 +21,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cachearr_gateway::Gateway;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::users::{PlayList, PlayLists};
 use serde::{Deserialize, Serialize};
 
@@ -59,8 +59,8 @@ struct KeptItem {
 }
 
 /// Where `upstream`'s kept readings are.
-pub(super) fn path_of(gw: &Gateway, upstream: &str) -> PathBuf {
-    cachearr_gateway::data_files::file_path(&gw.config().data_dir, upstream, "playlists")
+pub(super) fn path_of(reads: &ReadThrough, upstream: &str) -> PathBuf {
+    cachearr_gateway::data_files::file_path(&reads.config().data_dir, upstream, "playlists")
 }
 
 /// Every user kept in `path`, by scope (none for a missing or damaged file).

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
 use cachearr_dialect::model::library::{PLAYS_PAGE, PlayCursor, PlayedEntry};
-use cachearr_gateway::Gateway;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::BackgroundKind;
 
@@ -32,23 +32,24 @@ const MAX_PAGES: usize = 10;
 /// reading (and the dialect has such a list, and an owner token is configured), and
 /// announces each play not read before.
 pub(super) async fn read_plays(
-    gw: &Gateway,
+    reads: &ReadThrough,
+    index: Option<&crate::UpstreamIndex>,
     up: &Arc<Upstream>,
     now_ms: u64,
     round: &mut super::Round,
 ) {
     let dialect = cachearr_dialect::of(up.profile);
-    let Some(feed) = gw.feed(&up.name) else {
+    let Some(feed) = reads.feed(&up.name) else {
         return;
     };
     if dialect.plays_since(None, 0).is_none() {
         return;
     }
-    let Some(owner) = crate::upstream_index::visibility::owner_of(gw, up) else {
+    let Some(owner) = crate::upstream_index::visibility::owner_of(reads, up) else {
         return;
     };
-    let period = super::ms(gw.config().feed.play_state_probe);
-    let path = cursor_path(gw, up);
+    let period = super::ms(reads.config().feed.play_state_probe);
+    let path = cursor_path(reads, up);
     let cursor = {
         let mut plays = feed.plays();
         if plays.polled_ms != 0 && now_ms < plays.polled_ms + period {
@@ -65,7 +66,7 @@ pub(super) async fn read_plays(
         round.probes += 1;
         round.signal += 1;
         feed.count_background(BackgroundKind::Signal, 1, now_ms);
-        let (status, body) = super::read_as(gw, up, &owner, Class::History, path).await?;
+        let (status, body) = super::read_as(reads, up, &owner, Class::History, path).await?;
         if !(200..300).contains(&status) {
             return None;
         }
@@ -116,8 +117,8 @@ pub(super) async fn read_plays(
     } else {
         None
     };
-    let plays = complete(gw, up, &new, owner_id.as_deref());
-    announce(gw, up, feed, &path, &new, &plays, whole);
+    let plays = complete(index, &new, owner_id.as_deref());
+    announce(reads, up, feed, &path, &new, &plays, whole);
 }
 
 /// The plays of `new` (entries that name no item left out, each item once per player) with
@@ -125,12 +126,11 @@ pub(super) async fn read_plays(
 /// library index, whether the owner played from `owner_id`, the server's id of the owner
 /// token's user.
 fn complete(
-    gw: &Gateway,
-    up: &Upstream,
+    index: Option<&crate::UpstreamIndex>,
     new: &[PlayedEntry],
     owner_id: Option<&str>,
 ) -> Vec<PlayedEntry> {
-    let index = gw.copy().and_then(|copy| copy.ready_index(&up.name));
+    let index = index.and_then(crate::UpstreamIndex::ready);
     let everything = cachearr_library::Visibility::everything();
     let same_user = |a: &str, b: &str| a.replace('-', "").eq_ignore_ascii_case(&b.replace('-', ""));
     let mut plays: Vec<PlayedEntry> = Vec::new();
@@ -171,7 +171,7 @@ fn complete(
 /// Announces each of `plays` (those of `new`, read from the cursor, `whole` when every
 /// entry since it was read) and moves the cursor, kept at `path`, to the newest of `new`.
 fn announce(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Upstream,
     feed: &cachearr_upstream::feed::Feed,
     path: &Path,
@@ -185,7 +185,7 @@ fn announce(
             .with_items([Some(play.item.as_str())])
             .with_parents(play.parents.iter().map(|p| Some(p.as_str())))
             .with_owner(play.by_owner);
-        gw.invalidate_tags(&up.name, &event.tags(&up.name));
+        reads.invalidate_tags(&up.name, &event.tags(&up.name));
     }
     if !whole {
         // More plays than a reading names: every user's answers that show play state.
@@ -196,7 +196,7 @@ fn announce(
              that show play state are read again"
         );
         for user in up.users.all() {
-            gw.cache().invalidate_tag(&user.watch_tag);
+            reads.cache().invalidate_tag(&user.watch_tag);
         }
     }
     if let Some(newest) = new.iter().max_by_key(|p| p.id) {
@@ -211,8 +211,8 @@ fn announce(
 }
 
 /// Where `up`'s cursor is kept.
-fn cursor_path(gw: &Gateway, up: &Upstream) -> PathBuf {
-    cachearr_gateway::data_files::file_path(&gw.config().data_dir, &up.name, "plays")
+fn cursor_path(reads: &ReadThrough, up: &Upstream) -> PathBuf {
+    cachearr_gateway::data_files::file_path(&reads.config().data_dir, &up.name, "plays")
 }
 
 /// The cursor kept in `path`, if any (a damaged file is none: the next reading starts anew).

@@ -49,7 +49,6 @@ use super::elements::ElementStore;
 use super::titles::FoldedTitles;
 use super::user_state::{AsUser, own_user_id};
 use super::visibility::{is_owner, user_sections, whole_sections};
-use crate::GatewayLibrary as _;
 use cachearr_config::policy::IndexSearch;
 use cachearr_dialect::CopyAnswers;
 use cachearr_dialect::answer_body::{AnswerBody, DocumentForm, Written};
@@ -57,8 +56,8 @@ use cachearr_dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
 use cachearr_dialect::model::library::UserSection;
 use cachearr_dialect::model::library::UserSections;
 use cachearr_engine::CachedValue;
-use cachearr_gateway::Gateway;
 use cachearr_gateway::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 use frame::{Frames, Observed};
@@ -77,7 +76,7 @@ mod walk;
 /// index) if it can, for `user` (the request's one token's, identified by the proxy; `None`:
 /// no token or two); `Err` sends it on to the cache and the server, and says why.
 pub(crate) async fn try_answer<B>(
-    gw: &Gateway,
+    reads: &ReadThrough,
     handle: &crate::upstream_index::UpstreamIndex,
     up: &Arc<Upstream>,
     req: &Request<B>,
@@ -109,16 +108,16 @@ pub(crate) async fn try_answer<B>(
     if user.is_refused() {
         return Err(Declined::TokenRefused);
     }
-    // The index answers with the token's view: a request naming another user
-    // (`/Users/{id}/Items`, `UserId=`) is the server's to answer — a 403, or for an
-    // administrator that user's view.
+    // Answered with the token's view: a request naming another user (`/Users/{id}/Items`,
+    // `UserId=`) is the server's to answer — a 403, or for an administrator that user's view.
     if let Some(named) = route.named_user.as_deref() {
         let own = (own_user_id(up, &user).await).or_declined(Declined::SectionsUnknown)?;
         if !answers.same_user(named, &own) {
             return Err(Declined::OtherUser);
         }
     }
-    let sections = (user_sections(gw, up, &user).await).or_declined(Declined::SectionsUnknown)?;
+    let sections =
+        (user_sections(reads, up, &user).await).or_declined(Declined::SectionsUnknown)?;
     let folded = (super::folded::folded(&index).await).or_declined(Declined::NotIndexed)?;
     // Only the sections the answer spans are proven whole: each costs the server two counts
     // per kind the first time.
@@ -127,7 +126,7 @@ pub(crate) async fn try_answer<B>(
         None => sections.clone(),
     };
     let whole = whole_sections(
-        gw,
+        reads,
         up,
         &user,
         &spanned,
@@ -145,7 +144,7 @@ pub(crate) async fn try_answer<B>(
         frames: handle.frames(),
         whole: &whole,
         crawled: &crawled,
-        gw,
+        reads,
         up,
         user: &user,
         index: &index,
@@ -168,7 +167,7 @@ pub(crate) async fn try_answer<B>(
         return Err(Declined::ItemChanged);
     }
     let resp = respond(answer, started).or_declined(Declined::UnmodelledParameter)?;
-    gw.metrics().observe_request(
+    reads.metrics().observe_request(
         &up.metrics_name,
         "search",
         "hit",
@@ -225,7 +224,7 @@ struct Ctx<'a> {
     elements: Option<Arc<ElementStore>>,
     /// The frames learned for the copy's walks.
     frames: &'a Frames,
-    gw: &'a Gateway,
+    reads: &'a ReadThrough,
     up: &'a Arc<Upstream>,
     user: &'a Arc<UserRecord>,
     index: &'a Arc<LibraryIndex>,
@@ -257,7 +256,7 @@ impl Ctx<'_> {
     /// Reads as the asking user, through the cache: what their play state is read with.
     fn as_user(&self) -> AsUser<'_> {
         AsUser {
-            gw: self.gw,
+            reads: self.reads,
             up: self.up,
             user: self.user,
             items_read: None,
@@ -367,57 +366,74 @@ fn respond(answer: Ready, started: Instant) -> Option<Response<ProxyBody>> {
 // ---------------------------------------------------------------------------------------------
 // Walks from the copy.
 
-/// The copy's answer to the walks of one route (the loader's [`CopySource`]).
+/// The copy's answer to the walks of one route of one upstream (the loader's [`CopySource`]).
 #[derive(Debug)]
 pub(crate) struct WalkCopy {
     search: IndexSearch,
+    /// The upstream's index, whose kept elements answer.
+    handle: Arc<super::UpstreamIndex>,
 }
 
-static CHILDREN: WalkCopy = WalkCopy {
-    search: IndexSearch::Children,
-};
-static ALL_LEAVES: WalkCopy = WalkCopy {
-    search: IndexSearch::AllLeaves,
-};
-static LISTING: WalkCopy = WalkCopy {
-    search: IndexSearch::SectionListing,
-};
-static EPISODES: WalkCopy = WalkCopy {
-    search: IndexSearch::ShowEpisodes,
-};
-static SEASONS: WalkCopy = WalkCopy {
-    search: IndexSearch::ShowSeasons,
-};
-static RECENT: WalkCopy = WalkCopy {
-    search: IndexSearch::RecentlyAdded,
-};
+/// The walks one upstream's copy answers, made once when the copy is opened, so that a read
+/// hands its loader a shared one instead of making it.
+#[derive(Debug)]
+pub(crate) struct Walks {
+    children: Arc<dyn CopySource>,
+    all_leaves: Arc<dyn CopySource>,
+    listing: Arc<dyn CopySource>,
+    episodes: Arc<dyn CopySource>,
+    seasons: Arc<dyn CopySource>,
+    recent: Arc<dyn CopySource>,
+}
 
-/// The copy that may answer a miss of this read, when it is a walk: an item's children or
-/// leaves, or a section listing without a title filter (one with a filter is a search,
-/// answered before the cache: [`try_answer`]).
-pub(crate) fn walk_copy(
-    search: IndexSearch,
-    query: Option<&str>,
-) -> Option<&'static dyn CopySource> {
-    match search {
-        IndexSearch::Children => Some(&CHILDREN),
-        IndexSearch::AllLeaves => Some(&ALL_LEAVES),
-        IndexSearch::ShowEpisodes => Some(&EPISODES),
-        IndexSearch::ShowSeasons => Some(&SEASONS),
-        IndexSearch::RecentlyAdded => Some(&RECENT),
-        IndexSearch::SectionListing if !query.is_some_and(|q| q.contains("title")) => {
-            Some(&LISTING)
+impl Walks {
+    /// The walks of the upstream whose index `handle` is.
+    pub(crate) fn of(handle: &Arc<super::UpstreamIndex>) -> Walks {
+        let walk = |search| -> Arc<dyn CopySource> {
+            Arc::new(WalkCopy {
+                search,
+                handle: handle.clone(),
+            })
+        };
+        Walks {
+            children: walk(IndexSearch::Children),
+            all_leaves: walk(IndexSearch::AllLeaves),
+            listing: walk(IndexSearch::SectionListing),
+            episodes: walk(IndexSearch::ShowEpisodes),
+            seasons: walk(IndexSearch::ShowSeasons),
+            recent: walk(IndexSearch::RecentlyAdded),
         }
-        _ => None,
+    }
+
+    /// The copy that may answer a miss of this read, when it is a walk: an item's children or
+    /// leaves, or a section listing without a title filter (one with a filter is a search,
+    /// answered before the cache: [`try_answer`]).
+    pub(crate) fn walk_copy(
+        &self,
+        search: IndexSearch,
+        query: Option<&str>,
+    ) -> Option<Arc<dyn CopySource>> {
+        let walk = match search {
+            IndexSearch::Children => &self.children,
+            IndexSearch::AllLeaves => &self.all_leaves,
+            IndexSearch::ShowEpisodes => &self.episodes,
+            IndexSearch::ShowSeasons => &self.seasons,
+            IndexSearch::RecentlyAdded => &self.recent,
+            IndexSearch::SectionListing if !query.is_some_and(|q| q.contains("title")) => {
+                &self.listing
+            }
+            _ => return None,
+        };
+        Some(walk.clone())
     }
 }
 
 impl CopySource for WalkCopy {
     fn answer<'a>(&'a self, state: &'a LoaderState) -> BoxFuture<'a, Option<CopyAnswer>> {
         async move {
-            let answer = walk_from_copy(state, self.search, None, false).await;
-            if let (Err(reason), Some(handle)) = (&answer, state.gw.index(&state.up.name)) {
-                handle.note_declined(*reason, "walk");
+            let answer = walk_from_copy(state, &self.handle, self.search, None, false).await;
+            if let Err(reason) = &answer {
+                self.handle.note_declined(*reason, "walk");
             }
             answer.ok()
         }
@@ -425,10 +441,10 @@ impl CopySource for WalkCopy {
     }
 
     fn learn(&self, state: Arc<LoaderState>, server: CachedValue) -> BoxFuture<'static, ()> {
-        let search = self.search;
+        let (search, handle) = (self.search, self.handle.clone());
         async move {
             // Learning from the server's answer answers nothing: no decline to count.
-            let _ = walk_from_copy(&state, search, Some(&server), false).await;
+            let _ = walk_from_copy(&state, &handle, search, Some(&server), false).await;
         }
         .boxed()
     }
@@ -477,18 +493,18 @@ fn walk_of(
 /// user's misses.
 async fn walk_from_copy(
     state: &LoaderState,
+    handle: &super::UpstreamIndex,
     search: IndexSearch,
     server: Option<&CachedValue>,
     probing: bool,
 ) -> Result<CopyAnswer, Declined> {
-    let (gw, up, user) = (&state.gw, &state.up, &state.user);
+    let (reads, up, user) = (&state.reads, &state.up, &state.user);
     let dialect = cachearr_dialect::of(up.profile);
     let answers = dialect.answers().or_declined(Declined::NotIndexed)?;
     let (path, query) = (state.uri.path(), state.uri.query());
     let walk = (dialect.search_routes())
         .and_then(|routes| walk_of(answers, routes, search, path, query))
         .or_declined(Declined::UnmodelledParameter)?;
-    let handle = gw.index(&up.name).or_declined(Declined::NotIndexed)?;
     let index = (handle.ready().filter(|_| handle.enabled())).or_declined(Declined::NotIndexed)?;
     // An item changed on the server or through cachearr and not read again yet: the copy may
     // be behind; the server answers (as it does what it did not answer with a 200).
@@ -506,7 +522,7 @@ async fn walk_from_copy(
     if turn.leaves_to_server(state, &walk, server.is_some(), &folded) {
         return Err(Declined::FirstMisses);
     }
-    let sections = (user_sections(gw, up, user).await).or_declined(Declined::SectionsUnknown)?;
+    let sections = (user_sections(reads, up, user).await).or_declined(Declined::SectionsUnknown)?;
     let whole = walk_section_whole(state, &sections, walk.spans(&walked), &folded).await;
     let crawled = handle.sections();
     let ctx = Ctx {
@@ -515,7 +531,7 @@ async fn walk_from_copy(
         frames: handle.frames(),
         whole: &whole,
         crawled: &crawled,
-        gw,
+        reads,
         up,
         user,
         index: &index,
@@ -669,8 +685,8 @@ impl Turn {
         // A count (a listing's page of at most one item) answered from its first miss would
         // cost a user other than the owner the proof that the section is whole first: the
         // counts of its kinds, the very reads tools make. The server answers theirs.
-        let (gw, up, headers) = (&state.gw, &state.up, &state.client_headers);
-        let owner = is_owner(gw, up, &state.user);
+        let (reads, up, headers) = (&state.reads, &state.up, &state.client_headers);
+        let owner = is_owner(reads, up, &state.user);
         if first_misses
             && cachearr_dialect::of(up.profile)
                 .answers()
@@ -726,15 +742,15 @@ async fn walk_section_whole(
     spans: walk::Spans<'_>,
     folded: &FoldedTitles,
 ) -> Vec<String> {
-    let (gw, up, user) = (&state.gw, &state.up, &state.user);
+    let (reads, up, user) = (&state.reads, &state.up, &state.user);
     // The owner sees every section whole, proven by nothing: all of them are the copy's. A
     // list across sections proves every one.
     let spanned = match spans {
-        walk::Spans::One(section) if !is_owner(gw, up, user) => only(sections, section),
+        walk::Spans::One(section) if !is_owner(reads, up, user) => only(sections, section),
         _ => sections.clone(),
     };
     let whole = whole_sections(
-        gw,
+        reads,
         up,
         user,
         &spanned,

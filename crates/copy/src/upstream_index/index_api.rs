@@ -6,6 +6,8 @@
 //! | `POST /api/index/build[?upstream=NAME][&full=1]` | start a refresh (or, with `full=1` or no index yet, a full build) | yes |
 //! | `GET /api/library/stats` | library totals per upstream, section and kind | no |
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -14,8 +16,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::status::{IndexStatus, LibraryTotals};
-use crate::GatewayLibrary as _;
-use cachearr_gateway::Gateway;
+use crate::Library;
 use cachearr_gateway::error_answer::ErrorAnswer;
 
 /// The answer of `GET /api/index`.
@@ -43,13 +44,13 @@ pub struct BuildStarted {
     pub full: bool,
 }
 
-/// The routes, over the real gateway.
-pub fn router(gateway: Gateway) -> Router {
+/// The routes, over the gateway's library copy.
+pub fn router(library: Arc<Library>) -> Router {
     Router::new()
         .route("/api/index", get(index))
         .route("/api/index/build", post(build))
         .route("/api/library/stats", get(library_stats))
-        .with_state(gateway)
+        .with_state(library)
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -63,27 +64,27 @@ fn error(status: StatusCode, message: &str) -> Response {
     ErrorAnswer::of_status(status, message.to_owned()).into_response()
 }
 
-async fn index(State(gateway): State<Gateway>) -> Response {
-    let upstreams = gateway
+async fn index(State(library): State<Arc<Library>>) -> Response {
+    let upstreams = library
         .upstreams()
         .iter()
-        .filter_map(|up| gateway.index(&up.name))
+        .filter_map(|up| library.index(&up.name))
         .map(|handle| handle.status())
         .collect();
     no_store(
         axum::Json(IndexReport {
-            enabled: gateway.config().index.enabled,
+            enabled: library.reads().config().index.enabled,
             upstreams,
         })
         .into_response(),
     )
 }
 
-async fn library_stats(State(gateway): State<Gateway>) -> Response {
-    let upstreams = gateway
+async fn library_stats(State(library): State<Arc<Library>>) -> Response {
+    let upstreams = library
         .upstreams()
         .iter()
-        .filter_map(|up| gateway.index(&up.name))
+        .filter_map(|up| library.index(&up.name))
         .filter_map(|handle| handle.totals())
         .map(|totals| (*totals).clone())
         .collect();
@@ -99,7 +100,7 @@ struct BuildQuery {
 }
 
 async fn build(
-    State(gateway): State<Gateway>,
+    State(library): State<Arc<Library>>,
     headers: HeaderMap,
     query: Result<Query<BuildQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -110,13 +111,13 @@ async fn build(
         );
     };
     if let Err(denied) = cachearr_gateway::auth::authorize_token(
-        gateway.config().admin_token.as_deref(),
+        library.reads().config().admin_token.as_deref(),
         &headers,
         query.token.as_deref(),
     ) {
         return denied.into_response();
     }
-    if !gateway.config().index.enabled {
+    if !library.reads().config().index.enabled {
         return error(
             StatusCode::CONFLICT,
             "the library index is disabled ([index] enabled = false)",
@@ -127,7 +128,7 @@ async fn build(
         .as_deref()
         .is_some_and(|v| matches!(v, "1" | "true" | "yes"));
     let mut started = Vec::new();
-    for up in gateway.upstreams() {
+    for up in library.upstreams() {
         if query
             .upstream
             .as_deref()
@@ -135,14 +136,14 @@ async fn build(
         {
             continue;
         }
-        if let Some(handle) = gateway.index(&up.name)
+        if let Some(handle) = library.index(&up.name)
             && handle.request_build(full)
         {
             started.push(up.name.to_string());
         }
     }
     if let Some(name) = &query.upstream
-        && gateway.upstream(name).is_none()
+        && library.upstream(name).is_none()
     {
         return error(
             StatusCode::NOT_FOUND,

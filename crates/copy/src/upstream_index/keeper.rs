@@ -47,10 +47,10 @@ use super::status::{
     self, BuildProgress, BuildRecord, IndexState, LibraryTotals, SectionTotals, SnapshotInfo,
 };
 use super::{KeeperCommand, UpstreamIndex};
-use crate::GatewayLibrary as _;
 use cachearr_config::{Config, IndexConfig};
 use cachearr_dialect::model::library::SectionInfo;
-use cachearr_gateway::Gateway;
+use cachearr_gateway::background::Background;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 
 mod refresh;
@@ -231,36 +231,38 @@ fn push_error(status: &mut status::IndexStatus, message: String) {
     status.errors.drain(..excess);
 }
 
-/// Starts a keeper per upstream whose index is enabled; they stop when `stop` is cancelled.
-pub fn spawn_all(gateway: &Gateway, stop: &CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+/// Starts a keeper per upstream of `library` whose index is enabled, in the role `background`
+/// gives this gateway for it; they stop when `stop` is cancelled.
+pub fn spawn_all(
+    library: &crate::Library,
+    background: &Background,
+    stop: &CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = Vec::new();
-    if !gateway.config().index.enabled {
+    let reads = library.reads();
+    if !reads.config().index.enabled {
         return tasks;
     }
-    for up in gateway.upstreams() {
-        let Some(handle) = gateway.index(&up.name).cloned() else {
+    for up in library.upstreams() {
+        let Some(handle) = library.index(&up.name).cloned() else {
             continue;
         };
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         handle.attach_keeper(sender);
-        let meta = read_meta(&file_path(
-            &gateway.config().data_dir,
-            &up.name,
-            "meta.json",
-        ))
-        .unwrap_or_default();
+        let meta = read_meta(&file_path(&reads.config().data_dir, &up.name, "meta.json"))
+            .unwrap_or_default();
         let keeper = Keeper {
-            gateway: gateway.clone(),
+            reads: reads.clone(),
             up: up.clone(),
             handle,
-            config: gateway.config().index.clone(),
-            data_dir: gateway.config().data_dir.clone(),
+            config: reads.config().index.clone(),
+            data_dir: reads.config().data_dir.clone(),
             receiver,
             stop: stop.clone(),
             meta,
             failures: 0,
             retry_at_ms: None,
-            role: gateway.background().role(&up.name).cloned(),
+            role: background.role(&up.name).cloned(),
             worked: false,
         };
         tasks.push(tokio::spawn(keeper.run()));
@@ -269,7 +271,9 @@ pub fn spawn_all(gateway: &Gateway, stop: &CancellationToken) -> Vec<tokio::task
 }
 
 struct Keeper {
-    gateway: Gateway,
+    /// What the keeper reads the server through and tells of what changed (the cache's tags,
+    /// the feed).
+    reads: ReadThrough,
     up: Arc<Upstream>,
     handle: Arc<UpstreamIndex>,
     config: IndexConfig,
@@ -317,7 +321,7 @@ struct CrawlStart {
 
 impl Keeper {
     fn now_ms(&self) -> u64 {
-        self.gateway.clock().now_ms()
+        self.reads.clock().now_ms()
     }
 
     fn path(&self, ext: &str) -> PathBuf {
@@ -779,7 +783,7 @@ impl Keeper {
             requests: built.requests,
         };
         if built.kind != "events"
-            && let Some(feed) = self.gateway.feed(&self.up.name)
+            && let Some(feed) = self.reads.feed(&self.up.name)
         {
             feed.note_pass(now, 0);
         }
@@ -851,7 +855,7 @@ impl Keeper {
     async fn keep_frames(&self) {
         let frames = self.handle.frames();
         if frames.saved().is_empty() {
-            let probes = super::answer::probe::learn_frames(&self.gateway, &self.up);
+            let probes = super::answer::probe::learn_frames(&self.reads, &self.handle, &self.up);
             tokio::select! {
                 () = self.stop.cancelled() => {}
                 probes = probes => {

@@ -17,8 +17,7 @@ use axum::routing::get;
 use cachearr_library::{ItemRecord, Visibility};
 use serde::{Deserialize, Serialize};
 
-use crate::GatewayLibrary as _;
-use cachearr_gateway::Gateway;
+use crate::Library;
 use cachearr_gateway::error_answer::ErrorAnswer;
 
 /// The query of `GET /api/lookup`.
@@ -46,7 +45,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn lookup(
-    State(gw): State<Arc<Gateway>>,
+    State(library): State<Arc<Library>>,
     headers: HeaderMap,
     query: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -57,7 +56,7 @@ async fn lookup(
         );
     };
     if let Err(denied) = cachearr_gateway::auth::authorize_token(
-        gw.config().admin_token.as_deref(),
+        library.reads().config().admin_token.as_deref(),
         &headers,
         query.token.as_deref(),
     ) {
@@ -65,12 +64,12 @@ async fn lookup(
     }
     let name = match &query.upstream {
         Some(name) => name.clone(),
-        None => match gw.upstreams().first() {
+        None => match library.upstreams().first() {
             Some(up) => up.name.to_string(),
             None => return error(StatusCode::NOT_FOUND, "no upstream is configured"),
         },
     };
-    let Some(handle) = gw.index(&name) else {
+    let Some(handle) = library.index(&name) else {
         return error(
             StatusCode::NOT_FOUND,
             &format!("no upstream named {name:?}"),
@@ -128,8 +127,8 @@ async fn lookup(
 }
 
 /// The route of the lookup API, merged into the admin router.
-pub fn router(gateway: Gateway) -> Router {
+pub fn router(library: Arc<Library>) -> Router {
     Router::new()
         .route("/api/lookup", get(lookup))
-        .with_state(Arc::new(gateway))
+        .with_state(library)
 }

@@ -45,9 +45,8 @@ use cachearr_library::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::GatewayLibrary as _;
+use crate::Library;
 use cachearr_dialect::Profile;
-use cachearr_gateway::Gateway;
 use cachearr_gateway::error_answer::ErrorAnswer;
 use cachearr_upstream::client::Upstream;
 
@@ -228,7 +227,7 @@ impl StoreSlot {
 
 /// The state behind `POST /api/match`.
 pub struct MatchService {
-    gateway: Gateway,
+    library: Arc<Library>,
     /// One slot per upstream, in configuration order.
     stores: Vec<Arc<Mutex<StoreSlot>>>,
 }
@@ -279,10 +278,10 @@ enum Asker {
 }
 
 impl MatchService {
-    /// The service for `gateway` (nothing is read from disk until the first request).
-    pub fn new(gateway: Gateway) -> MatchService {
-        let data_dir = gateway.config().data_dir.clone();
-        let stores = gateway
+    /// The service over `library` (nothing is read from disk until the first request).
+    pub fn new(library: Arc<Library>) -> MatchService {
+        let data_dir = library.reads().config().data_dir.clone();
+        let stores = library
             .upstreams()
             .iter()
             .map(|up| {
@@ -293,7 +292,7 @@ impl MatchService {
                 }))
             })
             .collect();
-        MatchService { gateway, stores }
+        MatchService { library, stores }
     }
 
     /// The section ids `token` may read on `up` (through the cache, as that user): those it
@@ -304,7 +303,7 @@ impl MatchService {
         token: &str,
         index: &Arc<LibraryIndex>,
     ) -> Result<(Vec<String>, Vec<String>), Refusal> {
-        let gw = &self.gateway;
+        let gw = self.library.reads();
         let user = up.users.touch(
             &up.name,
             gw.secret().user_of(token),
@@ -351,7 +350,7 @@ impl MatchService {
         asker: Asker,
         queries: Vec<TrackQuery>,
     ) -> Result<MatchAnswer, Refusal> {
-        let upstreams = self.gateway.upstreams();
+        let upstreams = self.library.upstreams();
         let n = match upstream {
             Some(name) => upstreams
                 .iter()
@@ -369,7 +368,7 @@ impl MatchService {
             }
         };
         let up = upstreams[n].clone();
-        let handle = self.gateway.index(&up.name);
+        let handle = self.library.index(&up.name);
         let Some(index) = handle.and_then(|h| h.ready()) else {
             let status = handle.map(|h| h.status());
             let why = match &status {
@@ -595,7 +594,7 @@ async fn post_match(
     // is reported by `answer`: until then its token is read as any configured server would
     // read it, so that a user's mistyped name is told so rather than asked for the admin
     // token.
-    let upstreams = service.gateway.upstreams();
+    let upstreams = service.library.upstreams();
     let named = match &query.upstream {
         Some(name) => upstreams.iter().find(|u| &*u.name == name),
         None => upstreams.first(),
@@ -608,7 +607,7 @@ async fn post_match(
         Some(token) => Asker::User(token),
         None => {
             if let Err(denied) = cachearr_gateway::auth::authorize_token(
-                service.gateway.config().admin_token.as_deref(),
+                service.library.reads().config().admin_token.as_deref(),
                 &headers,
                 query.token.as_deref(),
             ) {
@@ -647,11 +646,11 @@ async fn post_match(
 }
 
 /// The routes of the matching API, merged into the admin router.
-pub fn router(gateway: Gateway) -> Router {
+pub fn router(library: Arc<Library>) -> Router {
     Router::new()
         .route("/api/match", post(post_match))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Arc::new(MatchService::new(gateway)))
+        .with_state(Arc::new(MatchService::new(library)))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use http::header::{self, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use cachearr_dialect::ReadAsUser;
-use cachearr_gateway::Gateway;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
@@ -31,7 +31,7 @@ pub const FRESH: Duration = Duration::from_secs(10);
 /// Reads as `user`, through the cache (JSON, fresh for at most [`FRESH`]), each answer parsed
 /// once per version of its body: what the dialects write a user's play state from.
 pub(crate) struct AsUser<'a> {
-    pub(crate) gw: &'a Gateway,
+    pub(crate) reads: &'a ReadThrough,
     pub(crate) up: &'a Arc<Upstream>,
     pub(crate) user: &'a Arc<UserRecord>,
     /// The one read that holds the state of every item of the answer, where the copy has one
@@ -45,7 +45,7 @@ impl ReadAsUser for AsUser<'_> {
         path: String,
         parse: fn(&[u8]) -> Option<T>,
     ) -> Option<Arc<T>> {
-        read_parsed(self.gw, self.up, self.user, &path, parse).await
+        read_parsed(self.reads, self.up, self.user, &path, parse).await
     }
 
     async fn own_id(&self) -> Option<Arc<str>> {
@@ -58,7 +58,7 @@ impl ReadAsUser for AsUser<'_> {
         parse: fn(&[u8]) -> Option<T>,
     ) -> Vec<Option<Arc<T>>> {
         cachearr_gateway::fetch::fetch_all_parsed_as_user_within(
-            self.gw,
+            self.reads,
             self.up,
             self.user,
             &paths,
@@ -110,7 +110,7 @@ async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<st
 /// with `parse`, once per version of the body: the parse is kept with the user by a hash of
 /// the body.
 async fn read_parsed<T: Any + Send + Sync>(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path: &str,
@@ -118,7 +118,7 @@ async fn read_parsed<T: Any + Send + Sync>(
 ) -> Option<Arc<T>> {
     // Play state is per user: a route an operator made shared is not read (an error).
     cachearr_gateway::fetch::fetch_parsed_as_user(
-        gw,
+        reads,
         up,
         user,
         path,

@@ -37,7 +37,7 @@ use serde_json::Value;
 use cachearr_library::ItemKind;
 
 use cachearr_dialect::Profile;
-use cachearr_gateway::Gateway;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
@@ -47,7 +47,7 @@ use cachearr_dialect::model::library::{UserSection, UserSections};
 
 /// The sections `user` may see on `up`, or `None` when that cannot be determined.
 pub async fn user_sections(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> Option<UserSections> {
@@ -57,7 +57,7 @@ pub async fn user_sections(
     // Parsed once per version of the answer, as the user's play state is: every answer from
     // the copy asks for the sections, and parsing them was a tenth of its time.
     let sections =
-        cachearr_gateway::fetch::fetch_parsed_as_user(gw, up, user, path, extra, None, |body| {
+        cachearr_gateway::fetch::fetch_parsed_as_user(reads, up, user, path, extra, None, |body| {
             library.parse_user_sections(body)
         })
         .await?;
@@ -82,14 +82,14 @@ const COUNT_FRESH: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 /// The number of items a listing path holds for `user` (through the cache, fresh for at most
 /// [`COUNT_FRESH`]), `None` when it cannot be had.
 async fn count_as(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     path: &str,
 ) -> Option<u64> {
     let extra = super::user_state::json_accepted();
     let lookup =
-        cachearr_gateway::fetch::fetch_as_user_within(gw, up, user, path, extra, COUNT_FRESH)
+        cachearr_gateway::fetch::fetch_as_user_within(reads, up, user, path, extra, COUNT_FRESH)
             .await
             .ok()?;
     let value = &lookup.entry.value;
@@ -103,23 +103,23 @@ async fn count_as(
 }
 
 /// The owner's configured token as an unlisted user record, if there is one.
-pub(crate) fn owner_of(gw: &Gateway, up: &Arc<Upstream>) -> Option<Arc<UserRecord>> {
+pub(crate) fn owner_of(reads: &ReadThrough, up: &Arc<Upstream>) -> Option<Arc<UserRecord>> {
     let token = up.config.token.as_deref().filter(|t| !t.is_empty())?;
     Some(UserRecord::unlisted(
         &up.name,
-        gw.secret().user_of(token),
+        reads.secret().user_of(token),
         token,
     ))
 }
 
 /// Whether `user` is the owner: their token is the upstream's configured one (compared by
 /// its hash, without making the owner a record).
-pub(crate) fn is_owner(gw: &Gateway, up: &Upstream, user: &UserRecord) -> bool {
+pub(crate) fn is_owner(reads: &ReadThrough, up: &Upstream, user: &UserRecord) -> bool {
     up.config
         .token
         .as_deref()
         .filter(|t| !t.is_empty())
-        .is_some_and(|token| gw.secret().user_of(token) == user.hash)
+        .is_some_and(|token| reads.secret().user_of(token) == user.hash)
 }
 
 /// The ids of `sections` (the user's) that `user` is shown to see whole: see the module
@@ -128,17 +128,17 @@ pub(crate) fn is_owner(gw: &Gateway, up: &Upstream, user: &UserRecord) -> bool {
 /// section and kind holds a leaf the proof counts (every show and season an episode: whoever
 /// sees every episode sees them all, and their counts are not read).
 pub async fn whole_sections(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     sections: &UserSections,
     index_count: impl Fn(&str, ItemKind) -> u64,
     held_by_leaves: impl Fn(&str, ItemKind) -> bool,
 ) -> Vec<String> {
-    if is_owner(gw, up, user) {
+    if is_owner(reads, up, user) {
         return sections.sections.iter().map(|s| s.id.clone()).collect();
     }
-    let owner = owner_of(gw, up);
+    let owner = owner_of(reads, up);
     let checks = sections.sections.iter().map(|section| {
         let owner = owner.clone();
         let (index_count, held_by_leaves) = (&index_count, &held_by_leaves);
@@ -152,10 +152,10 @@ pub async fn whole_sections(
                     continue;
                 }
                 let theirs = match &owner {
-                    Some(owner) => count_as(gw, up, owner, &path).await?,
+                    Some(owner) => count_as(reads, up, owner, &path).await?,
                     None => index_count(&section.id, kind),
                 };
-                let mine = count_as(gw, up, user, &path).await?;
+                let mine = count_as(reads, up, user, &path).await?;
                 if mine != theirs {
                     tracing::debug!(
                         upstream = %up.name,

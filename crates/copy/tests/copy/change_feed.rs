@@ -843,7 +843,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
     assert_eq!(read().await, ("HIT".to_owned(), 0, false));
 
     // The first reading in this process keeps what it read: nothing to compare with yet.
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.first, round.changed, round.failed),
         (1, 1, 0, 0),
@@ -855,12 +855,12 @@ async fn plays_made_on_other_clients(profile: Profile) {
     assert_eq!(read().await.0, "HIT");
     // Not due again before `play_state_user_probe`: both servers list every user's plays
     // (Plex's play history, Jellyfin's activity log).
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(round.users, 0, "{round:?}");
     probes_due();
     read_path(other_path.clone()).await;
     assert_eq!(read_path(other_path.clone()).await.0, "HIT");
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.first, round.changed),
         (1, 0, 0),
@@ -875,7 +875,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
         "nothing told the gateway"
     );
     probes_due();
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!((round.changed, round.items), (1, 1), "{round:?}");
     assert_eq!(read().await.1, 1, "the play is seen after one round");
     assert_eq!(
@@ -889,7 +889,12 @@ async fn plays_made_on_other_clients(profile: Profile) {
     gw.sim.unscrobble(user.id, item);
     assert_eq!(read().await.1, 1);
     probes_due();
-    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
+    assert_eq!(
+        play_watch::probe_round(gw.gateway.library().unwrap(), &up)
+            .await
+            .changed,
+        1
+    );
     assert_eq!(
         read().await.1,
         0,
@@ -905,7 +910,12 @@ async fn plays_made_on_other_clients(profile: Profile) {
     };
     assert!(!read().await.2);
     probes_due();
-    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.changed, 1);
+    assert_eq!(
+        play_watch::probe_round(gw.gateway.library().unwrap(), &up)
+            .await
+            .changed,
+        1
+    );
     assert!(
         read().await.2,
         "the rating or favourite is seen after one round"
@@ -914,13 +924,18 @@ async fn plays_made_on_other_clients(profile: Profile) {
     // Another user's change leaves the owner's answers alone.
     let owner_path = gw.metadata(item);
     gw.get(&owner_path).await;
-    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    assert_eq!(
+        play_watch::probe_round(gw.gateway.library().unwrap(), &up)
+            .await
+            .first,
+        1
+    );
     gw.get(&owner_path).await;
     assert_eq!(gw.get(&owner_path).await.cache, "HIT");
     gw.sim.mark_played(user.id, ids[1]);
     read().await;
     probes_due();
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.changed, round.items),
         (2, 1, 1),
@@ -933,14 +948,14 @@ async fn plays_made_on_other_clients(profile: Profile) {
     // Not read for `play_state_active`: nobody is probed, nothing is asked at all.
     gw.clock.advance(Duration::from_secs(181));
     let asked = gw.sim.stats().total;
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.lapsed, round.probes),
         (0, 2, 0),
         "{round:?}"
     );
     gw.clock.advance(Duration::from_secs(600));
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(round, play_watch::Round::default(), "idle: {round:?}");
     assert_eq!(gw.sim.stats().total, asked, "an idle gateway asks nothing");
     let stats = gw.stats().await;
@@ -951,7 +966,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
     gw.sim.mark_played(user.id, item);
     read().await;
     assert_eq!(read_path(other_path.clone()).await.0, "HIT");
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.first, round.changed),
         (1, 0, 1),
@@ -1009,7 +1024,7 @@ async fn plex_plays_of_every_account_are_read_from_the_history() {
         }
     };
     read(item).await;
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.first, round.signal, round.plays),
         (1, 1, 0),
@@ -1020,7 +1035,12 @@ async fn plex_plays_of_every_account_are_read_from_the_history() {
         assert_eq!(read(id).await, ("HIT".to_owned(), 0));
     }
     gw.get(&gw.metadata(item)).await;
-    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    assert_eq!(
+        play_watch::probe_round(gw.gateway.library().unwrap(), &up)
+            .await
+            .first,
+        1
+    );
     assert_eq!(gw.get(&gw.metadata(item)).await.cache, "MISS");
     assert_eq!(gw.get(&gw.metadata(item)).await.cache, "HIT");
 
@@ -1031,7 +1051,7 @@ async fn plex_plays_of_every_account_are_read_from_the_history() {
         ("HIT".to_owned(), 0),
         "nothing told the gateway"
     );
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.signal, round.plays),
         (0, 1, 1),
@@ -1045,7 +1065,7 @@ async fn plex_plays_of_every_account_are_read_from_the_history() {
         "the owner's answers stay: another account played"
     );
     // Read again from where it was: nothing new.
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!((round.signal, round.plays), (1, 0), "{round:?}");
     let stats = gw.stats().await;
     let background = &stats["feed"][0]["background"]["total"];
@@ -1106,14 +1126,19 @@ async fn jellyfin_plays_of_every_user_are_read_from_the_activity_log() {
         }
     };
     read(&user, item).await;
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.first, round.signal, round.plays),
         (1, 1, 0),
         "{round:?}"
     );
     read(&owner, item).await;
-    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    assert_eq!(
+        play_watch::probe_round(gw.gateway.library().unwrap(), &up)
+            .await
+            .first,
+        1
+    );
     for id in [item, other] {
         read(&user, id).await;
         assert_eq!(read(&user, id).await, ("HIT".to_owned(), 0));
@@ -1135,7 +1160,7 @@ async fn jellyfin_plays_of_every_user_are_read_from_the_activity_log() {
         ("HIT".to_owned(), 0),
         "nothing told the gateway"
     );
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.signal, round.plays),
         (0, 1, 2),
@@ -1157,7 +1182,7 @@ async fn jellyfin_plays_of_every_user_are_read_from_the_activity_log() {
         "the owner's answers stay: another user played"
     );
     // Read again from where it was: nothing new.
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!((round.signal, round.plays), (1, 0), "{round:?}");
     let stats = gw.stats().await;
     let background = &stats["feed"][0]["background"]["total"];
@@ -1204,7 +1229,7 @@ async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
     }
     let user = chosen.expect("a user other than the owner sees the movies");
     let up = gw.gateway.upstreams()[0].clone();
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!((round.users, round.first), (1, 1), "{round:?}");
 
     // Started again on a copy of its data directory, on the same clock.
@@ -1225,7 +1250,7 @@ async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
     }));
     let up = restarted.upstreams()[0].clone();
     assert_eq!(ask(&proxy, &user, item).await.unwrap().status(), 200);
-    let round = play_watch::probe_round(&restarted, &up).await;
+    let round = play_watch::probe_round(restarted.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.first),
         (0, 0),
@@ -1236,7 +1261,7 @@ async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
     gw.sim.mark_played(user.id, item);
     gw.clock.advance(USER_PROBE);
     assert_eq!(ask(&proxy, &user, item).await.unwrap().status(), 200);
-    let round = play_watch::probe_round(&restarted, &up).await;
+    let round = play_watch::probe_round(restarted.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.first, round.changed, round.items),
         (1, 0, 1, 1),
@@ -1366,10 +1391,10 @@ async fn a_rename_in_a_probe_is_no_play_state_change(profile: Profile) {
     gw.sim.mark_played(owner.id, item);
     let read = || async { gw.get(&gw.metadata(other)).await };
     read().await;
-    assert_eq!(play_watch::probe_round(&gw.gateway, &up).await.first, 1);
+    assert_eq!(play_watch::probe_round(gw.gateway.library().unwrap(), &up).await.first, 1);
     gw.clock.advance(USER_PROBE);
     read().await;
-    let unchanged = play_watch::probe_round(&gw.gateway, &up).await;
+    let unchanged = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (unchanged.users, unchanged.changed),
         (1, 0),
@@ -1379,7 +1404,7 @@ async fn a_rename_in_a_probe_is_no_play_state_change(profile: Profile) {
     gw.sim.rename_item(item, "Renamed While Watched").unwrap();
     gw.clock.advance(USER_PROBE);
     read().await;
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!(
         (round.users, round.changed, round.probes),
         (1, 0, unchanged.probes),
@@ -1389,7 +1414,7 @@ async fn a_rename_in_a_probe_is_no_play_state_change(profile: Profile) {
     gw.sim.mark_played(owner.id, other);
     gw.clock.advance(USER_PROBE);
     read().await;
-    let round = play_watch::probe_round(&gw.gateway, &up).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
     assert_eq!((round.changed, round.items), (1, 1), "{round:?}");
 }
 

@@ -45,9 +45,9 @@ use cachearr_engine::{Key, Outcome};
 use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
+use super::BatchReads;
 use super::{Release, Target, store_part, target_of};
 use crate::fetch::{CopyAnswer, CopySource, LoaderState};
-use crate::gateway::Gateway;
 use cachearr_dialect::CopyAnswers;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::UserHash;
@@ -100,7 +100,7 @@ pub(crate) struct PageRead<'a> {
     /// This read's own load was answered by the copy (not the server, not a hit).
     pub(crate) by_copy: bool,
     /// What answers the listing's misses: the library copy's walk.
-    pub(crate) copy: &'static dyn CopySource,
+    pub(crate) copy: Arc<dyn CopySource>,
 }
 
 /// The walks the copy writes ahead.
@@ -126,7 +126,7 @@ impl Ahead {
     /// writing what comes after this one that is not written yet.
     pub(crate) fn observe(
         &self,
-        gw: &Gateway,
+        reads: &BatchReads,
         up: &Arc<Upstream>,
         who: (&Arc<UserRecord>, Option<UserHash>),
         read: PageRead<'_>,
@@ -151,9 +151,9 @@ impl Ahead {
         let params = answers.query_params(read.uri.query());
         match answers.paging(read.headers, &params) {
             Some((Some(start), Some(size))) if size > 0 => {
-                self.pages_ahead((gw, up, answers), who, &read, (start, size));
+                self.pages_ahead((reads, up, answers), who, &read, (start, size));
             }
-            Some((None, None)) => self.siblings_ahead((gw, up, answers), who, &read),
+            Some((None, None)) => self.siblings_ahead((reads, up, answers), who, &read),
             _ => {}
         }
     }
@@ -161,7 +161,7 @@ impl Ahead {
     /// A page of a listing: the pages after it.
     fn pages_ahead(
         &self,
-        (gw, up, answers): (&Gateway, &Arc<Upstream>, &dyn CopyAnswers),
+        (reads, up, answers): (&BatchReads, &Arc<Upstream>, &dyn CopyAnswers),
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         read: &PageRead<'_>,
         (start, size): (usize, usize),
@@ -189,7 +189,7 @@ impl Ahead {
             .page_moved(query, read.headers, start, size)
             .and_then(|(q, h)| {
                 let asked = (path.to_owned(), q.as_deref(), start.to_string().into());
-                target_of(gw, up, (user, scope_user), &h, asked)
+                target_of(reads, up, (user, scope_user), &h, asked)
             });
         if rebuilt.is_none_or(|t| t.key != *read.key) {
             self.finish(&up.name, user.hash, path, &due, false);
@@ -201,11 +201,11 @@ impl Ahead {
                 continue;
             };
             let asked = (path.to_owned(), q.as_deref(), page.to_string().into());
-            if let Some(target) = target_of(gw, up, (user, scope_user), &h, asked) {
+            if let Some(target) = target_of(reads, up, (user, scope_user), &h, asked) {
                 pages.push((target, h));
             }
         }
-        self.start(gw, up, user, (path, due), pages, read.copy);
+        self.start(reads, up, user, (path, due), pages, read.copy.clone());
     }
 
     /// One item's children (or leaves, or a series' episodes): the same walk of the items
@@ -213,7 +213,7 @@ impl Ahead {
     /// the walk's place, one item a step.
     fn siblings_ahead(
         &self,
-        (gw, up, answers): (&Gateway, &Arc<Upstream>, &dyn CopyAnswers),
+        (reads, up, answers): (&BatchReads, &Arc<Upstream>, &dyn CopyAnswers),
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         read: &PageRead<'_>,
     ) {
@@ -223,7 +223,7 @@ impl Ahead {
         };
         let item = &path[range.clone()];
         let (prefix, suffix) = (&path[..range.start], &path[range.end..]);
-        let batcher = gw.batcher();
+        let batcher = reads.batcher();
         // A walk goes at most AHEAD items past the one read.
         let Some((listing, at, next)) =
             batcher.listed_after(up, (user.hash, read.headers), item, AHEAD)
@@ -242,7 +242,7 @@ impl Ahead {
         };
         let sibling = |id: &str| {
             let asked = (format!("{prefix}{id}{suffix}"), query, id.into());
-            target_of(gw, up, (user, scope_user), read.headers, asked)
+            target_of(reads, up, (user, scope_user), read.headers, asked)
         };
         if sibling(item).is_none_or(|t| t.key != *read.key) {
             self.finish(&up.name, user.hash, &template, &due, false);
@@ -251,7 +251,7 @@ impl Ahead {
         let pages = (next.iter().skip(due.from - at - 1))
             .filter_map(|id| Some((sibling(id)?, read.headers.clone())))
             .collect();
-        self.start(gw, up, user, (&template, due), pages, read.copy);
+        self.start(reads, up, user, (&template, due), pages, read.copy.clone());
     }
 
     /// Whether `user` is remembered walking a listing at `path`, or the siblings of the item
@@ -343,33 +343,33 @@ impl Ahead {
     /// writing, one after another.
     fn start(
         &self,
-        gw: &Gateway,
+        reads: &BatchReads,
         up: &Arc<Upstream>,
         user: &Arc<UserRecord>,
         (path, due): (&str, Due),
         pages: Vec<(Target, HeaderMap)>,
-        copy: &'static dyn CopySource,
+        copy: Arc<dyn CopySource>,
     ) {
         if pages.is_empty() {
             return self.finish(&up.name, user.hash, path, &due, false);
         }
         let targets: Vec<Target> = pages.iter().map(|(t, _)| t.clone()).collect();
         let (tx, rx) = watch::channel(());
-        gw.batcher().register(&targets, rx);
+        reads.batcher().register(&targets, rx);
         let release = Release {
-            gw: gw.clone(),
+            reads: reads.clone(),
             keys: targets.iter().map(|t| t.key.clone()).collect(),
             _tx: tx,
         };
-        let (gw, up, user, path) = (gw.clone(), up.clone(), user.clone(), path.to_owned());
+        let (reads, up, user, path) = (reads.clone(), up.clone(), user.clone(), path.to_owned());
         tokio::spawn(async move {
             let mut ended = false;
             for (target, headers) in pages {
-                if gw.cache().get(&target.key).await.is_some() {
+                if reads.cache().get(&target.key).await.is_some() {
                     continue;
                 }
-                let stamp = gw.cache().fetch_started();
-                let state = page_state(&gw, &up, &user, &target, &headers, copy);
+                let stamp = reads.cache().fetch_started();
+                let state = page_state(&reads, &up, &user, &target, &headers, copy.clone());
                 let Some(CopyAnswer { value, ids }) = copy.answer(&state).await else {
                     ended = true;
                     break;
@@ -379,14 +379,16 @@ impl Ahead {
                     break;
                 }
                 let part = (&user, &headers);
-                if store_part(&gw, &up, part, target, value, ids, &stamp).await {
-                    gw.batcher()
+                if store_part(&reads, &up, part, target, value, ids, &stamp).await {
+                    reads
+                        .batcher()
                         .ahead
                         .pages_written
                         .fetch_add(1, Ordering::Relaxed);
                 }
             }
-            gw.batcher()
+            reads
+                .batcher()
                 .ahead
                 .finish(&up.name, user.hash, &path, &due, ended);
             drop(release);
@@ -397,15 +399,15 @@ impl Ahead {
 /// The loader's state of a page written ahead: the walker's request, moved to the page, read
 /// by the copy only (no client waits on it).
 fn page_state(
-    gw: &Gateway,
+    reads: &BatchReads,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     target: &Target,
     headers: &HeaderMap,
-    copy: &'static dyn CopySource,
+    copy: Arc<dyn CopySource>,
 ) -> LoaderState {
     LoaderState {
-        gw: gw.clone(),
+        reads: reads.read_through().clone(),
         up: up.clone(),
         user: user.clone(),
         authenticates: false,
@@ -419,6 +421,7 @@ fn page_state(
         copy_declines_user: Default::default(),
         item_tagged: cachearr_upstream::feed::item_tagged(target.class),
         copy: Some(copy),
+        walks: None,
     }
 }
 

@@ -13,16 +13,16 @@ use std::sync::atomic::Ordering;
 use cachearr_engine::{EngineError, Key, Lookup, Outcome};
 use http::{HeaderMap, Uri};
 
+use super::BatchReads;
 use super::Batcher;
 use crate::fetch::{CopySource, LoaderState};
-use crate::gateway::Gateway;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::secret::UserHash;
 use cachearr_upstream::users::UserRecord;
 
 /// One cached read: who reads which key, by which request.
 pub(crate) struct BatchedRead<'a> {
-    pub(crate) gw: &'a Gateway,
+    pub(crate) reads: &'a BatchReads,
     pub(crate) up: &'a Arc<Upstream>,
     pub(crate) user: &'a Arc<UserRecord>,
     /// The entry's user (`None`: a shared entry).
@@ -31,7 +31,7 @@ pub(crate) struct BatchedRead<'a> {
     pub(crate) headers: &'a HeaderMap,
     pub(crate) key: &'a Key,
     /// The library copy, when it may answer this route's walks.
-    pub(crate) copy: Option<&'static dyn CopySource>,
+    pub(crate) copy: Option<Arc<dyn CopySource>>,
 }
 
 /// What a read's look-up gave, and what its own load (if it made one) said.
@@ -45,7 +45,7 @@ pub(crate) struct Looked {
     /// The library copy, when it answers this user's walks of this route: a copy that
     /// declines the user answers none of them here (their pages are the server's, and
     /// windows may read them ahead).
-    pub(crate) copy: Option<&'static dyn CopySource>,
+    pub(crate) copy: Option<Arc<dyn CopySource>>,
 }
 
 impl Looked {
@@ -83,7 +83,7 @@ impl Batcher {
                 result,
                 made,
                 by_copy,
-                copy: read.copy.filter(|_| !declined),
+                copy: read.copy.clone().filter(|_| !declined),
             };
             self.learn_ahead(&read, &looked);
             looked
@@ -107,17 +107,17 @@ impl Batcher {
 
     /// What the innermost layer learns: a walk's page the copy may write the next of.
     fn learn_ahead(&self, read: &BatchedRead<'_>, looked: &Looked) {
-        if let (Some(lookup), Some(copy)) = (looked.teaches(), looked.copy) {
+        if let (Some(lookup), Some(copy)) = (looked.teaches(), &looked.copy) {
             let page = super::ahead::PageRead {
                 uri: read.uri,
                 headers: read.headers,
                 key: read.key,
                 outcome: lookup.outcome,
                 by_copy: looked.by_copy == Some(true),
-                copy,
+                copy: copy.clone(),
             };
             self.ahead
-                .observe(read.gw, read.up, (read.user, read.scope_user), page);
+                .observe(read.reads, read.up, (read.user, read.scope_user), page);
         }
     }
 }

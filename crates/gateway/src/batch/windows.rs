@@ -46,11 +46,11 @@ use cachearr_engine::{CachedValue, Fill};
 use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
+use super::BatchReads;
 use super::{
     BatchedRead, Children, Looked, Proof, Release, Target, not_cached, same_headers, store_part,
     target_of,
 };
-use crate::gateway::Gateway;
 use cachearr_dialect::{PageFrame, PagedListing};
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::UserHash;
@@ -294,7 +294,7 @@ impl Windows {
     /// window that reads its next pages when one is due.
     pub(crate) fn observe(
         &self,
-        gw: &Gateway,
+        reads: &BatchReads,
         up: &Arc<Upstream>,
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         read: PageRead<'_>,
@@ -314,7 +314,7 @@ impl Windows {
         }
         let Some((start, size)) = (paged.page_of)(query) else {
             if (paged.announces)(query) {
-                let now = gw.clock().now_ms();
+                let now = reads.clock().now_ms();
                 self.announce((&up.name, user.hash, now), paged, path, query, read.value);
             }
             return;
@@ -328,7 +328,7 @@ impl Windows {
         let Some(due) = self.note(&up.name, user.hash, paged, &page, &read) else {
             return;
         };
-        self.start(gw, up, (user, scope_user), read.headers, paged, due);
+        self.start(reads, up, (user, scope_user), read.headers, paged, due);
         // The pages waiting for this one now wait for the window holding them.
         if let Some(shape) = (paged.with_page)(query, 0, 0) {
             let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
@@ -426,9 +426,9 @@ impl Windows {
         read: &BatchedRead<'_>,
         inner: impl Future<Output = Looked>,
     ) -> Looked {
-        let (gw, up, who) = (read.gw, read.up, (read.user, read.scope_user));
+        let (reads, up, who) = (read.reads, read.up, (read.user, read.scope_user));
         let loading = self
-            .hold(gw, up, who, (read.uri, read.headers, read.key))
+            .hold(reads, up, who, (read.uri, read.headers, read.key))
             .await;
         let looked = inner.await;
         self.learn(read, &looked);
@@ -446,7 +446,7 @@ impl Windows {
                 from_server: looked.by_copy == Some(false),
                 copy: looked.copy.is_some(),
             };
-            self.observe(read.gw, read.up, (read.user, read.scope_user), page);
+            self.observe(read.reads, read.up, (read.user, read.scope_user), page);
         }
     }
 
@@ -460,7 +460,7 @@ impl Windows {
     /// elsewhere in the walk are left alone.
     async fn hold(
         &self,
-        gw: &Gateway,
+        reads: &BatchReads,
         up: &Arc<Upstream>,
         (reader, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         (uri, headers, key): (&Uri, &HeaderMap, &cachearr_engine::Key),
@@ -472,7 +472,7 @@ impl Windows {
             return None;
         }
         let (start, size) = (paged.page_of)(query)?;
-        if gw.cache().get(key).await.is_some() {
+        if reads.cache().get(key).await.is_some() {
             return None;
         }
         let page = PageAt {
@@ -529,7 +529,7 @@ impl Windows {
                 items = due.items,
                 "a counted walk's page read as a window"
             );
-            self.start(gw, up, (reader, scope_user), headers, paged, due);
+            self.start(reads, up, (reader, scope_user), headers, paged, due);
             let mut walks = self.walks.lock().unwrap_or_else(|e| e.into_inner());
             walk_of(&mut walks, &up.name, user, &page, shape)
                 .changed
@@ -538,7 +538,7 @@ impl Windows {
         }
         let mut changed = changed?;
         if holding {
-            if !gw.batcher().is_pending(key) {
+            if !reads.batcher().is_pending(key) {
                 let _ = tokio::time::timeout(HOLD_WAIT, changed.changed()).await;
             }
             return None;
@@ -661,7 +661,7 @@ impl Windows {
     /// it.
     fn start(
         &self,
-        gw: &Gateway,
+        reads: &BatchReads,
         up: &Arc<Upstream>,
         (user, scope_user): (&Arc<UserRecord>, Option<UserHash>),
         headers: &HeaderMap,
@@ -670,7 +670,7 @@ impl Windows {
     ) {
         let shape = (paged.with_page)(&due.query, 0, 0).unwrap_or_default();
         let done = |ended| {
-            gw.batcher().windows.finish(
+            reads.batcher().windows.finish(
                 (&up.name, user.hash, &due.path, &shape, due.size),
                 ended,
                 None,
@@ -692,7 +692,7 @@ impl Windows {
             let path = due.path.to_string();
             let id = page.to_string().into_boxed_str();
             let asked = (path, Some(query.as_str()), id);
-            if let Some(t) = target_of(gw, up, (user, scope_user), &owned_headers, asked) {
+            if let Some(t) = target_of(reads, up, (user, scope_user), &owned_headers, asked) {
                 targets.push(t);
             }
         }
@@ -707,13 +707,13 @@ impl Windows {
             None => return done(false),
         };
         let (tx, rx) = watch::channel(());
-        gw.batcher().register(&targets, rx);
+        reads.batcher().register(&targets, rx);
         let release = Release {
-            gw: gw.clone(),
+            reads: reads.clone(),
             keys: targets.iter().map(|t| t.key.clone()).collect(),
             _tx: tx,
         };
-        let (gw, up, user) = (gw.clone(), up.clone(), user.clone());
+        let (reads, up, user) = (reads.clone(), up.clone(), user.clone());
         let window = Window {
             uri: window_uri,
             class,
@@ -721,9 +721,9 @@ impl Windows {
             targets,
         };
         tokio::spawn(async move {
-            let (ended, frame) = run(&gw, &up, &user, paged, &due, window).await;
+            let (ended, frame) = run(&reads, &up, &user, paged, &due, window).await;
             let ended = ended || due.ends_at.is_some_and(|t| due.start + due.items >= t);
-            gw.batcher().windows.finish(
+            reads.batcher().windows.finish(
                 (&up.name, user.hash, &due.path, &shape, due.size),
                 ended,
                 frame,
@@ -879,7 +879,7 @@ impl Cut<'_> {
 /// Stores the pages of the window `cut` that the waiting targets ask for, tagged and sampled
 /// as a load of each would be; `asked`: the user the window was read as, and its headers.
 async fn store_pages(
-    gw: &Gateway,
+    reads: &BatchReads,
     up: &Upstream,
     reader: (&Arc<UserRecord>, &HeaderMap),
     cut: &Cut<'_>,
@@ -898,8 +898,9 @@ async fn store_pages(
             headers: cut.frame.headers.clone(),
             body,
         };
-        if store_part(gw, up, reader, t, part, None, stamp).await {
-            gw.batcher()
+        if store_part(reads, up, reader, t, part, None, stamp).await {
+            reads
+                .batcher()
                 .windows
                 .pages_stored
                 .fetch_add(1, Ordering::Relaxed);
@@ -910,7 +911,7 @@ async fn store_pages(
 /// Asks for the window, proves it, stores its pages; gives whether the listing ended in it,
 /// and the window's own frame when no page's framed it.
 async fn run(
-    gw: &Gateway,
+    reads: &BatchReads,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
     paged: &PagedListing,
@@ -922,8 +923,8 @@ async fn run(
         targets,
     }: Window,
 ) -> (bool, Option<Frame>) {
-    let windows = &gw.batcher().windows;
-    let cache = gw.cache();
+    let windows = &reads.batcher().windows;
+    let cache = reads.cache();
     tracing::debug!(
         upstream = %up.name,
         path = %due.path,
@@ -933,13 +934,22 @@ async fn run(
         "window of a listing"
     );
     // Pages kept already are neither waited for nor stored again.
-    let wanted = not_cached(gw.cache(), gw.batcher(), targets).await;
+    let wanted = not_cached(reads.cache(), reads.batcher(), targets).await;
     if wanted.is_empty() {
         return (false, None);
     }
     let stamp = cache.fetch_started();
     windows.sent.fetch_add(1, Ordering::Relaxed);
-    let answer = crate::fetch::fetch_uncached(gw, up, user, class, uri, headers.clone()).await;
+    let answer = crate::fetch::fetch_uncached(
+        reads.read_through(),
+        None,
+        up,
+        user,
+        class,
+        uri,
+        headers.clone(),
+    )
+    .await;
     let value = match answer {
         Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
         _ => return (false, None),
@@ -976,12 +986,12 @@ async fn run(
         page(frame.start).is_some_and(|p| p == frame.body)
             && same_headers(&value.headers, &frame.headers)
     });
-    if !trusted(gw.batcher(), up, proven) {
+    if !trusted(reads.batcher(), up, proven) {
         return (false, None);
     }
     let short = ranges.len() < due.items;
     let asked = (user, &headers);
-    store_pages(gw, up, asked, &cut, wanted, &stamp).await;
+    store_pages(reads, up, asked, &cut, wanted, &stamp).await;
     let frame = own.filter(|_| !short);
     (short, frame)
 }

@@ -47,7 +47,7 @@ pub(super) enum ReadFrom<'a> {
         /// remembered).
         remember: Option<Fingerprint>,
         /// What may answer a miss instead of the server (the library copy's walks).
-        copy: Option<&'static dyn CopySource>,
+        copy: Option<Arc<dyn CopySource>>,
         /// The prefetch the answer triggers.
         prefetch: Option<Trigger>,
     },
@@ -368,13 +368,15 @@ impl CachedRead<'_> {
         let Call { gw, peer, .. } = *self.call;
         let policy = self.policy(reading);
         let lookup = gw.cache().memory_hit(self.key, policy, || {
-            Arc::new(HttpLoader(Arc::new(self.loader(peer, reading.copy))))
+            Arc::new(HttpLoader(Arc::new(
+                self.loader(peer, reading.copy.clone()),
+            )))
         })?;
         let looked = Looked {
             result: Ok(lookup),
             made: None,
             by_copy: None,
-            copy: reading.copy,
+            copy: reading.copy.clone(),
         };
         gw.batcher().learn(&self.batched(reading), &looked);
         Some(self.answered(looked, reading))
@@ -385,7 +387,7 @@ impl CachedRead<'_> {
         let gw = self.call.gw;
         let policy = self.policy(reading);
         // Pinned here and handed to the batches' layers by reference (see `Batcher::around`).
-        let look_up = std::pin::pin!(self.look_up(policy, reading.copy));
+        let look_up = std::pin::pin!(self.look_up(policy, reading.copy.clone()));
         let looked = gw.batcher().around(self.batched(reading), look_up).await;
         self.answered(looked, reading)
     }
@@ -402,14 +404,14 @@ impl CachedRead<'_> {
     fn batched(&self, reading: &Reading) -> BatchedRead<'_> {
         let Call { gw, up, .. } = self.call;
         BatchedRead {
-            gw,
+            reads: gw.batches(),
             up,
             user: self.user,
             scope_user: self.scope_user,
             uri: self.uri,
             headers: self.client_headers,
             key: self.key,
-            copy: reading.copy,
+            copy: reading.copy.clone(),
         }
     }
 
@@ -439,7 +441,7 @@ impl CachedRead<'_> {
     async fn look_up(
         &self,
         policy: &cachearr_engine::Policy,
-        copy: Option<&'static dyn CopySource>,
+        copy: Option<Arc<dyn CopySource>>,
     ) -> (Result<Lookup, EngineError>, Option<Arc<LoaderState>>) {
         let Call { gw, peer, .. } = *self.call;
         let mut made: Option<Arc<LoaderState>> = None;
@@ -455,10 +457,10 @@ impl CachedRead<'_> {
     }
 
     /// The loader's state for this read's key, made only when the engine asks for a load.
-    fn loader(&self, peer: SocketAddr, copy: Option<&'static dyn CopySource>) -> LoaderState {
+    fn loader(&self, peer: SocketAddr, copy: Option<Arc<dyn CopySource>>) -> LoaderState {
         let Call { gw, up, .. } = self.call;
         LoaderState {
-            gw: (*gw).clone(),
+            reads: gw.reads().clone(),
             up: (*up).clone(),
             user: self.user.clone(),
             authenticates: self.authenticates,
@@ -472,6 +474,7 @@ impl CachedRead<'_> {
             copy_declines_user: Default::default(),
             item_tagged: cachearr_upstream::feed::item_tagged(self.class),
             copy,
+            walks: (gw.copy()).map(|c| c.clone() as Arc<dyn crate::fetch::WalkSources>),
         }
     }
 

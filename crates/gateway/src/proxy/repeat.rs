@@ -69,7 +69,7 @@ pub(crate) struct Reading {
     /// The client takes gzip.
     pub(crate) gzip: bool,
     /// What may answer a miss instead of the server (the library copy's walks).
-    pub(crate) copy: Option<&'static dyn crate::fetch::CopySource>,
+    pub(crate) copy: Option<Arc<dyn crate::fetch::CopySource>>,
     /// The prefetch its answer triggers (the dialect's reading of the path).
     pub(crate) prefetch: Option<cachearr_dialect::Trigger>,
 }

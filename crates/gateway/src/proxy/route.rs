@@ -48,7 +48,8 @@ impl Call<'_> {
             // server's token forms among them as the dialect read them.
             let head_bytes = self.via.takes_head_bytes();
             let (gw, up, peer) = (self.gw, self.up, self.peer);
-            let serve = standard::serve(gw, up, route, req, peer, head_bytes, first.identity);
+            let serve =
+                standard::serve(gw.reads(), up, route, req, peer, head_bytes, first.identity);
             return Box::pin(serve).await;
         }
         let FirstRead { identity, prefetch } = first;
@@ -135,11 +136,18 @@ impl Call<'_> {
             prefetch,
         } = route;
         let library = self.gw.copy();
-        let copy = library.and_then(|l| l.walk_copy(search, req.uri().query()));
+        let copy = library.and_then(|l| l.walk_copy(&self.up.name, search, req.uri().query()));
         if copy.is_none()
             && let Some(library) = library
             && let Some(answered) = library
-                .answer_search(self.gw, self.up, &req, search, who.user(), self.started)
+                .answer_search(
+                    self.gw.reads(),
+                    self.up,
+                    &req,
+                    search,
+                    who.user(),
+                    self.started,
+                )
                 .await
         {
             return answered.into();

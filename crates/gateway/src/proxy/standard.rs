@@ -54,7 +54,7 @@ use hyper::body::Body as _;
 
 use super::WireHead;
 use crate::fetch::{ClientBody, ProxyBody};
-use crate::gateway::Gateway;
+use crate::read_through::ReadThrough;
 use crate::respond::{ErrorKind, problem};
 use cachearr_config::policy::standard::{HttpSettings, StandardRoute, StandardScope};
 use cachearr_dialect::{Identity, is_token_param};
@@ -74,7 +74,7 @@ const MAX_GRAPHQL_BODY: usize = 256 * 1024;
 /// One request, as the phases pass it on. Owned, so a background refresh can keep it.
 #[derive(Clone)]
 struct Ask {
-    gw: Gateway,
+    reads: ReadThrough,
     up: Arc<Upstream>,
     route: Arc<StandardRoute>,
     peer: SocketAddr,
@@ -200,7 +200,7 @@ impl From<Response<ProxyBody>> for Answered {
     reason = "a request's latency for the metrics is a real span"
 )]
 pub(super) async fn serve(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     route: &Arc<StandardRoute>,
     req: Request<ClientBody>,
@@ -209,8 +209,8 @@ pub(super) async fn serve(
     identity: Identity<'static>,
 ) -> Reply<WireHead> {
     let started = Instant::now();
-    let (answered, outcome) = decide(gw, up, route, req, peer, identity).await;
-    account(gw, up, outcome, started);
+    let (answered, outcome) = decide(reads, up, route, req, peer, identity).await;
+    account(reads, up, outcome, started);
     let mut resp = match answered {
         Answered::Hit(hit) if head_bytes => {
             let (response, head) = hit.wire();
@@ -240,7 +240,7 @@ pub(super) async fn serve(
 
 /// Phases 1 and 2: who asks, and what kind of request it is.
 async fn decide(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     route: &Arc<StandardRoute>,
     mut req: Request<ClientBody>,
@@ -260,9 +260,9 @@ async fn decide(
     // A method override makes the request the method it names: passed through whole, and
     // invalidating as that method would ([`exchange::write`]).
     if steering::method_override(req.headers()).is_some() {
-        let req = exchange::upstream_request(&gw.config().limits, req);
+        let req = exchange::upstream_request(&reads.config().limits, req);
         return (
-            exchange::write(gw, up, route, req, peer, false)
+            exchange::write(reads, up, route, req, peer, false)
                 .await
                 .into(),
             Outcome::Passed,
@@ -270,11 +270,18 @@ async fn decide(
     }
     // The dialect's reading is the request's still unless the strip took a field from it.
     let read = (stripped == 0).then_some(identity);
-    let credential = match identify(gw, settings, req.headers(), req.uri().query(), read) {
+    let credential = match identify(reads, settings, req.headers(), req.uri().query(), read) {
         Ok(c) => c,
         // Two credentials: whose answer it is cannot be told, so nothing is kept or served.
         Err(Ambiguous) => {
-            let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("ambiguous-credential"));
+            let resp = exchange::pass(
+                reads,
+                up,
+                req,
+                peer,
+                Fwd::Bypass,
+                Some("ambiguous-credential"),
+            );
             return (resp.await.into(), Outcome::Passed);
         }
     };
@@ -284,17 +291,17 @@ async fn decide(
     // without the body its framing declares would leave the origin reading the next
     // request on the connection as that body. Passed through whole, its framing with it.
     if safe && !req.body().is_end_stream() {
-        let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("request-body")).await;
+        let resp = exchange::pass(reads, up, req, peer, Fwd::Bypass, Some("request-body")).await;
         return (resp.into(), Outcome::Passed);
     }
     if !route.cache {
         if safe {
-            let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("route")).await;
+            let resp = exchange::pass(reads, up, req, peer, Fwd::Bypass, Some("route")).await;
             return (resp.into(), Outcome::Passed);
         }
-        let req = exchange::upstream_request(&gw.config().limits, req);
+        let req = exchange::upstream_request(&reads.config().limits, req);
         return (
-            exchange::write(gw, up, route, req, peer, false)
+            exchange::write(reads, up, route, req, peer, false)
                 .await
                 .into(),
             Outcome::Passed,
@@ -303,27 +310,28 @@ async fn decide(
     let user = match (route.scope, credential) {
         (StandardScope::Shared, _) => None,
         (StandardScope::User, None) if safe || graphql_post => {
-            let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("no-credential")).await;
+            let resp =
+                exchange::pass(reads, up, req, peer, Fwd::Bypass, Some("no-credential")).await;
             return (resp.into(), Outcome::Passed);
         }
         (_, c) => c,
     };
     if !safe && !graphql_post {
-        let req = exchange::upstream_request(&gw.config().limits, req);
+        let req = exchange::upstream_request(&reads.config().limits, req);
         return (
-            exchange::write(gw, up, route, req, peer, false)
+            exchange::write(reads, up, route, req, peer, false)
                 .await
                 .into(),
             Outcome::Passed,
         );
     }
-    cached(gw, up, route, req, peer, user, settings).await
+    cached(reads, up, route, req, peer, user, settings).await
 }
 
 /// A read (or a GraphQL query) the route caches, as `user`'s entry (`None`: shared): a part of
 /// a response cut from a stored one, a GraphQL query keyed by its text, else the read itself.
 async fn cached(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     route: &Arc<StandardRoute>,
     req: Request<ClientBody>,
@@ -334,7 +342,7 @@ async fn cached(
     let graphql_post = req.method() == Method::POST && route.graphql.is_some();
     let target = key_target(req.uri(), settings);
     let ask_for = |uri: http::Uri, headers: HeaderMap| Ask {
-        gw: gw.clone(),
+        reads: reads.clone(),
         up: up.clone(),
         route: route.clone(),
         peer,
@@ -355,7 +363,7 @@ async fn cached(
         {
             return (answered.0.into(), answered.1);
         }
-        let resp = exchange::pass(gw, up, req, peer, Fwd::Bypass, Some("range")).await;
+        let resp = exchange::pass(reads, up, req, peer, Fwd::Bypass, Some("range")).await;
         return (resp.into(), Outcome::Passed);
     }
     let (mut parts, body) = req.into_parts();
@@ -385,7 +393,7 @@ async fn cached(
     };
     match graphql::read(&bytes) {
         graphql::Operation::Query { text, name } => {
-            let hash = gw.secret().user_of(&text).hex();
+            let hash = reads.secret().user_of(&text).hex();
             ask.method = Method::POST;
             ask.resource = format!("POST {target} g={}", String::from_utf8_lossy(&hash));
             ask.lifetime = route.operation_lifetime(name.as_deref());
@@ -393,7 +401,7 @@ async fn cached(
         }
         graphql::Operation::Other => {
             let req = Request::from_parts(parts, exchange::full(bytes));
-            let resp = exchange::write(gw, up, route, req, peer, true).await;
+            let resp = exchange::write(reads, up, route, req, peer, true).await;
             return (resp.into(), Outcome::Passed);
         }
     }
@@ -402,7 +410,7 @@ async fn cached(
 
 /// Phases 3 to 5: a read answered from what is stored, or filled.
 async fn read(ask: Ask, head: bool) -> (Answered, Outcome) {
-    let now = ask.gw.clock().now_ms();
+    let now = ask.reads.clock().now_ms();
     let directives = ask.directives();
     let found = entries::look_up(&ask).await;
     let Some(found) = found else {
@@ -451,7 +459,7 @@ async fn part_of_stored(ask: &Ask) -> Option<(Response<ProxyBody>, Outcome)> {
     {
         return None;
     }
-    let now = ask.gw.clock().now_ms();
+    let now = ask.reads.clock().now_ms();
     let found = entries::look_up(ask).await?;
     if found.entry.value.status != 200
         || !matches!(
@@ -487,7 +495,7 @@ async fn fill_once(ask: Ask, head: bool, fwd: Fwd) -> (Response<ProxyBody>, Outc
             let limit = ask.up.config.guard.read_timeout;
             let _ =
                 tokio::time::timeout(limit, cachearr_upstream::client::wait_for_flight(rx)).await;
-            let now = ask.gw.clock().now_ms();
+            let now = ask.reads.clock().now_ms();
             if let Some(found) = entries::look_up(&ask).await
                 && found.reuse(&ask, &ask.directives(), now).answers()
             {
@@ -504,7 +512,7 @@ async fn fill_once(ask: Ask, head: bool, fwd: Fwd) -> (Response<ProxyBody>, Outc
 /// credential headers would ask it (so it fills the shared entry, or that of a credential
 /// parameter in its query), on the background budget, unless a fresh stored answer is there
 /// already. Returns whether a usable answer is stored now.
-pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str) -> bool {
+pub(crate) async fn warm(reads: &ReadThrough, up: &Arc<Upstream>, path_and_query: &str) -> bool {
     let Some(table) = up.routes.standard() else {
         return false;
     };
@@ -514,7 +522,7 @@ pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str)
     let route = table.route(uri.path()).clone();
     // A credential in the warm path's query (an *arr's `apikey`) makes it that credential's
     // entry, as a client's request with it would be.
-    let Ok(user) = identify(gw, &table.settings, &HeaderMap::new(), uri.query(), None) else {
+    let Ok(user) = identify(reads, &table.settings, &HeaderMap::new(), uri.query(), None) else {
         return false;
     };
     let user = match route.scope {
@@ -527,7 +535,7 @@ pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str)
     }
     let target = key_target(&uri, &table.settings);
     let ask = Ask {
-        gw: gw.clone(),
+        reads: reads.clone(),
         up: up.clone(),
         lifetime: route.fresh,
         route,
@@ -539,7 +547,7 @@ pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str)
         user,
         resource: format!("GET {target}"),
     };
-    let now = gw.clock().now_ms();
+    let now = reads.clock().now_ms();
     let current = entries::look_up(&ask).await;
     if current.as_ref().is_some_and(|f| f.stored.is_fresh(now)) {
         return true;
@@ -550,7 +558,7 @@ pub(crate) async fn warm(gw: &Gateway, up: &Arc<Upstream>, path_and_query: &str)
 }
 
 /// Phase 6: the engine's statistics for the class and `/metrics` for the upstream.
-fn account(gw: &Gateway, up: &Upstream, outcome: Outcome, started: Instant) {
+fn account(reads: &ReadThrough, up: &Upstream, outcome: Outcome, started: Instant) {
     let noted = match outcome {
         Outcome::Hit => Noted::Hit(cachearr_engine::TierKind::Memory),
         Outcome::Stale => Noted::Stale,
@@ -559,8 +567,8 @@ fn account(gw: &Gateway, up: &Upstream, outcome: Outcome, started: Instant) {
         Outcome::Revalidated => Noted::Revalidated,
         Outcome::Passed => Noted::Passed,
     };
-    gw.cache().note(CLASS, noted);
-    gw.metrics().observe_request(
+    reads.cache().note(CLASS, noted);
+    reads.metrics().observe_request(
         &up.metrics_name,
         CLASS,
         outcome.metric(),
@@ -576,7 +584,7 @@ struct Ambiguous;
 /// media servers' token names), together (one user is one combination of them). `None`
 /// without any. `read` is the dialect's reading of the token forms when it was made already.
 fn identify<'a>(
-    gw: &Gateway,
+    reads: &ReadThrough,
     settings: &HttpSettings,
     headers: &'a HeaderMap,
     query: Option<&'a str>,
@@ -623,7 +631,7 @@ fn identify<'a>(
     if parts.is_empty() {
         return Ok(None);
     }
-    Ok(Some(gw.secret().user_of(&parts.join("\n"))))
+    Ok(Some(reads.secret().user_of(&parts.join("\n"))))
 }
 
 /// Query parameters that are a credential on any API, beside the operator's and the media

@@ -24,8 +24,7 @@ use http::header::{self, HeaderValue};
 
 use super::super::titles::FoldedTitles;
 use super::super::visibility::owner_of;
-use crate::GatewayLibrary as _;
-use cachearr_gateway::Gateway;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::{Budget, Upstream};
 
 /// Parents whose children each section is probed with: two prove a frame, the third
@@ -35,14 +34,15 @@ const PARENTS: usize = 3;
 /// Sends the dialect's frame probes of every crawled section as the owner and learns from the
 /// answers; returns how many were learnt from. Nothing without an index, an owner token or a
 /// dialect that names probes.
-pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
-    let Some(handle) = gw.index(&up.name) else {
-        return 0;
-    };
+pub(crate) async fn learn_frames(
+    reads: &ReadThrough,
+    handle: &crate::upstream_index::UpstreamIndex,
+    up: &Arc<Upstream>,
+) -> usize {
     let Some(index) = handle.ready().filter(|_| handle.enabled()) else {
         return 0;
     };
-    let Some(owner) = owner_of(gw, up) else {
+    let Some(owner) = owner_of(reads, up) else {
         return 0;
     };
     let Some(folded) = crate::upstream_index::folded::folded(&index).await else {
@@ -66,7 +66,7 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
                 extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             }
             let Some((search, state)) =
-                cachearr_gateway::fetch::uncached_read(gw, up, &owner, &path, extra)
+                cachearr_gateway::fetch::uncached_read(reads, up, &owner, &path, extra)
             else {
                 continue;
             };
@@ -76,7 +76,7 @@ pub(crate) async fn learn_frames(gw: &Gateway, up: &Arc<Upstream>) -> usize {
                 continue;
             };
             // A probe learns from the server's answer and answers nothing: no decline to count.
-            let _ = super::walk_from_copy(&state, search, Some(&value), true).await;
+            let _ = super::walk_from_copy(&state, handle, search, Some(&value), true).await;
             learnt += 1;
         }
     }

@@ -61,7 +61,7 @@ async fn declined(gw: &Gateway, path: &str, user: Option<Arc<UserRecord>>) -> De
     let (handle, up) = parts(gw);
     let req = search(path);
     let search = IndexSearch::SectionSearch;
-    match try_answer(gw, handle, up, &req, search, user, Instant::now()).await {
+    match try_answer(gw.reads(), handle, up, &req, search, user, Instant::now()).await {
         Ok(_) => panic!("answered {path}"),
         Err(reason) => reason,
     }
@@ -142,7 +142,7 @@ async fn each_declined_search_is_counted_with_its_reason() {
         let copy = gw.library().unwrap();
         let answered = copy
             .answer_search(
-                &gw,
+                gw.reads(),
                 up,
                 &req,
                 IndexSearch::SectionSearch,

@@ -90,8 +90,8 @@ impl Keeper {
         match rebuilt {
             Ok(Ok((index, tags))) => {
                 // Changes no event announced reach the cache now: exactly their entries.
-                self.gateway.invalidate_tags(&self.up.name, &tags);
-                if let Some(feed) = self.gateway.feed(&self.up.name) {
+                self.reads.invalidate_tags(&self.up.name, &tags);
+                if let Some(feed) = self.reads.feed(&self.up.name) {
                     feed.note_pass(self.now_ms(), tags.len());
                 }
                 if !tags.is_empty() {
@@ -372,7 +372,7 @@ impl Keeper {
         } else {
             tags.push(cachearr_dialect::tags::listings(up));
         }
-        self.gateway.invalidate_tags(up, &tags);
+        self.reads.invalidate_tags(up, &tags);
     }
 
     /// Drops the cached answers of the items `ids` (each one's own tag): read again because
@@ -396,7 +396,7 @@ impl Keeper {
                 cachearr_dialect::tags::item(up, &id)
             })
             .collect();
-        self.gateway.invalidate_tags(up, &tags);
+        self.reads.invalidate_tags(up, &tags);
     }
 }
 

@@ -39,7 +39,7 @@ impl Keeper {
 
     /// Publishes the copy as it stands, when this gateway holds the upstream's lease.
     pub(super) async fn publish_copy(&self) {
-        let (Some(role), Some(tier)) = (&self.role, self.gateway.cache().redis()) else {
+        let (Some(role), Some(tier)) = (&self.role, self.reads.cache().redis()) else {
             return;
         };
         let (Some(lease), Some(index)) = (role.held_lease(), self.handle.ready()) else {
@@ -110,7 +110,7 @@ impl Keeper {
     /// installs its index, elements and frames, and keeps them on disk as a crawl would.
     /// Nothing is asked of the server. Whether a copy was installed.
     pub(super) async fn load_published(&mut self, wanted: Option<u64>) -> bool {
-        let (Some(role), Some(tier)) = (self.role.clone(), self.gateway.cache().redis().cloned())
+        let (Some(role), Some(tier)) = (self.role.clone(), self.reads.cache().redis().cloned())
         else {
             return false;
         };

@@ -138,7 +138,7 @@ pub(super) async fn look_up(ask: &Ask) -> Option<Found> {
 }
 
 async fn look_up_scope(ask: &Ask, scope: Option<&UserHash>, base: String) -> Option<Found> {
-    let cache = ask.gw.cache();
+    let cache = ask.reads.cache();
     let mut key = Key::new(base);
     let mut lookup = cache.get(&key).await?;
     let mut read = prepared(&lookup.entry)?;
@@ -190,7 +190,7 @@ pub(super) fn variant_of(ask: &Ask, response: &HeaderMap, request: &HeaderMap) -
         return Some("-".to_owned());
     }
     let hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
-    Some(String::from_utf8_lossy(&ask.gw.secret().user_of(&hex).hex()).into_owned())
+    Some(String::from_utf8_lossy(&ask.reads.secret().user_of(&hex).hex()).into_owned())
 }
 
 /// A stored value's headers and meta line, or the `Vary` of a variants marker.
@@ -302,7 +302,7 @@ pub(super) async fn store(
     let target = target.split(" g=").next().unwrap_or(target);
     let now = meta.response_ms;
     let policy = engine_policy(ask, target, stored, scope.is_some(), now);
-    let cache = ask.gw.cache();
+    let cache = ask.reads.cache();
     let base = key_of(ask, scope);
     let vary: Vec<&str> = headers
         .get_all(header::VARY)
@@ -345,7 +345,7 @@ pub(super) async fn restore(ask: &Ask, found: &Found, meta: Meta) -> Option<Arc<
         .map_or(ask.resource.as_str(), |(_, t)| t);
     let target = target.split(" g=").next().unwrap_or(target);
     let policy = engine_policy(ask, target, &found.stored, found.private, meta.response_ms);
-    let cache = ask.gw.cache();
+    let cache = ask.reads.cache();
     cache.insert(&found.key, &policy, value).await;
     cache.get(&found.key).await.map(|l| l.entry)
 }

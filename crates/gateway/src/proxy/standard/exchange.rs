@@ -18,9 +18,9 @@ use super::answer::{self, Via};
 use super::entries::{self, Found, Meta};
 use super::{Ask, NAME, Outcome};
 use crate::fetch::{ClientBody, ProxyBody, empty_body, is_hop_by_hop};
-use crate::gateway::Gateway;
 use crate::proxy::failure::upstream_error_response;
 use crate::proxy::pass::{forward_headers, upstream_target};
+use crate::read_through::ReadThrough;
 use crate::respond::{ErrorKind, problem};
 use cachearr_config::policy::standard::StandardRoute;
 use cachearr_upstream::client::{BoxError, Budget, Joined, Upstream, UpstreamBody};
@@ -44,7 +44,7 @@ pub(super) fn refresh_behind(ask: &Ask, _served: &Found) {
     let Joined::Lead(guard) = ask.up.flights.join(&entries::flight_key(ask)) else {
         return;
     };
-    ask.gw
+    ask.reads
         .cache()
         .note(super::CLASS, cachearr_engine::Noted::RefreshStarted);
     let ask = ask.clone();
@@ -74,14 +74,14 @@ async fn exchange(
         Ok(made) => made,
         Err(refused) => return (*refused, Outcome::Error),
     };
-    let request_ms = ask.gw.clock().now_ms();
+    let request_ms = ask.reads.clock().now_ms();
     // Sent once: a 5xx is the origin's answer, which the standard handles (a retry would be
     // a request the client did not make).
     let resp = match ask.up.send_once(upstream_req, budget).await {
         Ok(r) => r,
         Err(e) => return failed(ask, head, fwd, current.as_ref(), &e),
     };
-    let response_ms = ask.gw.clock().now_ms();
+    let response_ms = ask.reads.clock().now_ms();
     let status = resp.status();
     let (mut parts, body) = resp.into_parts();
     let response_headers = origin_headers(std::mem::take(&mut parts.headers));
@@ -172,7 +172,7 @@ fn failed(
     current: Option<&Found>,
     e: &cachearr_upstream::client::UpstreamError,
 ) -> (Response<ProxyBody>, Outcome) {
-    let now = ask.gw.clock().now_ms();
+    let now = ask.reads.clock().now_ms();
     if let Some(c) = current
         && c.stored
             .usable_on_error(&ask.directives(), now, &ask.options(c.private))
@@ -268,7 +268,8 @@ async fn keep(
     } else {
         scope_for(ask, status, &response_headers)
     };
-    let cap = usize::try_from(ask.gw.config().limits.max_cached_body_bytes).unwrap_or(usize::MAX);
+    let cap =
+        usize::try_from(ask.reads.config().limits.max_cached_body_bytes).unwrap_or(usize::MAX);
     let too_large = content_length(&response_headers).is_some_and(|n| n > cap);
     let scope = match scope {
         Ok(scope) if !too_large => scope,
@@ -408,7 +409,7 @@ fn scope_for(
 /// in every scope and variant, before the client sees the answer. A GraphQL mutation's
 /// success (`graphql`) also drops every entry of its route and the route's tags.
 pub(super) async fn write(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     route: &StandardRoute,
     req: Request<UpstreamBody>,
@@ -443,18 +444,21 @@ pub(super) async fn write(
             (Some(s), Ok(uri)) => super::key_target(&uri, s),
             _ => path,
         };
-        gw.cache()
+        reads
+            .cache()
             .invalidate_tag(&entries::target_tag(&up.name, &path));
         dropped += 1;
     }
     if graphql && resp.status().is_success() {
         for tag in &route.tags {
-            gw.cache().invalidate_tag(tag);
+            reads.cache().invalidate_tag(tag);
             dropped += 1;
         }
     }
     if dropped > 0 {
-        gw.metrics().invalidated(&up.metrics_name, "write", dropped);
+        reads
+            .metrics()
+            .invalidated(&up.metrics_name, "write", dropped);
     }
     resp
 }
@@ -462,7 +466,7 @@ pub(super) async fn write(
 /// A client's request passed through as it is (body streamed, within the body limit), with
 /// our `Cache-Status`.
 pub(super) async fn pass(
-    gw: &Gateway,
+    reads: &ReadThrough,
     up: &Arc<Upstream>,
     req: Request<ClientBody>,
     peer: SocketAddr,
@@ -471,7 +475,7 @@ pub(super) async fn pass(
 ) -> Response<ProxyBody> {
     send(
         up,
-        upstream_request(&gw.config().limits, req),
+        upstream_request(&reads.config().limits, req),
         peer,
         fwd,
         detail,
