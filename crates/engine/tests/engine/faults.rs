@@ -306,6 +306,8 @@ async fn crash_child() {
                 cache.insert(&key, &p, v).await;
             }
         }
+        // The parent kills it after a round it picks, a different one each run.
+        println!("round {round}");
         tokio::task::yield_now().await;
     }
 }
@@ -325,13 +327,15 @@ fn serial_a_process_killed_mid_write_behind_leaves_whole_or_absent_entries() {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let ready = std::io::BufReader::new(stdout)
+        let mut lines = std::io::BufReader::new(stdout)
             .lines()
-            .map_while(Result::ok)
-            .any(|l| l.trim() == "ready");
+            .map_while(Result::ok);
+        let ready = lines.any(|l| l.trim() == "ready");
         assert!(ready, "run {run}: child did not open the store");
-        // Kill at a different point of the write stream each run.
-        std::thread::sleep(std::time::Duration::from_millis(30 + (run * 53) % 400));
+        // Kill at a different point of the write stream each run: after its round `kill_after`.
+        let kill_after = format!("round {}", (run * 7) % 23);
+        let reached = lines.any(|l| l.trim() == kill_after);
+        assert!(reached, "run {run}: child stopped before {kill_after}");
         child.kill().unwrap();
         child.wait().unwrap();
 
