@@ -374,13 +374,15 @@ async fn a_clear_on_b_empties_a_s_memory_and_disk() {
 async fn one_load_per_key_across_instances() {
     let (_server, a, b) = two_caches().await;
     let calls = Arc::new(AtomicU32::new(0));
+    // The load is held until every other caller waits on it.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let slow: Arc<dyn Loader> = {
-        let calls = calls.clone();
+        let (calls, gate) = (calls.clone(), gate.clone());
         Arc::new(move || {
-            let calls = calls.clone();
+            let (calls, gate) = (calls.clone(), gate.clone());
             async move {
                 calls.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                drop(gate.acquire().await.unwrap());
                 Ok(Fill::Store(CachedValue::new(200, "once")))
             }
         })
@@ -397,6 +399,21 @@ async fn one_load_per_key_across_instances() {
                 .unwrap()
         }));
     }
+    // Each instance's first caller starts its load (one takes the lock, the other waits on
+    // it); the 99 others of each join their instance's load, counted as they join.
+    let joined = || {
+        [&a, &b]
+            .iter()
+            .map(|c| c.stats().class("metadata").map_or(0, |s| s.coalesced))
+            .sum::<u64>()
+    };
+    eventually(
+        "198 callers wait on the two loads",
+        Duration::from_secs(30),
+        async || joined() == 198,
+    )
+    .await;
+    gate.add_permits(tokio::sync::Semaphore::MAX_PERMITS);
     for t in tasks {
         assert_eq!(body(&t.await.unwrap()), "once");
     }
