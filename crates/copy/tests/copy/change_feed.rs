@@ -1391,7 +1391,12 @@ async fn a_rename_in_a_probe_is_no_play_state_change(profile: Profile) {
     gw.sim.mark_played(owner.id, item);
     let read = || async { gw.get(&gw.metadata(other)).await };
     read().await;
-    assert_eq!(play_watch::probe_round(gw.gateway.library().unwrap(), &up).await.first, 1);
+    assert_eq!(
+        play_watch::probe_round(gw.gateway.library().unwrap(), &up)
+            .await
+            .first,
+        1
+    );
     gw.clock.advance(USER_PROBE);
     read().await;
     let unchanged = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
