@@ -191,8 +191,8 @@ pub struct Upstream {
     /// How many times that release changed: what was read from a request under another
     /// release (its token among them) is read again.
     release_changes: std::sync::atomic::AtomicU64,
-    /// Last playback state per (user, item) from `/:/timeline` heartbeats.
-    heartbeats: Mutex<std::collections::HashMap<(crate::keys::UserHash, String), String>>,
+    /// The item and playback state of each user's last player heartbeat.
+    heartbeats: Mutex<std::collections::HashMap<crate::keys::UserHash, (String, String)>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
     /// `scheme://authority` of the server.
     origin: String,
@@ -339,18 +339,24 @@ impl Upstream {
         s.parse().map_err(|_| BadTarget)
     }
 
-    /// Records a heartbeat's playback state; true when it differs from the last one seen for
-    /// this user and item (the first beat counts as a change).
+    /// Records a heartbeat's item and playback state; true unless the user's last beat was of
+    /// the same item in the same state (the first beat counts as a change).
+    ///
+    /// Kept per user, not per user and item: a player that reports another item and then the
+    /// first again has started a new playback of it on the server (a new `lastViewedAt`), which
+    /// a memory per item would take for a repeat and leave the user's answers showing the old.
     pub fn heartbeat_changed(&self, user: crate::keys::UserHash, item: &str, state: &str) -> bool {
         let mut map = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
             map.clear();
         }
-        let key = (user, item.to_string());
-        if map.get(&key).is_some_and(|s| s == state) {
+        if map
+            .get(&user)
+            .is_some_and(|(last_item, last_state)| last_item == item && last_state == state)
+        {
             return false;
         }
-        map.insert(key, state.to_string());
+        map.insert(user, (item.to_string(), state.to_string()));
         true
     }
 

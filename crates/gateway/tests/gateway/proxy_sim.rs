@@ -409,6 +409,44 @@ async fn timeline_heartbeats_invalidate_only_on_state_changes() {
 }
 
 #[tokio::test]
+async fn a_heartbeat_back_on_an_item_after_another_is_a_change() {
+    let (srv, h) = start().await;
+    let alice = srv.sim.state().users()[1].plex_token.clone();
+    let lib = srv.sim.library();
+    let episodes = lib
+        .sections()
+        .iter()
+        .find(|s| s.items(cachearr_sim::library::ItemKind::Episode).len() > 1)
+        .map(|s| s.items(cachearr_sim::library::ItemKind::Episode)[..2].to_vec())
+        .unwrap();
+    let (x, y) = (episodes[0], episodes[1]);
+    let beat = |item: u32, t: u32| {
+        format!(
+            "/:/timeline?ratingKey={item}&key=/library/metadata/{item}&state=playing&time={t}&duration=1800000"
+        )
+    };
+    let item = format!("/library/metadata/{x}");
+    assert_eq!(h.get(&beat(x, 1000), Some(&alice)).await.status(), 200);
+    assert_eq!(h.get(&beat(y, 1000), Some(&alice)).await.status(), 200);
+    let _ = h.get(&item, Some(&alice)).await;
+    assert_eq!(header(&h.get(&item, Some(&alice)).await, "x-cache"), "HIT");
+    // The player goes back to the first item: the server counts a new playback of it.
+    srv.sim.advance_clock(5);
+    assert_eq!(h.get(&beat(x, 2000), Some(&alice)).await.status(), 200);
+    let through = h.get(&item, Some(&alice)).await.text().await.unwrap();
+    let direct = reqwest::Client::new()
+        .get(format!("{}{item}", srv.base_url))
+        .header("X-Plex-Token", &alice)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(through, direct);
+}
+
+#[tokio::test]
 async fn simulator_faults_stale_if_error_truncation_and_circuit_breaker() {
     let (srv, h) = start().await;
     let alice = srv.sim.state().users()[1].plex_token.clone();
