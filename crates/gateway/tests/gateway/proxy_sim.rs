@@ -412,8 +412,9 @@ async fn timeline_heartbeats_invalidate_only_on_state_changes() {
 async fn a_heartbeat_back_on_an_item_after_another_is_a_change() {
     let (srv, h) = start().await;
     let alice = srv.sim.state().users()[1].plex_token.clone();
-    let lib = srv.sim.library();
-    let episodes = lib
+    let episodes = srv
+        .sim
+        .library()
         .sections()
         .iter()
         .find(|s| s.items(cachearr_sim::library::ItemKind::Episode).len() > 1)
