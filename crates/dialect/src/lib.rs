@@ -349,6 +349,14 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
+    /// Whether the server answers a GET of `path` with a 401 to some tokens it accepts
+    /// elsewhere (the owner-only routes, and routes closed to some kinds of user), so that
+    /// such a 401 says nothing of the token. Unlike [`Dialect::owner_only`], a 2xx there does
+    /// not say whose the token is.
+    fn refuses_valid_tokens(&self, path: &str) -> bool {
+        self.owner_only(path)
+    }
+
     /// Whether a 2xx answer to `method path` tells which server user a token is, and how
     /// ([`WhoAnswer`]): what lets the tokens of one user share the answers scoped to the user
     /// (`cachearr-upstream`'s `users::Users::confirm`). `None`: it tells nothing of it.

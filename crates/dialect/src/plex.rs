@@ -159,6 +159,13 @@ impl Dialect for Plex {
     /// The server's settings (`/:/prefs`) and a section's (`/library/sections/{id}/prefs`):
     /// Plex answers a shared or managed user's token there with a 401, as it answers an
     /// unknown one.
+    /// The settings above, and the live sessions: since 2026 an invited user's account token
+    /// gets a 401 from `/status/sessions` (only the owner and Home users read it), while it
+    /// reads the libraries shared with it.
+    fn refuses_valid_tokens(&self, path: &str) -> bool {
+        self.owner_only(path) || path == "/status/sessions"
+    }
+
     fn owner_only(&self, path: &str) -> bool {
         path == "/:/prefs"
             || path

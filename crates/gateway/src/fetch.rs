@@ -471,8 +471,8 @@ pub async fn fetch_for_cache(
             format!("upstream {} answered {}", up.name, status.as_u16()),
         ));
     }
-    let owner_only = cachearr_dialect::of(up.profile).owner_only(state.uri.path());
-    Users::record_verdict(&state.user, status, state.authenticates, owner_only, now);
+    let refuses_valid = cachearr_dialect::of(up.profile).refuses_valid_tokens(state.uri.path());
+    Users::record_verdict(&state.user, status, state.authenticates, refuses_valid, now);
     let per_session = per_session(resp.headers());
     let limits = &state.reads.config().limits;
     let hard_cap =

@@ -482,20 +482,21 @@ impl Users {
     /// for a resource the token may not see (another user's items, an admin route), while an
     /// unknown, revoked or expired token gets a 401 from Plex and Jellyfin alike.
     ///
-    /// `owner_only`: the route is one the server answers only for its owner, with a 401 to
-    /// every other valid token (Plex's settings). A 401 there says nothing of the token
-    /// either: read as a refusal, a shared user's settings read (Kometa reads them first)
-    /// would send every cached read of theirs to the server until the next acceptance. A
-    /// revoked token is still refused on its next request anywhere else.
+    /// `refuses_valid`: the route is one the server answers with a 401 to some valid tokens
+    /// (Plex's settings, for all but the owner; its live sessions, for invited users). A 401
+    /// there says nothing of the token either: read as a refusal, a shared user's settings
+    /// read (Kometa reads them first) or sessions poll (a dashboard's every few seconds) would
+    /// send every cached read of theirs to the server until the next acceptance. A revoked
+    /// token is still refused on its next request anywhere else.
     pub fn record_verdict(
         user: &UserRecord,
         status: http::StatusCode,
         authenticates: bool,
-        owner_only: bool,
+        refuses_valid: bool,
         now_ms: u64,
     ) {
         if status == http::StatusCode::UNAUTHORIZED {
-            if !owner_only {
+            if !refuses_valid {
                 Users::refused(user);
             }
         } else if status.is_success() && authenticates {

@@ -140,6 +140,7 @@ impl Call<'_> {
         let now = gw.clock().now_ms();
         let dialect = cachearr_dialect::of(up.profile);
         let owner_only = dialect.owner_only(req.uri().path());
+        let refuses_valid = dialect.refuses_valid_tokens(req.uri().path());
         let who = dialect.who_answer(req.method(), req.uri().path());
         let (path_and_query, uri) = match upstream_target(up, req.uri()) {
             Ok(target) => target,
@@ -163,7 +164,7 @@ impl Call<'_> {
         };
         let status = resp.status();
         if let Some(u) = &user {
-            Users::record_verdict(u, status, why.authenticates(), owner_only, now);
+            Users::record_verdict(u, status, why.authenticates(), refuses_valid, now);
             // Only the owner's tokens get a 2xx on a route the server answers only for its
             // owner: the token is the owner's.
             if owner_only && status.is_success() {

@@ -448,6 +448,35 @@ async fn a_heartbeat_back_on_an_item_after_another_is_a_change() {
 }
 
 #[tokio::test]
+async fn an_invited_users_refused_sessions_poll_leaves_their_token_trusted() {
+    let (srv, h) = start().await;
+    let alice = srv.sim.state().users()[1].plex_token.clone();
+    // An invited user: the server refuses their token on its live sessions alone.
+    let direct = reqwest::Client::new()
+        .get(format!("{}/status/sessions", srv.base_url))
+        .header("X-Plex-Token", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 401);
+    let sections = "/library/sections";
+    assert_eq!(
+        header(&h.get(sections, Some(&alice)).await, "x-cache"),
+        "MISS"
+    );
+    assert_eq!(
+        header(&h.get(sections, Some(&alice)).await, "x-cache"),
+        "HIT"
+    );
+    assert_eq!(h.get("/status/sessions", Some(&alice)).await.status(), 401);
+    // That 401 says nothing of the token: what was cached for it is still answered.
+    assert_eq!(
+        header(&h.get(sections, Some(&alice)).await, "x-cache"),
+        "HIT"
+    );
+}
+
+#[tokio::test]
 async fn simulator_faults_stale_if_error_truncation_and_circuit_breaker() {
     let (srv, h) = start().await;
     let alice = srv.sim.state().users()[1].plex_token.clone();
