@@ -531,6 +531,10 @@ pub async fn fetch_for_cache(
         _ if per_session || too_big || broken_image => Fill::Pass(value),
         200..=205 => Fill::Store(value),
         404 | 410 => Fill::Negative(value),
+        // A refusal the server gives some valid tokens on this route (an invited user's live
+        // sessions, a shared user's settings) stays the answer for this token: kept as a miss
+        // is, so a dashboard polling it does not ask again every few seconds.
+        401 if refuses_valid => Fill::Negative(value),
         _ => Fill::Pass(value),
     })
 }

@@ -474,6 +474,13 @@ async fn an_invited_users_refused_sessions_poll_leaves_their_token_trusted() {
         header(&h.get(sections, Some(&alice)).await, "x-cache"),
         "HIT"
     );
+    // And the refusal is the answer for this token there: a poll again is not sent on.
+    let again = h.get("/status/sessions", Some(&alice)).await;
+    assert_eq!(again.status(), 401);
+    assert_eq!(header(&again, "x-cache"), "HIT");
+    // The owner is still answered by the server with the live sessions.
+    let owner = srv.sim.state().users()[0].plex_token.clone();
+    assert_eq!(h.get("/status/sessions", Some(&owner)).await.status(), 200);
 }
 
 #[tokio::test]
