@@ -527,8 +527,14 @@ pub async fn fetch_for_cache(
     let too_big = value.body.len() as u64 > limits.max_cached_body_bytes;
     let broken_image =
         status.is_success() && broken_image(state.reads.metrics(), up, &parts.headers, &value.body);
-    Ok(match status.as_u16() {
-        _ if per_session || too_big || broken_image => Fill::Pass(value),
+    let keep = !(per_session || too_big || broken_image);
+    Ok(fill_of(value, keep, refuses_valid))
+}
+
+/// How an upstream answer is kept: stored, kept as a miss, or passed on only.
+fn fill_of(value: CachedValue, keep: bool, refuses_valid: bool) -> Fill {
+    match value.status {
+        _ if !keep => Fill::Pass(value),
         200..=205 => Fill::Store(value),
         404 | 410 => Fill::Negative(value),
         // A refusal the server gives some valid tokens on this route (an invited user's live
@@ -536,7 +542,7 @@ pub async fn fetch_for_cache(
         // is, so a dashboard polling it does not ask again every few seconds.
         401 if refuses_valid => Fill::Negative(value),
         _ => Fill::Pass(value),
-    })
+    }
 }
 
 /// True (logged and counted) when `body` is an image that fails `image_check::check`: it is
