@@ -262,6 +262,16 @@ async fn a_restricted_user_never_gets_a_cached_image_of_a_hidden_item() {
     }
 }
 
+/// `path` read straight from the simulated server with `token`, past cachearr.
+async fn direct(srv: &cachearr_sim::TestServer, path: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("{}{path}", srv.base_url))
+        .header("X-Plex-Token", token)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn first_episode(srv: &cachearr_sim::TestServer) -> u32 {
     let lib = srv.sim.library();
     lib.sections()
@@ -305,12 +315,8 @@ async fn a_scrobble_through_cachearr_refreshes_on_deck_and_metadata() {
     let (x, after) = deck(&h).await;
     assert_eq!(x, "MISS", "on deck must be refetched after a scrobble");
     assert_ne!(before, after, "the next episode is on deck now");
-    let direct = reqwest::Client::new()
-        .get(format!("{}/library/onDeck", srv.base_url))
-        .header("X-Plex-Token", &alice)
-        .send()
+    let direct = direct(&srv, "/library/onDeck", &alice)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -332,12 +338,8 @@ async fn a_client_connecting_again_costs_the_server_nothing() {
             assert_eq!(header(&first, "x-cache"), "MISS", "{path}");
             let again = h.get(path, Some(&user.plex_token)).await;
             assert_eq!(header(&again, "x-cache"), "HIT", "{path} as {}", user.name);
-            let direct = reqwest::Client::new()
-                .get(format!("{}{path}", srv.base_url))
-                .header("X-Plex-Token", &user.plex_token)
-                .send()
+            let direct = direct(&srv, path, &user.plex_token)
                 .await
-                .unwrap()
                 .text()
                 .await
                 .unwrap();
@@ -435,15 +437,7 @@ async fn a_heartbeat_back_on_an_item_after_another_is_a_change() {
     srv.sim.advance_clock(5);
     assert_eq!(h.get(&beat(x, 2000), Some(&alice)).await.status(), 200);
     let through = h.get(&item, Some(&alice)).await.text().await.unwrap();
-    let direct = reqwest::Client::new()
-        .get(format!("{}{item}", srv.base_url))
-        .header("X-Plex-Token", &alice)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let direct = direct(&srv, &item, &alice).await.text().await.unwrap();
     assert_eq!(through, direct);
 }
 
@@ -452,13 +446,7 @@ async fn an_invited_users_refused_sessions_poll_leaves_their_token_trusted() {
     let (srv, h) = start().await;
     let alice = srv.sim.state().users()[1].plex_token.clone();
     // An invited user: the server refuses their token on its live sessions alone.
-    let direct = reqwest::Client::new()
-        .get(format!("{}/status/sessions", srv.base_url))
-        .header("X-Plex-Token", &alice)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(direct.status(), 401);
+    assert_eq!(direct(&srv, "/status/sessions", &alice).await.status(), 401);
     let sections = "/library/sections";
     assert_eq!(
         header(&h.get(sections, Some(&alice)).await, "x-cache"),
