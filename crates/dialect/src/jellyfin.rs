@@ -38,6 +38,7 @@ pub mod events;
 mod items_shown;
 mod paging;
 mod play_state;
+pub mod policy;
 mod prefetch;
 pub mod render;
 pub(crate) mod routes;

@@ -19,6 +19,7 @@ use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
 use crate::model::library::{SectionInfo, UserSections};
+use crate::model::restriction::{Marks, Restriction};
 
 /// How the library index reads one server. See the module docs.
 pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
@@ -93,6 +94,25 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// when [`LibraryFacts::keeps_elements`] is false.
     fn whole_listing_paths(&self, _sections: &Value) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Where every user's restriction is read with the owner's token (the copy's model:
+    /// [`crate::model::restriction`]); `None`: the server says it nowhere the copy reads.
+    fn restrictions_path(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Each user's id (as [`crate::answers::CopyAnswers::own_user_id`] reads it) and
+    /// restriction in a [`Self::restrictions_path`] answer; `None` for an answer that is not
+    /// such a list.
+    fn parse_restrictions(&self, _body: &[u8]) -> Option<Vec<(String, Restriction)>> {
+        None
+    }
+
+    /// What an item's kept document says of it for a restriction: its own marks and the kind
+    /// a rule on unrated items counts it as; `None` when it cannot be read.
+    fn document_marks(&self, _doc: &[u8]) -> Option<(Marks, &'static str)> {
+        None
     }
 
     /// The listing of some parents of a section by id (see [`Self::parent_types`]).

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::Jellyfin;
 use crate::library::{ItemsRequest, LibraryFacts, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
+use crate::model::restriction::{Marks, Restriction};
 use crate::server_json::{json_number, json_text, records_of};
 
 /// Jellyfin's library: the media folders for the owner, a user's views for them; documents
@@ -65,6 +66,18 @@ impl ServerLibrary for Jellyfin {
         records_of(body.get("Items"), |item| {
             section.and_then(|library| record(item, library))
         })
+    }
+
+    fn restrictions_path(&self) -> Option<&'static str> {
+        Some(super::policy::USERS_PATH)
+    }
+
+    fn parse_restrictions(&self, body: &[u8]) -> Option<Vec<(String, Restriction)>> {
+        super::policy::parse_restrictions(body)
+    }
+
+    fn document_marks(&self, doc: &[u8]) -> Option<(Marks, &'static str)> {
+        super::policy::document_marks(doc)
     }
 
     /// Each crawled library in turn (`other` ones are not crawled): an item does not say
