@@ -68,6 +68,8 @@ impl<'a> Matcher<'a> {
             };
             consider(self.match_stages(&reread, scratch), &mut outcome)?;
         }
+        // The film's, series' or game's name in a cue's title.
+        self.without_the_work(query, scratch, &mut outcome)?;
         // Artist and title swapped: tried only when the title is an act the library knows
         // and the entry as written found nothing.
         if outcome.band == Band::Reject
@@ -110,6 +112,43 @@ impl<'a> Matcher<'a> {
             outcome = offered;
         }
         ControlFlow::Continue(outcome)
+    }
+
+    /// The film's, series' or game's name in a cue's title ("Far Shore (From Ironwood)",
+    /// "Ironwood - Far Shore"): the title read without it, accepted (`Break`) when the track
+    /// found is on the soundtrack of the work it names; a review of such a track stands where
+    /// the entry found nothing.
+    fn without_the_work(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        outcome: &mut MatchOutcome,
+    ) -> ControlFlow<MatchOutcome> {
+        for (work, title) in normalize::title_and_work(&query.title) {
+            let reread = TrackQuery {
+                title,
+                ..query.clone()
+            };
+            let other = self.match_stages(&reread, scratch);
+            let on_the_work = other.best.as_ref().is_some_and(|best| {
+                self.index
+                    .view_masked(best.item.0, &self.mask)
+                    .and_then(|view| {
+                        view.album()
+                            .map(|album| normalize::names_the_work(&work, album))
+                    })
+                    .unwrap_or(false)
+            });
+            if on_the_work {
+                if other.band == Band::Accept {
+                    return ControlFlow::Break(other);
+                }
+                if outcome.band == Band::Reject && other.band == Band::Review {
+                    *outcome = other;
+                }
+            }
+        }
+        ControlFlow::Continue(())
     }
 
     /// The entry read as "Artist - Title" written into its title: under a placeholder artist
@@ -279,8 +318,18 @@ impl<'a> Matcher<'a> {
         let view = self.index.view_masked(best.item.0, &self.mask)?;
         let no_artist = names_no_artist(&query.artist);
         let their_album = view.album().unwrap_or("");
+        // The work named where a soundtrack's entry names it: in the artist field of an
+        // export that credits the film or the game ("Ironwood OST"), or in the title
+        // ("Ironwood - Far Shore"), which is then read without it.
+        let artist_names_work = !no_artist && normalize::names_the_work(&query.artist, their_album);
+        let title_without_work = normalize::title_and_work(&query.title)
+            .into_iter()
+            .find(|(work, _)| normalize::names_the_work(work, their_album))
+            .map(|(_, title)| title);
+        let work_named = artist_names_work || title_without_work.is_some();
         let soundtrack = !no_artist
-            && (normalize::names_a_soundtrack(their_album)
+            && (work_named
+                || normalize::names_a_soundtrack(their_album)
                 || query
                     .album
                     .as_deref()
@@ -292,7 +341,7 @@ impl<'a> Matcher<'a> {
         if !no_artist && !soundtrack {
             return None;
         }
-        let ours = normalize::parse_title(&query.title);
+        let ours = normalize::parse_title(title_without_work.as_deref().unwrap_or(&query.title));
         let theirs = library_title(view.title());
         if ours.base.is_empty()
             || ours.base != theirs.base
@@ -313,14 +362,15 @@ impl<'a> Matcher<'a> {
             .and_then(plausible_length)
             .zip(view.duration_ms())
             .is_some_and(|(a, b)| a.abs_diff(b) > self.config.duration_tolerance_ms);
-        let album_agrees = query.album.as_deref().is_some_and(|album| {
-            let ours = normalize::normalize_album(album);
-            let theirs = view.album_norm();
-            !theirs.is_empty()
-                && (claims::same_release(&ours, theirs)
-                    || (soundtrack && theirs.starts_with(&ours) && ours.len() >= 4)
-                    || (soundtrack && normalize::same_soundtrack(album, their_album)))
-        });
+        let album_agrees = work_named
+            || query.album.as_deref().is_some_and(|album| {
+                let ours = normalize::normalize_album(album);
+                let theirs = view.album_norm();
+                !theirs.is_empty()
+                    && (claims::same_release(&ours, theirs)
+                        || (soundtrack && theirs.starts_with(&ours) && ours.len() >= 4)
+                        || (soundtrack && normalize::same_soundtrack(album, their_album)))
+            });
         // An album named must be the track's, or a compilation; the track's album must claim
         // nothing of its recordings ("Live at …") the entry does not.
         let album_allowed = query

@@ -2161,6 +2161,54 @@ fn a_soundtrack_credited_to_another_of_its_makers_is_found_by_title_and_length()
 }
 
 #[test]
+fn a_cue_titled_with_its_film_or_credited_to_it_is_found_on_the_films_soundtrack() {
+    let index = garbled_library();
+    // The film's name in the title's bracket or before its dash, which the library's title
+    // does not carry: read without it, when the track found is on that film's soundtrack.
+    for title in [
+        "Crossing the Ridge (From \"The Iron Meadow\")",
+        "Crossing the Ridge [The Iron Meadow]",
+        "The Iron Meadow - Crossing the Ridge",
+        "Iron Meadow: Crossing the Ridge",
+    ] {
+        assert_accepted(&index, entry("Leonie Marsh", title, None, None), "ridge");
+    }
+    // The export credits the film, not an artist.
+    for artist in [
+        "The Iron Meadow OST",
+        "Iron Meadow",
+        "The Iron Meadow Soundtrack",
+    ] {
+        assert_accepted(
+            &index,
+            entry(artist, "Crossing the Ridge", None, None),
+            "ridge",
+        );
+    }
+    // Another film's name is no reading of the title, nor of the credit.
+    for title in [
+        "Crossing the Ridge [Harbour Nights]",
+        "Harbour Nights - Crossing the Ridge",
+    ] {
+        assert_not_accepted(&index, entry("Leonie Marsh", title, None, None));
+    }
+    assert_not_accepted(
+        &index,
+        entry("Harbour Nights OST", "Crossing the Ridge", None, None),
+    );
+    // A bracket naming the album of a track that is no soundtrack's, and not its whole name.
+    assert_not_accepted(
+        &index,
+        entry(
+            "The Velvet Lanterns",
+            "Midnight Carousel (Paper)",
+            None,
+            None,
+        ),
+    );
+}
+
+#[test]
 fn the_same_recording_on_a_compilation_or_soundtrack_is_accepted_by_its_length() {
     let index = garbled_library();
     for album in [

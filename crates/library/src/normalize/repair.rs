@@ -391,38 +391,113 @@ pub fn names_a_soundtrack(album: &str) -> bool {
 /// assert!(!same_soundtrack("Soundtrack", "Original Score"));
 /// ```
 pub fn same_soundtrack(ours: &str, theirs: &str) -> bool {
-    let stem = |album: &str| -> String {
-        normalize_text(album)
-            .split(' ')
-            .filter(|word| {
-                !matches!(
-                    *word,
-                    "original"
-                        | "motion"
-                        | "picture"
-                        | "soundtrack"
-                        | "soundtracks"
-                        | "ost"
-                        | "score"
-                        | "music"
-                        | "from"
-                        | "the"
-                        | "film"
-                        | "movie"
-                        | "series"
-                        | "game"
-                        | "video"
-                        | "television"
-                        | "tv"
-                        | "netflix"
-                        | "official"
-                )
-            })
-            .collect::<Vec<&str>>()
-            .join(" ")
-    };
-    let (a, b) = (stem(ours), stem(theirs));
+    let (a, b) = (soundtrack_stem(ours), soundtrack_stem(theirs));
     (names_a_soundtrack(ours) || names_a_soundtrack(theirs)) && !a.is_empty() && a == b
+}
+
+/// A soundtrack's name without the words that say "soundtrack": the film's, series' or
+/// game's name ("ironwood" for "Music from Ironwood (Original Motion Picture Soundtrack)").
+fn soundtrack_stem(album: &str) -> String {
+    normalize_text(album)
+        .split(' ')
+        .filter(|word| {
+            !matches!(
+                *word,
+                "original"
+                    | "motion"
+                    | "picture"
+                    | "soundtrack"
+                    | "soundtracks"
+                    | "ost"
+                    | "score"
+                    | "music"
+                    | "from"
+                    | "the"
+                    | "film"
+                    | "movie"
+                    | "series"
+                    | "game"
+                    | "video"
+                    | "television"
+                    | "tv"
+                    | "netflix"
+                    | "official"
+            )
+        })
+        .collect::<Vec<&str>>()
+        .join(" ")
+}
+
+/// True when `text` — words a soundtrack's entry carries beside the cue's title: its
+/// bracket ("(From Ironwood)"), what comes before its dash ("Ironwood - Far Shore"), or the
+/// artist field of an export that credits the work ("Ironwood OST") — names the film, series
+/// or game `album` holds the music of: its name once the words that say "soundtrack" are
+/// gone, four letters or more, is the album's, or begins a soundtrack's name ("Ironwood"
+/// for "Ironwood: The Long Night (Original Score)").
+///
+/// ```
+/// use cachearr_library::normalize::names_the_work;
+/// assert!(names_the_work("From Ironwood", "Ironwood (Original Motion Picture Soundtrack)"));
+/// assert!(names_the_work("Ironwood OST", "Ironwood"));
+/// assert!(names_the_work("Ironwood", "Ironwood: The Long Night (Original Score)"));
+/// assert!(!names_the_work("Ironwood", "Ironwood Nights"));
+/// assert!(!names_the_work("Ironwood II", "Ironwood (Original Score)"));
+/// ```
+pub fn names_the_work(text: &str, album: &str) -> bool {
+    let ours = soundtrack_stem(text);
+    if ours.chars().filter(|c| c.is_alphanumeric()).count() < 4 {
+        return false;
+    }
+    let theirs = soundtrack_stem(album);
+    ours == theirs
+        || (names_a_soundtrack(album)
+            && theirs
+                .strip_prefix(ours.as_str())
+                .is_some_and(|rest| rest.starts_with(' ')))
+}
+
+/// The ways a soundtrack's entry may write the film's, series' or game's name into the cue's
+/// title, as (the name, the title without it): in a closing bracket ("Far Shore (From
+/// Ironwood)", "Far Shore [Ironwood]") or before a dash or colon ("Ironwood - Far Shore",
+/// "Ironwood: Far Shore"). Whether the name is the work's is for [`names_the_work`] to say
+/// against the album of the track found.
+///
+/// ```
+/// use cachearr_library::normalize::title_and_work;
+/// assert_eq!(
+///     title_and_work("Far Shore (From \"Ironwood\")"),
+///     vec![("From \"Ironwood\"".to_string(), "Far Shore".to_string())]
+/// );
+/// assert_eq!(
+///     title_and_work("Ironwood - Far Shore"),
+///     vec![("Ironwood".to_string(), "Far Shore".to_string())]
+/// );
+/// assert!(title_and_work("Far Shore").is_empty());
+/// ```
+pub fn title_and_work(title: &str) -> Vec<(String, String)> {
+    let title = title.trim();
+    let mut readings = Vec::new();
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if title.ends_with(close)
+            && let Some(at) = title.rfind(open)
+        {
+            let work = title[at + 1..title.len() - 1].trim();
+            let rest = title[..at].trim();
+            if !work.is_empty() && rest.chars().any(char::is_alphanumeric) {
+                readings.push((work.to_string(), rest.to_string()));
+            }
+        }
+    }
+    if let Some((work, rest)) = [" - ", " – ", ": "]
+        .iter()
+        .find_map(|separator| title.split_once(separator))
+    {
+        let (work, rest) = (work.trim(), rest.trim());
+        if !work.is_empty() && rest.chars().any(char::is_alphanumeric) {
+            readings.push((work.to_string(), rest.to_string()));
+        }
+    }
+    readings
 }
 
 /// True when an album's name says it gathers recordings released elsewhere: a soundtrack
