@@ -358,6 +358,7 @@ pub fn qualifiers_backed(qualifiers: &[String], words: &[String], classical: boo
 /// assert_eq!(album_claims("Live at the Royal Albert Hall"), vec!["live".to_string()]);
 /// assert_eq!(album_claims("Fearless (Taylor's Version)"), vec!["taylors".to_string(), "version".to_string()]);
 /// assert!(album_claims("Rumours (Super Deluxe Edition)").is_empty());
+/// assert!(album_claims("Their Greatest Hits (1971-1975)").is_empty());
 /// assert_eq!(album_claims("Live Killers"), vec!["live".to_string()]);
 /// assert!(album_claims("Live Through This").is_empty());
 /// assert_eq!(album_claims("Greatest Hits: New Recordings"), vec!["recordings".to_string()]);
@@ -426,7 +427,11 @@ pub fn album_claims(raw: &str) -> Vec<String> {
             claims.push(pair[1].clone());
         }
     }
-    for qualifier in parsed.qualifiers.iter().filter(|q| names_recording(q)) {
+    for qualifier in parsed
+        .qualifiers
+        .iter()
+        .filter(|q| names_recording(q) && !spans_the_hits(q, raw))
+    {
         for word in qualifier.split(' ') {
             if !word.is_empty() && !is_filler(word) && !claims.iter().any(|c| c == word) {
                 claims.push(word.to_string());
@@ -454,6 +459,15 @@ pub fn album_claims(raw: &str) -> Vec<String> {
         }
     }
     claims
+}
+
+/// True when an album's bracket (`qualifier`) holds the years a compilation's hits span
+/// ("Greatest Hits (1971-1975)"), which say nothing of how they were recorded.
+fn spans_the_hits(qualifier: &str, album: &str) -> bool {
+    qualifier
+        .split(' ')
+        .all(|word| !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()))
+        && super::names_a_compilation(album)
 }
 
 /// True when an album's name says it holds a concert, whatever else it says of its
