@@ -246,9 +246,10 @@ impl<'a> Matcher<'a> {
         let view = self.index.view_masked(best.item.0, &self.mask)?;
         let ours = normalize::parse_title(&query.title);
         let theirs = library_title(view.title());
-        if ours.base == normalize::parse_title(view.title()).base
-            || !(ours.base == theirs.base
-                || normalize::spelt_alike(&ours.base, &theirs.base, view.title()))
+        let same_title = ours.base == normalize::parse_title(view.title()).base;
+        if !(same_title
+            || ours.base == theirs.base
+            || normalize::spelt_alike(&ours.base, &theirs.base, view.title()))
         {
             return None;
         }
@@ -257,10 +258,15 @@ impl<'a> Matcher<'a> {
             let theirs = normalize::normalize_text(name);
             theirs == our_artist || normalize::spelt_alike(&our_artist, &theirs, name)
         })?;
-        // The library's base title in place of the entry's, the entry's brackets kept.
+        // Something must be spelt otherwise: the title, or else the credit ("Marrow S").
+        if same_title && normalize::normalize_text(artist) == our_artist {
+            return None;
+        }
+        // The library's base title in place of the entry's, the entry's brackets after it
+        // kept (a bracket that opens the title is part of it: "(I Just) Died …").
         let title = match query.title.find(['(', '[']) {
-            Some(at) => format!("{} {}", view.title(), &query.title[at..]),
-            None => view.title().to_string(),
+            Some(at) if at > 0 => format!("{} {}", view.title(), &query.title[at..]),
+            _ => view.title().to_string(),
         };
         Some(TrackQuery {
             artist: artist.to_string(),

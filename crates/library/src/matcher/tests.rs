@@ -2161,6 +2161,54 @@ fn a_soundtrack_credited_to_another_of_its_makers_is_found_by_title_and_length()
 }
 
 #[test]
+fn a_scan_of_a_short_word_or_a_bracketed_opening_is_read_as_the_library_spells_it() {
+    let index = library_of(&[
+        track("tide", "Gables", "Low Tide Waltz", "Shoals", 200),
+        track("so", "Gables", "(So) Quiet Harbour", "Shoals", 241),
+        track(
+            "hits",
+            "Gables",
+            "Paper Lanterns",
+            "Greatest Hits (1979-1985)",
+            222,
+        ),
+        track("kites", "Harbour 5", "Monday Kites", "Kites", 199),
+        track("kites2", "Harbour 5", "Winter Kites", "Kites", 260),
+    ]);
+    // A bracket opening the title stays where it is.
+    assert_accepted(
+        &index,
+        entry("Gables", "(So) Quiet Harbovr", None, None),
+        "so",
+    );
+    // "5" read as "S" standing alone, "y" as "v", "vv" for "w" in a short word.
+    assert_accepted(
+        &index,
+        entry("Harbour S", "Monday Kites", None, None),
+        "kites",
+    );
+    assert_accepted(
+        &index,
+        entry("Harbour 5", "Mondav Kites", None, None),
+        "kites",
+    );
+    assert_accepted(
+        &index,
+        entry("Harbour 5", "Vvinter Kites", None, None),
+        "kites2",
+    );
+    // The years a compilation's hits span claim nothing of the recording.
+    assert_accepted(
+        &index,
+        entry("Gables", "Paper Lanterns", None, None),
+        "hits",
+    );
+    // Another act's name, or another title, is not a misreading.
+    assert_not_accepted(&index, entry("Gables", "Low Tide Walls", None, None));
+    assert_not_accepted(&index, entry("Harbour 5", "Sunday Kites", None, None));
+}
+
+#[test]
 fn a_cue_titled_with_its_film_or_credited_to_it_is_found_on_the_films_soundtrack() {
     let index = garbled_library();
     // The film's name in the title's bracket or before its dash, which the library's title
