@@ -306,10 +306,7 @@ impl Prepared {
         }
         let artists_joined = artists.join(" ");
         let artists_in_digits = normalize::number_words_as_digits(&artists_joined);
-        let symbol_artist = artists
-            .is_empty()
-            .then(|| normalize::symbol_name(&artist))
-            .flatten();
+        let symbol_artist = normalize::symbol_name(&artist);
         let artist_script = normalize::script_of(&artists_joined);
         let album = query
             .album

@@ -309,6 +309,20 @@ impl<'a> Matcher<'a> {
             .then_some(without)
     }
 
+    /// True when the track's act is one the library names by symbols ("!!!", "+/-") and the
+    /// entry writes another name the library does not know: its spoken name ("Chk Chk Chk",
+    /// "Plus/Minus"), which no rule spells, and which says nothing either way, as a title-only
+    /// entry's credit does not.
+    fn spoken_name_of_symbols(&self, query: &TrackQuery, view: &ItemView<'_>) -> bool {
+        view.artists()
+            .iter()
+            .any(|name| normalize::symbol_name(name).is_some())
+            && normalize::symbol_name(&query.artist).is_none()
+            && !normalize::split_artists(&query.artist)
+                .iter()
+                .any(|name| self.index.artist_id(name).is_some())
+    }
+
     /// The title alone, where the entry names no artist the library credits: a title-only
     /// entry ("" or "Unknown Artist"), or a soundtrack's cue credited to its composer,
     /// performer or orchestra where the library credits another of them. Accepted when the
@@ -322,7 +336,7 @@ impl<'a> Matcher<'a> {
             .as_ref()
             .filter(|_| outcome.band == Band::Review)?;
         let view = self.index.view_masked(best.item.0, &self.mask)?;
-        let no_artist = names_no_artist(&query.artist);
+        let no_artist = names_no_artist(&query.artist) || self.spoken_name_of_symbols(query, &view);
         let their_album = view.album().unwrap_or("");
         // The work named where a soundtrack's entry names it: in the artist field of an
         // export that credits the film or the game ("Ironwood OST"), or in the title

@@ -379,14 +379,16 @@ impl<'a> Matcher<'a> {
     }
 
     pub(super) fn artist_similarity(&self, query: &Prepared, view: &ItemView<'_>) -> f32 {
-        if query.artists.is_empty() {
-            // An act named by symbols alone ("!!!") is its symbols, as the library writes them.
-            let same = query.symbol_artist.as_deref().is_some_and(|ours| {
-                view.artists()
-                    .iter()
-                    .any(|theirs| normalize::symbol_name(theirs).as_deref() == Some(ours))
-            });
-            return if same { 1.0 } else { 0.0 };
+        // An act named by symbols alone ("!!!", "!!! (Chk Chk Chk)") is its symbols, as the
+        // library writes them.
+        if let Some(ours) = query.symbol_artist.as_deref() {
+            let same = view
+                .artists()
+                .iter()
+                .any(|theirs| normalize::symbol_name(theirs).as_deref() == Some(ours));
+            if same || query.artists.is_empty() {
+                return if same { 1.0 } else { 0.0 };
+            }
         }
         let ids = view.artist_ids();
         let album_artist = view.album_artist_id().unwrap_or(u32::MAX);

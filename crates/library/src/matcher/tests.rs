@@ -2209,6 +2209,39 @@ fn a_scan_of_a_short_word_or_a_bracketed_opening_is_read_as_the_library_spells_i
 }
 
 #[test]
+fn an_act_named_by_symbols_is_found_by_its_spoken_name() {
+    let index = garbled_library();
+    // The symbols with how to say them in brackets.
+    assert_accepted(
+        &index,
+        entry("!?! (Huh What Huh)", "Glass Ceiling Song", None, None),
+        "symbol",
+    );
+    // The spoken name alone, which no rule spells: the title stands as a title given alone
+    // does, or with the length.
+    assert_accepted(
+        &index,
+        entry("Plus/Minus", "Paper Planes Fold", None, None),
+        "symbol2",
+    );
+    assert_accepted(
+        &index,
+        entry("Huh What Huh", "Glass Ceiling Song", None, Some(210)),
+        "symbol",
+    );
+    // Another length, an act the library credits elsewhere, other symbols: not accepted.
+    assert_not_accepted(
+        &index,
+        entry("Plus/Minus", "Paper Planes Fold", None, Some(260)),
+    );
+    assert_not_accepted(&index, entry("Orla Finch", "Paper Planes Fold", None, None));
+    assert_not_accepted(
+        &index,
+        entry("?!? (Huh What Huh)", "Glass Ceiling Song", None, Some(240)),
+    );
+}
+
+#[test]
 fn a_cue_titled_with_its_film_or_credited_to_it_is_found_on_the_films_soundtrack() {
     let index = garbled_library();
     // The film's name in the title's bracket or before its dash, which the library's title
