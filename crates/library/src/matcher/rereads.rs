@@ -107,7 +107,9 @@ impl<'a> Matcher<'a> {
             return ControlFlow::Break(accepted);
         }
         if outcome.band == Band::Reject
-            && let Some(offered) = self.by_length_alone(query)
+            && let Some(offered) = self
+                .by_length_alone(query)
+                .or_else(|| self.by_album_alone(query))
         {
             outcome = offered;
         }
@@ -225,6 +227,43 @@ impl<'a> Matcher<'a> {
         if let Some(album) = prepared.album.as_deref()
             && !claims::same_release(album, view.album_norm())
         {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(found, self.config.review),
+            band: Band::Review,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
+    }
+
+    /// Where nothing else is found, the artist's one song on the album the entry names: a
+    /// title in another language without a length ("The Robots" on "Die Mensch-Maschine"),
+    /// or "Song (Live)" on a live album whose titles are plain. Never accepted — the album
+    /// may hold a song the library does not — but it is what a person confirming the list
+    /// looks at.
+    fn by_album_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
+        let prepared = Prepared::new(query);
+        let album = prepared.album.as_deref()?;
+        let artists = self.known_artists(&prepared);
+        let live = prepared.title.version == VersionTags::LIVE;
+        let mut on_album = artists
+            .iter()
+            .map(|artist| self.index.artist_block(*artist))
+            .filter(|block| block.len() <= self.config.max_block)
+            .flatten()
+            .copied()
+            .filter(|item| {
+                self.index
+                    .view_masked(*item, &self.mask)
+                    .is_some_and(|view| {
+                        view.kind() == ItemKind::Track
+                            && (live || self.kinds_agree(&prepared, &view))
+                            && claims::same_release(album, view.album_norm())
+                    })
+            });
+        let found = on_album.next()?;
+        if on_album.any(|item| !self.same_song(found, item)) {
             return None;
         }
         Some(MatchOutcome {

@@ -2356,6 +2356,51 @@ fn archival_wording_keeps_an_entry_from_the_released_recording() {
 }
 
 #[test]
+fn the_artists_one_song_on_the_album_named_is_offered_where_nothing_else_is_found() {
+    let index = library_of(&[
+        track(
+            "leaves",
+            "Orla Finch",
+            "Les Feuilles d'automne",
+            "Blue Hours",
+            201,
+        ),
+        track("stop", "Orla Finch", "Don't Stop Now", "Paper Sky", 188),
+        track("ferry", "Orla Finch", "Night Ferry", "Paper Sky", 260),
+        track(
+            "engine",
+            "Dorian Vale",
+            "Glass Engine",
+            "Stop the Engines",
+            306,
+        ),
+    ]);
+    // A title in another language without a length; a live album whose titles are plain.
+    assert_offered(
+        &index,
+        entry("Orla Finch", "Autumn Leaves", Some("Blue Hours"), None),
+        "leaves",
+    );
+    assert_offered(
+        &index,
+        entry(
+            "Dorian Vale",
+            "Glass Engine (Live)",
+            Some("Stop the Engines"),
+            None,
+        ),
+        "engine",
+    );
+    // Two songs on the album, or an album the track is not on: nothing.
+    for query in [
+        entry("Orla Finch", "Evening Tide", Some("Paper Sky"), None),
+        entry("Orla Finch", "Autumn Leaves", Some("Lanterns"), None),
+    ] {
+        assert_rejected(&index, query);
+    }
+}
+
+#[test]
 fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
     let index = library_of(&[
         track(
