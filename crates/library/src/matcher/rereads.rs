@@ -465,9 +465,14 @@ impl<'a> Matcher<'a> {
 
 /// True when an entry's length `ours` cannot be the length of a track of `theirs` (ms) but
 /// is what exports make of it: a store's preview (under a minute, or a minute and a half to
-/// the second) of a track running longer, or minutes and seconds run together as seconds
-/// ("411" for 4:11).
+/// the second) of a track running longer, minutes and seconds run together as seconds
+/// ("411" for 4:11), or half an hour and more, four times the track's length and more, for
+/// a song of minutes (minutes read as seconds, hours and minutes as minutes and seconds).
 fn length_cannot_be_the_tracks(ours: u32, theirs: u32) -> bool {
+    const HALF_AN_HOUR_MS: u32 = 1_800_000;
+    if ours >= HALF_AN_HOUR_MS && ours / 4 >= theirs {
+        return true;
+    }
     let preview = (ours < PREVIEW_MS && theirs >= LONGER_THAN_PREVIEW_MS)
         || (ours.abs_diff(LONG_PREVIEW_MS) <= 500 && theirs >= 2 * LONG_PREVIEW_MS);
     let seconds = ours / 1_000;

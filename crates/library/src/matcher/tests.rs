@@ -2401,6 +2401,41 @@ fn the_artists_one_song_on_the_album_named_is_offered_where_nothing_else_is_foun
 }
 
 #[test]
+fn a_length_of_an_hour_for_a_song_of_minutes_outweighs_nothing() {
+    let index = library_of(&[
+        track(
+            "engine",
+            "Dorian Vale",
+            "Glass Engine",
+            "Stop the Engines",
+            306,
+        ),
+        track(
+            "drift",
+            "Dorian Vale",
+            "Slow Drift",
+            "Stop the Engines",
+            1500,
+        ),
+    ]);
+    // Minutes read as seconds (5:06 as 306 minutes), an hour added.
+    for seconds in [306 * 60, 3600 + 306] {
+        assert_accepted(
+            &index,
+            entry("Dorian Vale", "Glass Engine", None, Some(seconds)),
+            "engine",
+        );
+    }
+    // Twenty minutes for a song of five may be a long version; an hour for a piece of 25
+    // minutes may be another performance.
+    assert_not_accepted(
+        &index,
+        entry("Dorian Vale", "Glass Engine", None, Some(1200)),
+    );
+    assert_not_accepted(&index, entry("Dorian Vale", "Slow Drift", None, Some(3600)));
+}
+
+#[test]
 fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
     let index = library_of(&[
         track(
