@@ -2436,6 +2436,34 @@ fn a_length_of_an_hour_for_a_song_of_minutes_outweighs_nothing() {
 }
 
 #[test]
+fn a_compilation_named_by_the_years_it_spans_holds_the_same_recording() {
+    let index = library_of(&[track(
+        "stop",
+        "Orla Finch",
+        "Don't Stop Now",
+        "Paper Sky",
+        188,
+    )]);
+    assert_accepted(
+        &index,
+        entry(
+            "Orla Finch",
+            "Don't Stop Now",
+            Some("Past and Present 1990-2005"),
+            Some(188),
+        ),
+        "stop",
+    );
+    // One year, or years that are no span, name another album.
+    for album in ["Lanterns 2005", "Lanterns 2005-1990"] {
+        assert_not_accepted(
+            &index,
+            entry("Orla Finch", "Don't Stop Now", Some(album), Some(188)),
+        );
+    }
+}
+
+#[test]
 fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
     let index = library_of(&[
         track(

@@ -534,6 +534,14 @@ pub fn names_a_compilation(album: &str) -> bool {
             || (word.len() >= 3
                 && word.ends_with("0s")
                 && word[..word.len() - 1].bytes().all(|b| b.is_ascii_digit()))
+            // The years the hits span: "Past to Present 1977-1990".
+            || (at + 1 < words.len()
+                && [*word, words[at + 1]].iter().all(|year| {
+                    year.len() == 4
+                        && year.bytes().all(|b| b.is_ascii_digit())
+                        && (year.starts_with("19") || year.starts_with("20"))
+                })
+                && *word < words[at + 1])
     })
 }
 
