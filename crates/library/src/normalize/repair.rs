@@ -12,6 +12,7 @@ use super::*;
 /// ```
 /// use cachearr_library::normalize::repaired_text;
 /// assert_eq!(repaired_text("Don%27t+Stop").as_deref(), Some("Don't Stop"));
+/// assert_eq!(repaired_text("Beyonc%E9").as_deref(), Some("Beyoncé"));
 /// assert_eq!(repaired_text("Rock &amp; Roll").as_deref(), Some("Rock & Roll"));
 /// assert_eq!(repaired_text("CafÃ© Ã‰lan").as_deref(), Some("Café Élan"));
 /// assert_eq!(repaired_text("Love + Hate"), None);
@@ -39,7 +40,7 @@ pub fn repaired_text(raw: &str) -> Option<String> {
 }
 
 /// A field URL-encoded: `%XX` escapes, or `+` for every space (a field with no space and a
-/// `+` between two words). The bytes must make UTF-8.
+/// `+` between two words). The bytes are read as UTF-8, else as Latin-1.
 fn url_decoded(raw: &str) -> Option<String> {
     let bytes = raw.as_bytes();
     let escapes = bytes
@@ -73,7 +74,25 @@ fn url_decoded(raw: &str) -> Option<String> {
             }
         }
     }
-    String::from_utf8(out).ok().filter(|text| text != raw)
+    // Escapes of Latin-1 or Windows-1252 bytes ("Beyonc%E9"), as older pages write them,
+    // where the bytes make no UTF-8.
+    let text = match String::from_utf8(out) {
+        Ok(text) => text,
+        Err(error) => error
+            .into_bytes()
+            .into_iter()
+            .map(latin1_char)
+            .collect::<Option<String>>()?,
+    };
+    (text != raw).then_some(text)
+}
+
+/// The character a byte stands for in Latin-1, or in Windows-1252's 0x80–0x9F.
+fn latin1_char(byte: u8) -> Option<char> {
+    if !(0x80..0xA0).contains(&byte) {
+        return Some(char::from(byte));
+    }
+    CP1252.iter().find(|(_, b)| *b == byte).map(|(c, _)| *c)
 }
 
 /// HTML entities read back: the five of XML, numeric ones, and the named letters and
@@ -172,37 +191,39 @@ fn utf8_from_latin1(raw: &str) -> Option<String> {
     (!text.is_ascii() && text != raw).then_some(text)
 }
 
+/// Windows-1252's letters and marks at 0x80–0x9F, where Latin-1 has control codes.
+const CP1252: [(char, u8); 27] = [
+    ('€', 0x80),
+    ('‚', 0x82),
+    ('ƒ', 0x83),
+    ('„', 0x84),
+    ('…', 0x85),
+    ('†', 0x86),
+    ('‡', 0x87),
+    ('ˆ', 0x88),
+    ('‰', 0x89),
+    ('Š', 0x8A),
+    ('‹', 0x8B),
+    ('Œ', 0x8C),
+    ('Ž', 0x8E),
+    ('‘', 0x91),
+    ('’', 0x92),
+    ('“', 0x93),
+    ('”', 0x94),
+    ('•', 0x95),
+    ('–', 0x96),
+    ('—', 0x97),
+    ('˜', 0x98),
+    ('™', 0x99),
+    ('š', 0x9A),
+    ('›', 0x9B),
+    ('œ', 0x9C),
+    ('ž', 0x9E),
+    ('Ÿ', 0x9F),
+];
+
 /// The byte a character stands for in Latin-1, or in Windows-1252's 0x80–0x9F.
 fn latin1_byte(c: char) -> Option<u8> {
-    const CP1252: [(char, u8); 27] = [
-        ('€', 0x80),
-        ('‚', 0x82),
-        ('ƒ', 0x83),
-        ('„', 0x84),
-        ('…', 0x85),
-        ('†', 0x86),
-        ('‡', 0x87),
-        ('ˆ', 0x88),
-        ('‰', 0x89),
-        ('Š', 0x8A),
-        ('‹', 0x8B),
-        ('Œ', 0x8C),
-        ('Ž', 0x8E),
-        ('‘', 0x91),
-        ('’', 0x92),
-        ('“', 0x93),
-        ('”', 0x94),
-        ('•', 0x95),
-        ('–', 0x96),
-        ('—', 0x97),
-        ('˜', 0x98),
-        ('™', 0x99),
-        ('š', 0x9A),
-        ('›', 0x9B),
-        ('œ', 0x9C),
-        ('ž', 0x9E),
-        ('Ÿ', 0x9F),
-    ];
     if let Ok(byte) = u8::try_from(u32::from(c)) {
         return Some(byte);
     }
