@@ -68,6 +68,11 @@ impl<'a> Matcher<'a> {
             };
             consider(self.match_stages(&reread, scratch), &mut outcome)?;
         }
+        // A score credited to its composer and the orchestra, choir or label the library
+        // leaves out.
+        if let Some(accepted) = self.without_ensembles(query, scratch) {
+            return ControlFlow::Break(accepted);
+        }
         // The film's, series' or game's name in a cue's title.
         self.without_the_work(query, scratch, &mut outcome)?;
         // Artist and title swapped: tried only when the title is an act the library knows
@@ -114,6 +119,53 @@ impl<'a> Matcher<'a> {
             outcome = offered;
         }
         ControlFlow::Continue(outcome)
+    }
+
+    /// A credit that names, beside an act the library knows, an orchestra, a choir or a
+    /// label it does not ("John Williams, London Symphony Orchestra", "Composer & Studio
+    /// Orchestra", "Composer, Square Enix Music"), as soundtrack and classical exports credit
+    /// a score: read without them, and accepted when that accepts a track whose length is
+    /// the entry's within 2 s or whose album is the one the entry names. Without either the
+    /// ensemble may have recorded the cue again (a concert orchestra's recording of a film's
+    /// theme), so nothing is accepted.
+    fn without_ensembles(&self, query: &TrackQuery, scratch: &mut Scratch) -> Option<MatchOutcome> {
+        let names = normalize::split_artists(&query.artist);
+        let unknown_ensemble = |name: &String| {
+            normalize::names_an_ensemble(name) && self.index.artist_id(name).is_none()
+        };
+        let kept: Vec<&String> = names
+            .iter()
+            .filter(|name| !unknown_ensemble(name))
+            .collect();
+        if kept.len() == names.len()
+            || kept.is_empty()
+            || !kept.iter().any(|name| self.index.artist_id(name).is_some())
+        {
+            return None;
+        }
+        let reread = TrackQuery {
+            artist: kept
+                .iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            ..query.clone()
+        };
+        let found = self.match_stages(&reread, scratch);
+        let best = found.best.as_ref().filter(|_| found.band == Band::Accept)?;
+        let view = self.index.view_masked(best.item.0, &self.mask)?;
+        let length_agrees = query
+            .duration_ms
+            .and_then(plausible_length)
+            .zip(view.duration_ms())
+            .is_some_and(|(ours, theirs)| ours.abs_diff(theirs) <= SAME_LENGTH_MS);
+        let album_agrees = query.album.as_deref().is_some_and(|album| {
+            let theirs = view.album().unwrap_or("");
+            claims::same_release(&normalize::normalize_album(album), view.album_norm())
+                || normalize::same_soundtrack(album, theirs)
+                || normalize::names_the_work(album, theirs)
+        });
+        (length_agrees || album_agrees).then_some(found)
     }
 
     /// The film's, series' or game's name in a cue's title ("Far Shore (From Ironwood)",

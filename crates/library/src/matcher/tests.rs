@@ -2242,6 +2242,43 @@ fn an_act_named_by_symbols_is_found_by_its_spoken_name() {
 }
 
 #[test]
+fn a_score_credited_with_its_orchestra_is_accepted_by_its_length_or_album() {
+    let index = garbled_library();
+    assert_accepted(
+        &index,
+        entry(
+            "Leonie Marsh, Tarvel Philharmonic Orchestra",
+            "Crossing the Ridge",
+            None,
+            Some(181),
+        ),
+        "ridge",
+    );
+    assert_accepted(
+        &index,
+        entry(
+            "Leonie Marsh & Tarvel Studio Orchestra",
+            "Crossing the Ridge",
+            Some("The Iron Meadow"),
+            None,
+        ),
+        "ridge",
+    );
+    // Nothing that vouches, or another length: the orchestra may have recorded it again.
+    for seconds in [None, Some(188)] {
+        assert_not_accepted(
+            &index,
+            entry(
+                "Leonie Marsh, Tarvel Philharmonic Orchestra",
+                "Crossing the Ridge",
+                None,
+                seconds,
+            ),
+        );
+    }
+}
+
+#[test]
 fn a_cue_titled_with_its_film_or_credited_to_it_is_found_on_the_films_soundtrack() {
     let index = garbled_library();
     // The film's name in the title's bracket or before its dash, which the library's title

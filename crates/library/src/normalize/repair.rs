@@ -385,6 +385,52 @@ pub fn symbol_name(raw: &str) -> Option<String> {
     (!compact.is_empty() && !raw.chars().any(char::is_alphanumeric)).then_some(compact)
 }
 
+/// True when a normalised name names an ensemble or a label rather than an act: an
+/// orchestra, a choir, a chamber group, a studio's or a game maker's sound team ("london
+/// symphony orchestra", "rundfunkchor", "square enix music", "nintendo sound team"), as
+/// scores and recordings of classical music credit them beside the composer.
+///
+/// ```
+/// use cachearr_library::normalize::names_an_ensemble;
+/// assert!(names_an_ensemble("harbour philharmonic orchestra"));
+/// assert!(names_an_ensemble("tarvel sound team"));
+/// assert!(!names_an_ensemble("orla finch"));
+/// assert!(!names_an_ensemble("music"));
+/// ```
+pub fn names_an_ensemble(name: &str) -> bool {
+    let words: Vec<&str> = name.split(' ').collect();
+    words.len() >= 2
+        && words.iter().enumerate().any(|(at, word)| {
+            matches!(
+                *word,
+                "orchestra"
+                    | "orchester"
+                    | "orchestre"
+                    | "orquesta"
+                    | "orchestra's"
+                    | "philharmonic"
+                    | "philharmonia"
+                    | "philharmoniker"
+                    | "symphony"
+                    | "symphoniker"
+                    | "sinfonia"
+                    | "sinfonietta"
+                    | "ensemble"
+                    | "choir"
+                    | "chorus"
+                    | "chor"
+                    | "rundfunkchor"
+                    | "voices"
+                    | "singers"
+                    | "consort"
+                    | "camerata"
+                    | "pops"
+                    | "strings"
+            ) || (*word == "sound" && words.get(at + 1) == Some(&"team"))
+                || (*word == "music" && at + 1 == words.len())
+        })
+}
+
 /// True when an album's name says it is a soundtrack or a score ("… (Original Motion
 /// Picture Soundtrack)", "… OST", "Music from the Series …", "… (Original Score)").
 pub fn names_a_soundtrack(album: &str) -> bool {
