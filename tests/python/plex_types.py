@@ -14,12 +14,19 @@ Plex give the number 1.78. Two checks, over the answers of the main routes:
   array is named after (`Metadata`, `Media`, `Part`, `Stream`, `Image`, `Hub`, `Genre` … as
   `Tag`), so routes the document describes loosely, or not at all, are checked too.
 
+* where the document is silent: an attribute the document names nowhere for that element is
+  checked against the type python-plexapi casts it to when it reads that element (`int` →
+  integer, `float` → number, `bool` → boolean; read from the installed `plexapi` package's
+  source, `utils.cast(T, data.attrib.get('name'))`), so no attribute that either knows goes
+  unjudged.
+
 Only JSON types are judged (string, integer, number, boolean, array, object), not formats or
 enums. Prints one JSON object: the routes fetched, attributes checked, and every mismatch;
 exits 1 when there is a mismatch not listed in KNOWN with its reason.
 """
 
 import argparse
+import ast
 import json
 import os
 import sys
@@ -40,9 +47,97 @@ ELEMENTS = {
                               "Label", "Mood", "Style", "Similar", "Producer", "Autotag")},
 }
 
-# (element or route, attribute path) where the simulator keeps an answer the document types
-# otherwise, with the reason. None so far: every mismatch found was the simulator's.
-KNOWN = {}
+# The python-plexapi classes (by their TAG, else their name) that read each JSON array's
+# elements, for attributes the document does not describe; None is the answer's own
+# MediaContainer.
+PLEXAPI_CLASSES = {
+    None: ("PlexServer", "MediaContainer", "LibraryTimeline", "PlayQueue", "Identity"),
+    "Metadata": ("Video", "Directory", "Track", "Audio", "Photo", "Playlist", "Playable",
+                 "PlexSession", "PlexHistory", "Common", "UserState", "Collection"),
+    "Directory": ("Directory", "LibrarySection"),
+    "Stream": ("Stream", "MediaPartStream"),
+    **{tag: ("MediaTag",) for tag in ("Genre", "Director", "Writer", "Role", "Country",
+                                       "Collection", "Label", "Mood", "Style", "Similar",
+                                       "Producer", "Autotag")},
+}
+CAST_TYPES = {"int": "integer", "float": "number", "bool": "boolean"}
+
+# (element or route, attribute path) where the simulator keeps an answer the document or
+# python-plexapi types otherwise, with the reason.
+KNOWN = {
+    "MediaContainer.readOnlyLibraries: integer expected, boolean given":
+        "python-plexapi casts the server's readOnlyLibraries to int, but Plex writes it as a "
+        "boolean in JSON (false), as it writes the root's other switches",
+    "Directory.key: integer expected, string given":
+        "python-plexapi casts a library section's key to int, but a Directory's key is a path "
+        "segment (\"1\", \"library\", \"playlists\") that Plex writes as a string, as the "
+        "document types every other key",
+    "Metadata.sessionKey: integer expected, string given":
+        "python-plexapi casts a session's sessionKey to int; it is an identifier Plex writes as "
+        "a string, as it writes ratingKey (which the document types as a string)",
+    "Metadata.score: number expected, string given":
+        "a hub search hit's score; the gateway's index answers write the same string "
+        "(crates/dialect), so both change together or not at all",
+}
+
+
+def plexapi_casts():
+    """{class TAG or name: {attribute: {JSON type}}} from python-plexapi's own source."""
+    try:
+        import plexapi
+    except ImportError:
+        return {}
+    root = os.path.dirname(plexapi.__file__)
+    casts = {}
+    for name in sorted(os.listdir(root)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(root, name), encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+            tag = cls.name
+            for st in cls.body:
+                if (isinstance(st, ast.Assign) and isinstance(st.value, ast.Constant)
+                        and any(getattr(t, "id", None) == "TAG" for t in st.targets)):
+                    tag = st.value.value
+            for node in ast.walk(cls):
+                if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "cast"
+                        and len(node.args) >= 2):
+                    continue
+                kind, arg = getattr(node.args[0], "id", None), node.args[1]
+                if (kind in CAST_TYPES and isinstance(arg, ast.Call)
+                        and getattr(arg.func, "attr", None) == "get" and arg.args
+                        and isinstance(arg.args[0], ast.Constant)):
+                    casts.setdefault(tag, {}).setdefault(arg.args[0].value, set()).add(
+                        CAST_TYPES[kind])
+    return casts
+
+
+def check_silent(schemas, casts, value, parent_key, out, counter):
+    """Checks the scalar attributes the document describes nowhere for their element against
+    python-plexapi's casts for it."""
+    if isinstance(value, dict):
+        name = ELEMENTS.get(parent_key)
+        schema = {"$ref": f"#/components/schemas/{name}"} if name else None
+        classes = PLEXAPI_CLASSES.get(parent_key, (parent_key,))
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                check_silent(schemas, casts, v, k, out, counter)
+                continue
+            if schema and schemas.prop(schema, k):
+                continue
+            declared = set()
+            for cls in classes:
+                declared |= casts.get(cls, {}).get(k, set())
+            if not declared:
+                continue
+            counter[0] += 1
+            if not any(JSON_TYPES[t](v) for t in declared):
+                out.append((f"{parent_key or 'MediaContainer'}.{k}", sorted(declared),
+                            json_type(v), v))
+    elif isinstance(value, list):
+        for v in value:
+            check_silent(schemas, casts, v, parent_key, out, counter)
 
 JSON_TYPES = {
     "string": lambda v: isinstance(v, str),
@@ -264,7 +359,8 @@ def main():
         spec = yaml.safe_load(fh)
     schemas = Schemas(spec)
     plex = Server(args.plex_url, args.token)
-    mismatches, unknown, fetched, counter = {}, [], [], [0]
+    mismatches, unknown, fetched, counter, silent_counter = {}, [], [], [0], [0]
+    casts = plexapi_casts()
     for template, path in requests_to_check(plex):
         doc = plex.get(path)
         fetched.append(path)
@@ -275,6 +371,7 @@ def main():
         else:
             unknown.append(template)
         check_elements(schemas, doc, None, found, counter)
+        check_silent(schemas, casts, doc.get("MediaContainer", doc), None, found, silent_counter)
         for where, expected, actual, value in found:
             key = f"{where}: {'|'.join(expected)} expected, {actual} given"
             mismatches.setdefault(key, {"example": value, "routes": []})
@@ -283,6 +380,7 @@ def main():
     unexplained = {k: v for k, v in mismatches.items()
                    if not any(k.startswith(known) for known in KNOWN)}
     print(json.dumps({"routes": len(fetched), "attributes_checked": counter[0],
+                      "undocumented_attributes_checked_against_plexapi": silent_counter[0],
                       "routes_without_schema": sorted(set(unknown)),
                       "mismatches": mismatches}, indent=1, default=str))
     sys.exit(1 if unexplained else 0)
