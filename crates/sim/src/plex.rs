@@ -250,7 +250,11 @@ pub fn router(sim: Sim) -> Router {
         .route("/system/agents", get(server::agents))
         .route("/:/plugins/{agent}/prefs", get(server::agent_prefs))
         .route("/accounts", get(server::accounts))
-        .route("/myplex/account", get(server::myplex_account))
+        .route(
+            "/myplex/account",
+            get(server::myplex_account).delete(server::unclaim),
+        )
+        .route("/myplex/claim", post(server::claim))
         .route("/clients", get(server::clients))
         .route("/media/providers", get(server::media_providers))
         .route("/diagnostics/logs", get(server::diagnostics_logs))

@@ -102,7 +102,14 @@ pub fn router(sim: Sim, options: PlexTvOptions) -> Router {
         )
         .route("/:/ip", get(account::public_ip))
         .route("/api/v2/geoip", get(account::geoip))
-        .route("/api/home/users", get(account::home_users))
+        .route(
+            "/api/home/users",
+            get(account::home_users).post(account::invite_to_home),
+        )
+        .route(
+            "/api/invites/requested/{id}",
+            axum::routing::delete(account::cancel_requested_invite),
+        )
         .route("/api/home/users/{id}/switch", post(account::switch))
         .route(
             "/api/v2/home/users/restricted/{id}",

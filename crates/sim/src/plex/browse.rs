@@ -34,10 +34,24 @@ pub(crate) async fn identity(State(sim): State<Sim>, headers: axum::http::Header
 
 pub(crate) async fn root(State(sim): State<Sim>, ctx: Ctx) -> Response {
     let id = sim.identity();
+    let claimed = !sim.objects().unclaimed;
+    // Signed in to plex.tv as its owner (a Plex Pass account) unless unclaimed since.
+    let owner_email = if claimed {
+        sim.state()
+            .users()
+            .iter()
+            .find(|u| u.is_owner)
+            .map(crate::plextv::PlexTv::email)
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let media_deletion = super::prefs::allows_media_deletion(&sim);
     let doc = El::container()
         .a("size", 0u32)
         .a("allowCameraUpload", false)
         .a("allowChannelAccess", true)
+        .opt("allowMediaDeletion", media_deletion.then_some(true))
         .a("allowSharing", true)
         .a("allowSync", false)
         .a("apiVersion", "1.1.1")
@@ -51,15 +65,18 @@ pub(crate) async fn root(State(sim): State<Sim>, ctx: Ctx) -> Response {
         .a("livetv", 0u32)
         .a("machineIdentifier", id.machine_identifier.as_str())
         .a("musicAnalysis", 2u32)
-        .a("myPlex", false)
-        .a("myPlexMappingState", "unknown")
-        .a("myPlexSigninState", "none")
-        .a("myPlexSubscription", false)
-        .a("myPlexUsername", "")
+        .a("myPlex", claimed)
+        .a(
+            "myPlexMappingState",
+            if claimed { "mapped" } else { "unknown" },
+        )
+        .a("myPlexSigninState", if claimed { "ok" } else { "none" })
+        .a("myPlexSubscription", claimed)
+        .a("myPlexUsername", owner_email.as_str())
         .a("offlineTranscode", 1u32)
         .a("ownerFeatures", "")
         .a("platform", "Linux")
-        .a("platformVersion", "6.1")
+        .a("platformVersion", "6.1.0-18-amd64")
         .a("pluginHost", true)
         .a("pushNotifications", false)
         .a("readOnlyLibraries", false)

@@ -21,6 +21,9 @@ pub(crate) struct Objects {
     next_id: u32,
     /// The last play queue item id handed out.
     pub(crate) next_entry: u32,
+    /// The owner signed the server out of plex.tv (`DELETE /myplex/account`) and has not
+    /// claimed it again (`POST /myplex/claim`).
+    pub(crate) unclaimed: bool,
 }
 
 impl Objects {

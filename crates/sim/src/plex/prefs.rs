@@ -241,6 +241,16 @@ const SERVER: &[Def] = &[
         "true",
         "dlna",
     ),
+    Def {
+        summary: "The owner of the server will be allowed to delete media files from disk.",
+        ..def(
+            "allowMediaDeletion",
+            "Allow media deletion",
+            "bool",
+            "false",
+            "library",
+        )
+    },
     def(
         "GenerateBIFBehavior",
         "Generate video preview thumbnails",
@@ -338,6 +348,15 @@ fn server_value(sim: &Sim, d: &Def) -> String {
         return sim.identity().friendly_name.clone();
     }
     d.default.to_string()
+}
+
+/// Whether the owner let the server delete media files (the server's root then says
+/// `allowMediaDeletion="1"`, and says nothing otherwise).
+pub(crate) fn allows_media_deletion(sim: &Sim) -> bool {
+    sim.objects()
+        .prefs
+        .get("allowMediaDeletion")
+        .is_some_and(|v| v == "true")
 }
 
 /// Checks every `id=value` pair of the query against `defs`; the canonical pairs, or 400.

@@ -707,14 +707,71 @@ pub(crate) async fn myplex_account(
     if !ctx.user.is_owner {
         return plex_error(StatusCode::UNAUTHORIZED);
     }
+    let claimed = !sim.objects().unclaimed;
+    sim.charge(0, 0).await;
+    reply(ctx.json, &myplex_el(&headers, &ctx, claimed))
+}
+
+/// `DELETE /myplex/account` (python-plexapi's `unclaim`): the server signs out of plex.tv
+/// and answers its account as it now stands, signed out.
+pub(crate) async fn unclaim(
+    State(sim): State<Sim>,
+    headers: axum::http::HeaderMap,
+    ctx: Ctx,
+) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    sim.objects().unclaimed = true;
+    sim.charge(0, 0).await;
+    reply(ctx.json, &myplex_el(&headers, &ctx, false))
+}
+
+/// `POST /myplex/claim?token=claim-…` (python-plexapi's `claim`): the server signs in to
+/// plex.tv again with a claim token plex.tv gave its owner (`/api/claim/token.json`); any
+/// other token is refused (400) and changes nothing.
+pub(crate) async fn claim(
+    State(sim): State<Sim>,
+    headers: axum::http::HeaderMap,
+    ctx: Ctx,
+) -> Response {
+    if !ctx.user.is_owner {
+        return plex_error(StatusCode::UNAUTHORIZED);
+    }
+    let expected = format!("claim-{}", sim.plextv().account_uuid(&ctx.user));
+    if ctx.q("token") != Some(expected.as_str()) {
+        return plex_error(StatusCode::BAD_REQUEST);
+    }
+    sim.objects().unclaimed = false;
+    sim.charge(0, 0).await;
+    reply(ctx.json, &myplex_el(&headers, &ctx, true))
+}
+
+/// The server's plex.tv account (`MyPlex`): signed in as the owner, a Plex Pass account, or
+/// signed out after `unclaim`.
+fn myplex_el(headers: &axum::http::HeaderMap, ctx: &Ctx, claimed: bool) -> El {
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:32400");
     let (address, port) = host.rsplit_once(':').unwrap_or((host, "32400"));
-    let doc = El::new("MyPlex")
+    if !claimed {
+        return El::new("MyPlex")
+            .a("authToken", "")
+            .a("username", "")
+            .a("mappingState", "unknown")
+            .a("signInState", "none")
+            .a("publicAddress", "")
+            .a("publicPort", 0u32)
+            .a("privateAddress", "")
+            .a("privatePort", 0u32)
+            .a("subscriptionFeatures", "")
+            .a("subscriptionActive", false)
+            .a("subscriptionState", "Unknown");
+    }
+    El::new("MyPlex")
         .a("authToken", ctx.user.plex_token.as_str())
-        .a("username", ctx.user.name.as_str())
+        .a("username", crate::plextv::PlexTv::email(&ctx.user))
         .a("mappingState", "mapped")
         .a("signInState", "ok")
         .a("publicAddress", address)
@@ -726,9 +783,7 @@ pub(crate) async fn myplex_account(
             "sync,premium_music_metadata,webhooks",
         )
         .a("subscriptionActive", true)
-        .a("subscriptionState", "Active");
-    sim.charge(0, 0).await;
-    reply(ctx.json, &doc)
+        .a("subscriptionState", "Active")
 }
 
 #[cfg(test)]

@@ -202,6 +202,59 @@ pub(crate) async fn home_users(State(app): State<App>, caller: Caller) -> Respon
     xml(&doc)
 }
 
+/// `POST /api/home/users?invitedEmail=…` (python-plexapi's `createExistingUser`): the owner
+/// invites a friend, by login or e-mail, into the Plex Home; plex.tv lists them as a Home
+/// user from then on (`/api/users`, `home="1"`) until the invitation is withdrawn.
+pub(crate) async fn invite_to_home(State(app): State<App>, caller: Caller) -> Response {
+    if let Some(resp) = caller.refuse_unless_owner() {
+        return resp;
+    }
+    let Some(login) = caller.q("invitedEmail").map(str::to_lowercase) else {
+        return error(StatusCode::BAD_REQUEST, "invitedEmail is required");
+    };
+    let state = app.sim.state();
+    let mut tv = app.sim.plextv();
+    let friend = state.users().iter().find(|u| {
+        AccountKind::of(u) == AccountKind::Invited
+            && (render::username(u).to_lowercase() == login
+                || render::email(u).to_lowercase() == login)
+    });
+    let Some(friend) = friend else {
+        return error(StatusCode::NOT_FOUND, "No such user");
+    };
+    tv.set_home_invited(friend.id, true);
+    let lib = app.sim.library();
+    xml(&render::user(&tv, app.sim.identity(), &lib, friend))
+}
+
+/// `DELETE /api/invites/requested/{id}?friend=0&server=0&home=1` (the suite's way of
+/// withdrawing a Home invitation): the friend leaves the Home list and stays a friend.
+/// Friend and server invitations are not kept as pending here, so only `home=1` changes
+/// anything; an account that has no such invitation is a 404.
+pub(crate) async fn cancel_requested_invite(
+    State(app): State<App>,
+    caller: Caller,
+    Path(id): Path<u32>,
+) -> Response {
+    if let Some(resp) = caller.refuse_unless_owner() {
+        return resp;
+    }
+    let state = app.sim.state();
+    let mut tv = app.sim.plextv();
+    let invited = state
+        .users()
+        .iter()
+        .find(|u| PlexTv::account_id(u) == id && tv.home_invited(u.id))
+        .map(|u| u.id);
+    match (invited, caller.q("home")) {
+        (Some(user), Some("1")) => {
+            tv.set_home_invited(user, false);
+            StatusCode::OK.into_response()
+        }
+        _ => error(StatusCode::NOT_FOUND, "No such invitation"),
+    }
+}
+
 /// `POST /api/home/users/{id}/switch`: the account of another member of the caller's Home,
 /// with its token (`authenticationToken`).
 pub(crate) async fn switch(

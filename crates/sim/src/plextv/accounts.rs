@@ -177,6 +177,9 @@ pub struct PlexTv {
     /// Account tokens signed out (`DELETE /api/v2/users/signout`).
     signed_out: BTreeSet<String>,
     webhooks: Vec<String>,
+    /// Friends the owner invited into the Plex Home (`POST /api/home/users?invitedEmail=`)
+    /// whose invitation stands (server account ids): listed as Home users.
+    home_invited: BTreeSet<u32>,
     /// plex.tv answers nothing but 503 while this is set (see the control API).
     down: bool,
     requests: BTreeMap<String, u64>,
@@ -194,6 +197,7 @@ impl PlexTv {
             account_settings: BTreeMap::new(),
             signed_out: BTreeSet::new(),
             webhooks: Vec::new(),
+            home_invited: BTreeSet::new(),
             down: false,
             requests: BTreeMap::new(),
             validations: 0,
@@ -212,6 +216,11 @@ impl PlexTv {
         } else {
             user.id
         }
+    }
+
+    /// An account's e-mail address (managed users have none).
+    pub fn email(user: &User) -> String {
+        super::render::email(user)
     }
 
     /// `user`'s plex.tv account token. The owner's is the token the server has always taken
@@ -366,6 +375,21 @@ impl PlexTv {
     /// Signs an account token out: neither plex.tv nor the server take it any more.
     pub fn sign_out(&mut self, token: &str) {
         self.signed_out.insert(token.to_string());
+    }
+
+    /// Whether `user`, a friend, has a standing invitation into the owner's Plex Home.
+    pub fn home_invited(&self, user: u32) -> bool {
+        self.home_invited.contains(&user)
+    }
+
+    /// Invites a friend into the owner's Plex Home (true) or withdraws the invitation
+    /// (false); their share of the server stays as it is either way.
+    pub fn set_home_invited(&mut self, user: u32, invited: bool) {
+        if invited {
+            self.home_invited.insert(user);
+        } else {
+            self.home_invited.remove(&user);
+        }
     }
 
     /// The owner's webhook URLs.

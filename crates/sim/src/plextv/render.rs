@@ -187,7 +187,7 @@ pub(crate) fn user(tv: &PlexTv, id: &Identity, lib: &Library, user: &User) -> El
         .a("recommendationsPlaylistId", "")
         .a("thumb", thumb(tv, user))
         .a("protected", false)
-        .a("home", managed)
+        .a("home", managed || tv.home_invited(user.id))
         .a("allowTuners", 0u32)
         .a("allowSync", s.allow_sync)
         .a("allowCameraUpload", s.allow_camera_upload)

@@ -12,7 +12,7 @@ use cachearr_sim::{Sim, TestServer};
 use quick_xml::events::Event;
 use serde_json::{Value, json};
 
-use crate::common::{client, get_as, json_as};
+use crate::common::{client, get_as, json_as, send_as};
 
 /// The simulated server and its plex.tv, both on loopback.
 struct World {
@@ -465,6 +465,91 @@ async fn signing_in_with_a_password_gives_the_account_token() {
     assert_eq!(PlexTv::account_id(w.srv.sim.state().owner()), 10_000_001);
 }
 
+/// The server's sign-in to plex.tv as its root states it: signed in as the owner until
+/// unclaimed, and signed in again only with a claim token plex.tv gave the owner.
+#[tokio::test]
+async fn the_server_is_unclaimed_and_claimed_again_only_with_the_owners_claim_token() {
+    let w = world().await;
+    let owner = w.srv.token.clone();
+    let root = |v: Value| {
+        let c = &v["MediaContainer"];
+        (
+            c["myPlex"].as_bool(),
+            c["myPlexSigninState"].as_str().map(str::to_string),
+            c["myPlexUsername"].as_str().map(str::to_string),
+        )
+    };
+    let signed_in = (
+        Some(true),
+        Some("ok".to_string()),
+        Some("admin@example.com".to_string()),
+    );
+    assert_eq!(root(json_as(&w.srv, &owner, "/").await), signed_in);
+    let alice = w.account_token("alice");
+    let r = send_as(&w.srv, &alice, reqwest::Method::DELETE, "/myplex/account").await;
+    assert_eq!(r.status(), 401, "only the owner may sign the server out");
+    let r = send_as(&w.srv, &owner, reqwest::Method::DELETE, "/myplex/account").await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["MyPlex"]["signInState"], "none", "{v}");
+    let signed_out = (Some(false), Some("none".to_string()), Some(String::new()));
+    assert_eq!(root(json_as(&w.srv, &owner, "/").await), signed_out);
+    let wrong = "/myplex/claim?token=claim-not-from-plextv";
+    let r = send_as(&w.srv, &owner, reqwest::Method::POST, wrong).await;
+    assert_eq!(r.status(), 400, "a token plex.tv did not give is refused");
+    assert_eq!(root(json_as(&w.srv, &owner, "/").await), signed_out);
+    let (status, body) = w
+        .plextv(reqwest::Method::GET, "/api/claim/token.json", &owner)
+        .await;
+    assert_eq!(status, 200);
+    let claim: Value = serde_json::from_str(&body).expect("json");
+    let token = claim["token"].as_str().expect("a claim token");
+    let path = format!("/myplex/claim?token={token}");
+    let r = send_as(&w.srv, &owner, reqwest::Method::POST, &path).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(root(json_as(&w.srv, &owner, "/").await), signed_in);
+}
+
+/// The owner invites a friend into the Plex Home (python-plexapi's `createExistingUser`):
+/// plex.tv lists them as a Home user until the invitation is withdrawn; their share stands
+/// throughout.
+#[tokio::test]
+async fn a_friend_invited_into_the_home_is_listed_there_until_the_invitation_is_withdrawn() {
+    let w = world().await;
+    let owner = w.srv.token.clone();
+    let home_of = |users: &[Element], name: &str| {
+        users
+            .iter()
+            .find(|e| e.tag == "User" && e.get("title") == Some(name))
+            .and_then(|e| e.get("home"))
+            .map(str::to_string)
+    };
+    let listed = w.owner_xml("/api/users").await;
+    assert_eq!(home_of(&listed, "alice").as_deref(), Some("0"));
+    let alice = w.account_token("alice");
+    let invite = "/api/home/users?invitedEmail=alice";
+    let (status, _) = w.plextv(reqwest::Method::POST, invite, &alice).await;
+    assert_eq!(status, 403, "only the owner invites into the Home");
+    let nobody = "/api/home/users?invitedEmail=nobody@example.com";
+    let (status, _) = w.plextv(reqwest::Method::POST, nobody, &owner).await;
+    assert_eq!(status, 404);
+    let by_email = "/api/home/users?invitedEmail=alice@example.com";
+    let (status, body) = w.plextv(reqwest::Method::POST, by_email, &owner).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = w.owner_xml("/api/users").await;
+    assert_eq!(home_of(&listed, "alice").as_deref(), Some("1"));
+    assert_eq!(w.status_on_server(&alice).await, 200, "her share stands");
+    let id = w.user_id("alice");
+    let withdraw = format!("/api/invites/requested/{id}?friend=0&server=0&home=1");
+    let (status, _) = w.plextv(reqwest::Method::DELETE, &withdraw, &owner).await;
+    assert_eq!(status, 200);
+    let listed = w.owner_xml("/api/users").await;
+    assert_eq!(home_of(&listed, "alice").as_deref(), Some("0"));
+    let (status, _) = w.plextv(reqwest::Method::DELETE, &withdraw, &owner).await;
+    assert_eq!(status, 404, "no invitation left to withdraw");
+    assert_eq!(w.status_on_server(&alice).await, 200);
+}
+
 #[tokio::test]
 async fn a_share_change_for_an_unknown_user_or_bad_body_is_refused_clearly() {
     let w = world().await;
@@ -535,10 +620,11 @@ async fn serial_python_plexapi_myplexaccount_reads_and_changes_shares() {
     assert!(w.srv.sim.plextv().validations() > 0);
 }
 
-/// python-plexapi's own plex.tv tests (tests/peer/python-plexapi-4.16.1/tests/test_myplex.py,
-/// unchanged, with the release they were written for), their plex.tv requests sent to the
-/// simulated plex.tv by tests/python/plextv_suite_plugin.py: every test that needs no other
-/// service must pass.
+/// python-plexapi's own plex.tv tests (tests/peer/python-plexapi-4.16.1, unchanged, with the
+/// release they were written for): every test of its suite that signs in to plex.tv, chosen
+/// and sent to the simulated plex.tv by tests/python/plextv_suite_plugin.py, run as CI runs
+/// them (`CI=true`). Every one that needs no other service must pass, and none may fail;
+/// the plugin names the others with their reasons.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plextv() {
     let python = cachearr_testkit::venv_python(".venv-plexapi-suite");
@@ -563,13 +649,10 @@ async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plex
     ])
     .arg("--rootdir")
     .arg(&suite)
-    .arg(suite.join("tests/test_myplex.py"))
-    .arg(format!(
-        "{}::test_server_account",
-        suite.join("tests/test_server.py").display()
-    ))
+    .arg(suite.join("tests"))
     .args(["-q", "--timeout", "60", "-W", "ignore"])
     .current_dir(std::env::temp_dir())
+    .env("CI", "true")
     .env("PLEXAPI_AUTH_SERVER_BASEURL", &w.srv.base_url)
     .env("PLEXAPI_AUTH_SERVER_TOKEN", &w.srv.token)
     .env("PLEXAPI_PLEXAPI_TIMEOUT", "10")
@@ -600,35 +683,54 @@ async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plex
             o["outcome"] == "passed" && o["nodeid"].as_str().is_some_and(|n| n.ends_with(name))
         })
     };
-    // The 20 that need nothing but plex.tv and the server. The others reach the discover
-    // and metadata providers (watchlist, searchDiscover), create Home users (pin,
-    // createExistingUser), or are skipped or expected to fail by the suite itself.
+    // What needs nothing but plex.tv and the server. The plugin's list says why the others
+    // do not run (other services, real devices, server routes not simulated); the suite
+    // itself skips or expects to fail a few more.
     let expected = [
-        "test_myplex_acceptInvite[authenticated]",
-        "test_myplex_accounts[authenticated]",
-        "test_myplex_addwebhooks[authenticated]",
-        "test_myplex_cancelInvite[authenticated]",
-        "test_myplex_claimToken[authenticated]",
-        "test_myplex_connect_to_resource[authenticated]",
-        "test_myplex_deletewebhooks[authenticated]",
-        "test_myplex_device[authenticated]",
-        "test_myplex_devices[authenticated]",
-        "test_myplex_geoip[authenticated]",
-        "test_myplex_inviteFriend[authenticated]",
-        "test_myplex_optout[authenticated]",
-        "test_myplex_ping[authenticated]",
-        "test_myplex_plexpass_attributes[authenticated]",
-        "test_myplex_resource[authenticated]",
-        "test_myplex_resources[authenticated]",
-        "test_myplex_updateFriend[authenticated]",
-        "test_myplex_users[authenticated]",
-        "test_myplex_viewStateSync[authenticated]",
-        "test_myplex_webhooks[authenticated]",
+        "test_myplex.py::test_myplex_acceptInvite[authenticated]",
+        "test_myplex.py::test_myplex_accounts[authenticated]",
+        "test_myplex.py::test_myplex_addwebhooks[authenticated]",
+        "test_myplex.py::test_myplex_cancelInvite[authenticated]",
+        "test_myplex.py::test_myplex_claimToken[authenticated]",
+        "test_myplex.py::test_myplex_connect_to_resource[authenticated]",
+        "test_myplex.py::test_myplex_createExistingUser[authenticated]",
+        "test_myplex.py::test_myplex_deletewebhooks[authenticated]",
+        "test_myplex.py::test_myplex_device[authenticated]",
+        "test_myplex.py::test_myplex_devices[authenticated]",
+        "test_myplex.py::test_myplex_geoip[authenticated]",
+        "test_myplex.py::test_myplex_inviteFriend[authenticated]",
+        "test_myplex.py::test_myplex_optout[authenticated]",
+        "test_myplex.py::test_myplex_ping[authenticated]",
+        "test_myplex.py::test_myplex_plexpass_attributes[authenticated]",
+        "test_myplex.py::test_myplex_resource[authenticated]",
+        "test_myplex.py::test_myplex_resources[authenticated]",
+        "test_myplex.py::test_myplex_updateFriend[authenticated]",
+        "test_myplex.py::test_myplex_users[authenticated]",
+        "test_myplex.py::test_myplex_viewStateSync[authenticated]",
+        "test_myplex.py::test_myplex_webhooks[authenticated]",
+        "test_history.py::test_history_MyAccount[authenticated]",
+        "test_history.py::test_history_User[authenticated]",
+        "test_history.py::test_history_UserServer[authenticated]",
+        "test_navigation.py::test_navigate_around_show[authenticated]",
+        "test_navigation.py::test_navigate_around_artist[authenticated]",
+        "test_playlist.py::test_Playlist_copyToUser[authenticated]",
+        "test_server.py::test_server_account[authenticated]",
+        "test_server.py::test_server_attr[authenticated]",
+        "test_server.py::test_server_Server_session[authenticated]",
+        "test_server.py::test_server_claim_unclaim[authenticated]",
+        "test_server.py::test_server_allowMediaDeletion[authenticated]",
+        "test_video.py::test_video_Movie_getStreamURL[authenticated]",
+        "test_video.py::test_video_Movie_mixins_fields_edition_authenticated[authenticated]",
     ];
     let missing: Vec<&str> = expected.iter().copied().filter(|n| !passed(n)).collect();
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o["outcome"] == "failed")
+        .filter_map(|o| o["nodeid"].as_str())
+        .collect();
     assert!(
-        missing.is_empty(),
-        "not passed: {missing:?}\n{}\nstdout:\n{}\nstderr:\n{}",
+        missing.is_empty() && failed.is_empty(),
+        "not passed: {missing:?}\nfailed: {failed:?}\n{}\nstdout:\n{}\nstderr:\n{}",
         report.join("\n"),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
