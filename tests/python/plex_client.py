@@ -97,6 +97,20 @@ def main():
     movie.reload()
     check(movie.viewOffset == 60000, f"resume position stored ({movie.viewOffset})")
     check(movie.guids and movie.guids[0].id.startswith("imdb://"), "movie guids")
+    # The Image elements of an item's own page, as python-plexapi reads them from XML: a
+    # poster (an episode's still is a snapshot) and a background at the thumb and art URLs.
+    show = plex.library.sectionByID(3).all()[0]
+    season = show.seasons()[0]
+    episode = season.episodes()[0]
+    album = music.albums()[0]
+    for item in (movie, show, season, episode, album.artist(), album, album.tracks()[0]):
+        item.reload()
+        poster = "snapshot" if item.type == "episode" else "coverPoster"
+        kinds = {i.type: i.url for i in item.images}
+        check(kinds.get(poster) == item.thumb and all(i.alt == item.title for i in item.images),
+              f"{item.type} {item.ratingKey} lists its poster image ({kinds})")
+        check(item.art is None or kinds.get("background") == item.art,
+              f"{item.type} {item.ratingKey} lists its background image ({kinds})")
     check(isinstance(plex.sessions(), list) and isinstance(plex.activities, list), "sessions and activities")
     check(len(plex.playlists(playlistType="audio")) == 1, "audio playlists")
     check(len(movies.search(sort="addedAt:desc", maxresults=5)) == 5, "sorted search")
