@@ -69,8 +69,6 @@ DESELECT = {
     "tests/test_history.py::test_history_UserSection":
         "python-plexapi 4.16.1's Section.history asks its account for a server name it does not "
         "have (AttributeError before any request); fails against the real plex.tv too",
-    "tests/test_myplex.py::test_myplex_pin":
-        "creates a new managed Home user during the run, which the simulated plex.tv does not model",
     "tests/test_audio.py::test_audio_Track_sonicAdventure":
         "sonic analysis routes of the server (computePath) are not simulated",
     "tests/test_library.py::test_library_MusicSection_sonicAdventure":

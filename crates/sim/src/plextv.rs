@@ -16,6 +16,8 @@
 //! - `account` — the caller's own account: `/api/v2/user`, sign-in and sign-out, resources,
 //!   devices, webhooks, settings (view-state sync, privacy), the caller's address, the Home
 //!   and its users.
+//! - `home` — the Home as it changes during a run: managed users created and removed, the
+//!   owner's and managed users' PINs.
 //! - `shares` — the owner's shares: `/api/users`, `/api/servers/{id}/shared_servers`, the v2
 //!   sharing and friends API.
 //! - `control` — `/_sim/plextv/*`: accounts with their tokens, share changes and revocations
@@ -28,6 +30,7 @@
 mod account;
 mod accounts;
 mod control;
+mod home;
 mod render;
 mod shares;
 
@@ -109,6 +112,10 @@ pub fn router(sim: Sim, options: PlexTvOptions) -> Router {
         .route(
             "/api/invites/requested/{id}",
             axum::routing::delete(account::cancel_requested_invite),
+        )
+        .route(
+            "/api/home/users/{id}",
+            put(home::set_pin).delete(home::remove),
         )
         .route("/api/home/users/{id}/switch", post(account::switch))
         .route(

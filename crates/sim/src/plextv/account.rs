@@ -192,17 +192,24 @@ pub(crate) async fn home_users(State(app): State<App>, caller: Caller) -> Respon
                     tv.profile(u.id).map_or("", RestrictionProfile::name),
                 )
                 .a("hasPassword", false)
-                .a("protected", false)
+                .a("protected", tv.pin(PlexTv::account_id(u)).is_some())
                 .a("title", u.name.as_str())
                 .a("username", render::username(u))
                 .a("email", render::email(u))
                 .a("thumb", ""),
         );
     }
+    for created in tv.created_home_users() {
+        doc = doc.kid(super::home::created_user(&tv, created));
+    }
+    let members = doc.kids.len();
+    doc.set("totalSize", members);
+    doc.set("size", members);
     xml(&doc)
 }
 
-/// `POST /api/home/users?invitedEmail=…` (python-plexapi's `createExistingUser`): the owner
+/// `POST /api/home/users?invitedEmail=…` (python-plexapi's `createExistingUser`; with `title=`
+/// instead, `createHomeUser`, see `home`): the owner
 /// invites a friend, by login or e-mail, into the Plex Home; plex.tv lists them as a Home
 /// user from then on (`/api/users`, `home="1"`) until the invitation is withdrawn.
 pub(crate) async fn invite_to_home(State(app): State<App>, caller: Caller) -> Response {
@@ -210,7 +217,10 @@ pub(crate) async fn invite_to_home(State(app): State<App>, caller: Caller) -> Re
         return resp;
     }
     let Some(login) = caller.q("invitedEmail").map(str::to_lowercase) else {
-        return error(StatusCode::BAD_REQUEST, "invitedEmail is required");
+        return match caller.q("title") {
+            Some(title) => super::home::create(&app, &caller, title),
+            None => error(StatusCode::BAD_REQUEST, "invitedEmail or title is required"),
+        };
     };
     let state = app.sim.state();
     let mut tv = app.sim.plextv();
@@ -284,13 +294,17 @@ pub(crate) async fn switch(
 }
 
 /// `PUT /api/v2/home/users/restricted/{id}?restrictionProfile=teen`: a managed user's
-/// profile (`pin` and other settings are accepted and ignored).
+/// profile, or its PIN (`pin=`, `removePin=1`; see `home`); other settings are accepted and
+/// ignored.
 pub(crate) async fn restrict(
     State(app): State<App>,
     caller: Caller,
     Path(id): Path<u32>,
 ) -> Response {
     if let Some(resp) = caller.refuse_unless_owner() {
+        return resp;
+    }
+    if let Some(resp) = super::home::managed_pin(&app, &caller, id) {
         return resp;
     }
     let Some(value) = caller.q("restrictionProfile") else {

@@ -24,6 +24,9 @@ pub const SECTION_ID_BASE: u32 = 70_000;
 /// Ids of shares (`SharedServer id`) are the user's account id plus this.
 pub const SHARE_ID_BASE: u32 = 40_000_000;
 
+/// Account ids of the managed Home users the owner creates during a run start above this.
+pub const CREATED_HOME_ID_BASE: u32 = 20_000_000;
+
 const TOKEN_ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789-_";
 
 /// What kind of plex.tv account stands behind a user of the server.
@@ -165,6 +168,21 @@ pub enum PlexTvError {
     NotManaged,
 }
 
+/// A managed Home user the owner created during the run (`POST /api/home/users?title=`): a
+/// plex.tv record only. plex.tv lists it, keeps its PIN and its share's sections and removes
+/// it; the simulated server has no such user, so it is given no token for the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedHomeUser {
+    /// Its plex.tv account id (above [`CREATED_HOME_ID_BASE`]).
+    pub id: u32,
+    /// Its name, as the owner gave it.
+    pub title: String,
+    /// Its plex.tv uuid.
+    pub uuid: String,
+    /// The server's sections shared with it (keys), once the owner shared any.
+    pub sections: Option<Vec<u32>>,
+}
+
 /// plex.tv's own state for one simulator.
 #[derive(Debug)]
 pub struct PlexTv {
@@ -180,6 +198,11 @@ pub struct PlexTv {
     /// Friends the owner invited into the Plex Home (`POST /api/home/users?invitedEmail=`)
     /// whose invitation stands (server account ids): listed as Home users.
     home_invited: BTreeSet<u32>,
+    /// Home PINs by plex.tv account id (the owner's own, a managed user's).
+    pins: BTreeMap<u32, String>,
+    created_home: Vec<CreatedHomeUser>,
+    /// Home users created so far, removed ones included (ids are not reused).
+    created_count: u32,
     /// plex.tv answers nothing but 503 while this is set (see the control API).
     down: bool,
     requests: BTreeMap<String, u64>,
@@ -198,6 +221,9 @@ impl PlexTv {
             signed_out: BTreeSet::new(),
             webhooks: Vec::new(),
             home_invited: BTreeSet::new(),
+            pins: BTreeMap::new(),
+            created_home: Vec::new(),
+            created_count: 0,
             down: false,
             requests: BTreeMap::new(),
             validations: 0,
@@ -375,6 +401,58 @@ impl PlexTv {
     /// Signs an account token out: neither plex.tv nor the server take it any more.
     pub fn sign_out(&mut self, token: &str) {
         self.signed_out.insert(token.to_string());
+    }
+
+    /// The Home PIN of the account `account` (a plex.tv account id), if it has one.
+    pub fn pin(&self, account: u32) -> Option<&str> {
+        self.pins.get(&account).map(String::as_str)
+    }
+
+    /// Sets (`Some`) or removes (`None`) the Home PIN of the account `account`.
+    pub fn set_pin(&mut self, account: u32, pin: Option<String>) {
+        match pin {
+            Some(pin) => self.pins.insert(account, pin),
+            None => self.pins.remove(&account),
+        };
+    }
+
+    /// The managed Home users created during the run, oldest first.
+    pub fn created_home_users(&self) -> &[CreatedHomeUser] {
+        &self.created_home
+    }
+
+    /// Creates a managed Home user named `title`.
+    pub fn create_home_user(&mut self, title: &str) -> CreatedHomeUser {
+        self.created_count += 1;
+        let id = CREATED_HOME_ID_BASE + self.created_count;
+        let user = CreatedHomeUser {
+            id,
+            title: title.to_string(),
+            uuid: format!("{:016x}", mix(self.seed ^ 0x484F_4D45 ^ u64::from(id))),
+            sections: None,
+        };
+        self.created_home.push(user.clone());
+        user
+    }
+
+    /// Shares the server's sections `sections` with the created Home user `id`; false if
+    /// there is no such user.
+    pub fn share_with_created(&mut self, id: u32, sections: Vec<u32>) -> bool {
+        match self.created_home.iter_mut().find(|u| u.id == id) {
+            Some(u) => {
+                u.sections = Some(sections);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the created Home user `id` with its PIN; false if there is no such user.
+    pub fn remove_created_home_user(&mut self, id: u32) -> bool {
+        let before = self.created_home.len();
+        self.created_home.retain(|u| u.id != id);
+        self.pins.remove(&id);
+        self.created_home.len() < before
     }
 
     /// Whether `user`, a friend, has a standing invitation into the owner's Plex Home.

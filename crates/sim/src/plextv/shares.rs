@@ -61,6 +61,12 @@ pub(crate) async fn users(State(app): State<App>, caller: Caller) -> Response {
     for u in others {
         doc = doc.kid(render::user(&tv, app.sim.identity(), &lib, u));
     }
+    for created in tv.created_home_users() {
+        doc = doc.kid(super::home::created_user(&tv, created));
+    }
+    let listed = doc.kids.len();
+    doc.set("totalSize", listed);
+    doc.set("size", listed);
     xml(&doc)
 }
 
@@ -146,8 +152,27 @@ struct SharedServerBody {
     library_section_ids: Vec<u32>,
     #[serde(default)]
     invited_email: Option<String>,
-    #[serde(default)]
+    /// A number, or the number as a string (python-plexapi sends the `id` it read from XML).
+    #[serde(default, deserialize_with = "number_or_string")]
     invited_id: Option<u32>,
+}
+
+fn number_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u32),
+        Text(String),
+    }
+    match Option::<Id>::deserialize(d)? {
+        None => Ok(None),
+        Some(Id::Number(n)) => Ok(Some(n)),
+        Some(Id::Text(t)) => t
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("invited_id {t:?} is not a number"))),
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,7 +259,7 @@ pub(crate) async fn invite(
             .map(PlexTv::account_id)
     };
     let Some(id) = invited else {
-        return error(StatusCode::NOT_FOUND, "No such user");
+        return share_with_created(&app, &body);
     };
     let settings = body.sharing_settings.unwrap_or_default();
     let change = ShareChange {
@@ -249,6 +274,29 @@ pub(crate) async fn invite(
         ..ShareChange::default()
     };
     apply(&app, id, change)
+}
+
+/// A share for a Home user created during the run (named by `invited_id`): plex.tv keeps its
+/// sections; the server has no such user. 404 when no created user has that id either.
+fn share_with_created(app: &App, body: &ShareBody) -> Response {
+    let Some(id) = body.shared_server.invited_id else {
+        return error(StatusCode::NOT_FOUND, "No such user");
+    };
+    let lib = app.sim.library();
+    let sections = section_keys(&body.shared_server.library_section_ids)
+        .unwrap_or_else(|| lib.sections().iter().map(|s| s.id).collect());
+    if !app.sim.plextv().share_with_created(id, sections) {
+        return error(StatusCode::NOT_FOUND, "No such user");
+    }
+    let identity = app.sim.identity();
+    xml(&El::container().kid(
+        El::new("SharedServer")
+            .a("id", SHARE_ID_BASE + id)
+            .a("userID", id)
+            .a("name", identity.friendly_name.as_str())
+            .a("machineIdentifier", identity.machine_identifier.as_str())
+            .a("accessToken", ""),
+    ))
 }
 
 /// `PUT /api/servers/{machine}/shared_servers/{id}`: the share's sections.

@@ -550,6 +550,116 @@ async fn a_friend_invited_into_the_home_is_listed_there_until_the_invitation_is_
     assert_eq!(w.status_on_server(&alice).await, 200);
 }
 
+/// The owner's Home PIN changes only with the current one; a Home user created during the
+/// run is listed with its PIN and shared sections until removed; the simulator's own users
+/// cannot be removed.
+#[tokio::test]
+async fn home_pins_and_home_users_created_during_the_run() {
+    let w = world().await;
+    let owner = w.srv.token.clone();
+    let me = format!(
+        "/api/home/users/{}",
+        PlexTv::account_id(w.srv.sim.state().owner())
+    );
+    let put = |path: String| {
+        let w = &w;
+        let owner = owner.clone();
+        async move { w.plextv(reqwest::Method::PUT, &path, &owner).await.0 }
+    };
+    assert_eq!(put(format!("{me}?pin=0000")).await, 200);
+    assert_eq!(
+        put(format!("{me}?pin=1111")).await,
+        401,
+        "the current PIN is needed"
+    );
+    assert_eq!(put(format!("{me}?pin=1111&currentPin=9999")).await, 401);
+    assert_eq!(
+        put(format!("{me}?pin=12&currentPin=0000")).await,
+        400,
+        "four digits"
+    );
+    assert_eq!(put(format!("{me}?pin=1111&currentPin=0000")).await, 200);
+    let account = w.owner_xml("/api/v2/user").await;
+    assert_eq!(account[0].get("protected"), Some("1"));
+    assert_eq!(put(format!("{me}?pin=&currentPin=1111")).await, 200);
+    let account = w.owner_xml("/api/v2/user").await;
+    assert_eq!(account[0].get("protected"), Some("0"));
+
+    let (status, body) = w
+        .plextv(
+            reqwest::Method::POST,
+            "/api/home/users?title=Grandma",
+            &owner,
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id: u32 = elements(&body)[0]
+        .get("id")
+        .expect("id")
+        .parse()
+        .expect("a number");
+    let (status, _) = w
+        .plextv(
+            reqwest::Method::POST,
+            "/api/home/users?title=grandma",
+            &owner,
+        )
+        .await;
+    assert_eq!(status, 400, "one user of a name");
+    let listed = |users: Vec<Element>| {
+        users
+            .iter()
+            .find(|e| e.tag == "User" && e.get("title") == Some("Grandma"))
+            .map(|e| {
+                (
+                    e.get("home").map(str::to_string),
+                    e.get("protected").map(str::to_string),
+                )
+            })
+    };
+    let home = (Some("1".to_string()), Some("0".to_string()));
+    assert_eq!(listed(w.owner_xml("/api/users").await), Some(home.clone()));
+    assert_eq!(listed(w.owner_xml("/api/home/users").await), Some(home));
+    let pin = format!("/api/v2/home/users/restricted/{id}?pin=4321");
+    assert_eq!(w.plextv(reqwest::Method::POST, &pin, &owner).await.0, 204);
+    let protected = (Some("1".to_string()), Some("1".to_string()));
+    assert_eq!(listed(w.owner_xml("/api/users").await), Some(protected));
+    let machine = w.srv.sim.identity().machine_identifier.clone();
+    let share = client()
+        .post(format!("{}/api/servers/{machine}/shared_servers", w.plextv))
+        .header("X-Plex-Token", &owner)
+        .json(&json!({"server_id": machine,
+            "shared_server": {"library_section_ids": [70002], "invited_id": id.to_string()}}))
+        .send()
+        .await
+        .expect("share");
+    assert_eq!(
+        share.status(),
+        200,
+        "an id given as a string, as python-plexapi sends it"
+    );
+    assert_eq!(
+        w.srv.sim.plextv().created_home_users()[0].sections,
+        Some(vec![MOVIES_SECTION])
+    );
+    let remove = format!("/api/home/users/{id}");
+    assert_eq!(
+        w.plextv(reqwest::Method::DELETE, &remove, &owner).await.0,
+        204
+    );
+    assert_eq!(listed(w.owner_xml("/api/users").await), None);
+    assert_eq!(
+        w.plextv(reqwest::Method::DELETE, &remove, &owner).await.0,
+        404
+    );
+    let emma = format!("/api/home/users/{}", w.user_id("emma"));
+    assert_eq!(
+        w.plextv(reqwest::Method::DELETE, &emma, &owner).await.0,
+        409,
+        "the simulator's own users stay"
+    );
+}
+
 #[tokio::test]
 async fn a_share_change_for_an_unknown_user_or_bad_body_is_refused_clearly() {
     let w = world().await;
@@ -700,6 +810,7 @@ async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plex
         "test_myplex.py::test_myplex_geoip[authenticated]",
         "test_myplex.py::test_myplex_inviteFriend[authenticated]",
         "test_myplex.py::test_myplex_optout[authenticated]",
+        "test_myplex.py::test_myplex_pin[authenticated]",
         "test_myplex.py::test_myplex_ping[authenticated]",
         "test_myplex.py::test_myplex_plexpass_attributes[authenticated]",
         "test_myplex.py::test_myplex_resource[authenticated]",
