@@ -27,7 +27,9 @@
 //! * `answer` — search routes answered from the index (found and written by the dialect
 //!   from the copy `answer/copy.rs` hands it; `answer/series.rs`: a series' seasons and
 //!   episodes, pages of documents written with the user's data), with [`titles`] (folded title
-//!   search; the tables of each index kept by [`folded`]), [`visibility`] (which sections a user sees, and sees whole) and [`user_state`]
+//!   search; the tables of each index kept by [`folded`]), [`visibility`] (which sections a user sees, and sees whole),
+//!   [`restrictions`] (what the server hides from a user inside them, read from the server
+//!   and applied to answers) and [`user_state`]
 //!   (the asking user's play state, read as that user through the cache: the listings the
 //!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).
 //! * [`matching`], [`lookup`], [`index_api`] — `/api/match`, `/api/lookup`, the admin routes.
@@ -43,6 +45,7 @@ pub mod index_api;
 pub mod keeper;
 pub mod lookup;
 pub mod matching;
+pub mod restrictions;
 pub mod status;
 pub mod titles;
 pub mod user_state;
@@ -107,6 +110,8 @@ pub struct UpstreamIndex {
     frames: answer::frame::Frames,
     /// Why the copy left requests to the server, counted per reason.
     declined: declined::DeclineCounts,
+    /// Every user's restriction, as last read from the server.
+    policies: restrictions::Policies,
 }
 
 impl UpstreamIndex {
@@ -131,6 +136,7 @@ impl UpstreamIndex {
             marks: AtomicU64::new(0),
             frames: answer::frame::Frames::default(),
             declined: declined::DeclineCounts::default(),
+            policies: restrictions::Policies::default(),
         }
     }
 
@@ -190,6 +196,11 @@ impl UpstreamIndex {
     /// The frames learned for the copy's walks.
     pub(crate) fn frames(&self) -> &answer::frame::Frames {
         &self.frames
+    }
+
+    /// Every user's restriction, as last read from the server.
+    pub fn policies(&self) -> &restrictions::Policies {
+        &self.policies
     }
 
     /// Whether the index is enabled for this upstream (`[index] enabled`).

@@ -46,6 +46,7 @@ use http_body_util::{Either, Full};
 
 use super::declined::{Declined, OrDeclined as _};
 use super::elements::ElementStore;
+use super::restrictions::{Applied, restriction_of};
 use super::titles::FoldedTitles;
 use super::user_state::{AsUser, own_user_id};
 use super::visibility::{is_owner, user_sections, whole_sections};
@@ -55,6 +56,7 @@ use cachearr_dialect::answer_body::{AnswerBody, DocumentForm, Written};
 use cachearr_dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
 use cachearr_dialect::model::library::UserSection;
 use cachearr_dialect::model::library::UserSections;
+use cachearr_dialect::model::restriction::Restriction;
 use cachearr_engine::CachedValue;
 use cachearr_gateway::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
 use cachearr_gateway::read_through::ReadThrough;
@@ -125,24 +127,18 @@ pub(crate) async fn try_answer<B>(
         Some(id) => only(&sections, id),
         None => sections.clone(),
     };
-    let whole = whole_sections(
-        reads,
-        up,
-        &user,
-        &spanned,
-        |id, kind| folded.count(id, kind),
-        |id, kind| folded.held_by_leaves(id, kind),
-    )
-    .await;
-    let crawled = handle.sections();
     // Without the server's elements or documents there is nothing to answer with: the
     // server answers.
-    let elements = Some(handle.elements().or_declined(Declined::NotKept)?.clone());
+    let store = handle.elements().or_declined(Declined::NotKept)?.clone();
+    let (whole, restriction) = seen_sections(reads, handle, up, &user, &spanned, &folded).await;
+    let applied = restriction.map(|r| Applied::new(r, up.profile, &index, &store, &sections));
+    let crawled = handle.sections();
     let ctx = Ctx {
         answers,
-        elements,
+        elements: Some(store.clone()),
         frames: handle.frames(),
         whole: &whole,
+        restricted: applied.as_ref(),
         crawled: &crawled,
         reads,
         up,
@@ -158,6 +154,10 @@ pub(crate) async fn try_answer<B>(
     // one it does not model.
     let found = (answers.search(&route, &ctx))
         .ok_or_else(|| ctx.last_declined().unwrap_or(Declined::UnmodelledParameter))?;
+    // An item whose verdict the restriction could not give may be missing or shown wrongly.
+    if ctx.restricted.is_some_and(Applied::unknown) {
+        return Err(Declined::RestrictionUnknown);
+    }
     let answer = ctx
         .found_answer(found, &route.params)
         .or_declined(Declined::NotKept)?;
@@ -232,9 +232,12 @@ struct Ctx<'a> {
     sections: &'a UserSections,
     /// The sections the crawl went through (empty when the index was installed otherwise).
     crawled: &'a [super::SectionInfo],
-    /// The user's sections shown to hold nothing the server hides from them (see
-    /// [`whole_sections`]): the only ones the index answers for.
+    /// The user's sections the index answers for: shown to hold nothing the server hides
+    /// from them (see [`whole_sections`]), or filtered by [`Self::restricted`].
     whole: &'a [String],
+    /// The asking user's restriction, read from the server, that the answer's items pass
+    /// (`None`: the sections in [`Self::whole`] hide nothing from the user).
+    restricted: Option<&'a Applied<'a>>,
     headers: &'a HeaderMap,
     /// Why the copy could not answer for the sections the dialect asked of it last
     /// ([`Ctx::indexed`], [`Ctx::search_sections`]): the reason of a search the dialect then
@@ -523,13 +526,17 @@ async fn walk_from_copy(
         return Err(Declined::FirstMisses);
     }
     let sections = (user_sections(reads, up, user).await).or_declined(Declined::SectionsUnknown)?;
-    let whole = walk_section_whole(state, &sections, walk.spans(&walked), &folded).await;
+    let store = handle.elements().or_declined(Declined::NotKept)?.clone();
+    let (whole, restriction) =
+        walk_sections(state, handle, &walk, &walked, &sections, &folded).await;
+    let applied = restriction.map(|r| Applied::new(r, up.profile, &index, &store, &sections));
     let crawled = handle.sections();
     let ctx = Ctx {
         answers,
-        elements: Some(handle.elements().or_declined(Declined::NotKept)?.clone()),
+        elements: Some(store.clone()),
         frames: handle.frames(),
         whole: &whole,
+        restricted: applied.as_ref(),
         crawled: &crawled,
         reads,
         up,
@@ -728,6 +735,79 @@ impl Turn {
             });
         }
         Ok(())
+    }
+}
+
+/// The user's sections among `spanned` the copy answers for, and the restriction its answers
+/// apply inside them: with the user's restriction read from the server
+/// ([`restriction_of`]), every section it opens, filtered by it; otherwise those proven
+/// whole ([`whole_sections`]), unfiltered. The owner's are all whole.
+async fn seen_sections(
+    reads: &ReadThrough,
+    handle: &crate::upstream_index::UpstreamIndex,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    spanned: &UserSections,
+    folded: &FoldedTitles,
+) -> (Vec<String>, Option<Arc<Restriction>>) {
+    if !is_owner(reads, up, user)
+        && let Some(restriction) = restriction_of(reads, handle.policies(), up, user).await
+    {
+        return restricted_sections(spanned, restriction);
+    }
+    let whole = whole_sections(
+        reads,
+        up,
+        user,
+        spanned,
+        |id, kind| folded.count(id, kind),
+        |id, kind| folded.held_by_leaves(id, kind),
+    )
+    .await;
+    (whole, None)
+}
+
+/// The sections of `sections` that `restriction` opens, and the restriction, when it hides
+/// anything inside them.
+fn restricted_sections(
+    sections: &UserSections,
+    restriction: Arc<Restriction>,
+) -> (Vec<String>, Option<Arc<Restriction>>) {
+    let opened = (sections.sections.iter())
+        .filter(|s| restriction.opens_section(&s.id))
+        .map(|s| s.id.clone())
+        .collect();
+    (
+        opened,
+        (!restriction.filters_nothing()).then_some(restriction),
+    )
+}
+
+/// The user's sections a walk placed at `walked` is answered in, and the restriction it
+/// applies inside them: a series walk applies the user's restriction read from the server;
+/// other walks (and a user whose restriction is not known) answer only sections proven whole
+/// ([`walk_section_whole`]).
+async fn walk_sections(
+    state: &LoaderState,
+    handle: &super::UpstreamIndex,
+    walk: &walk::Walk,
+    walked: &str,
+    sections: &UserSections,
+    folded: &FoldedTitles,
+) -> (Vec<String>, Option<Arc<Restriction>>) {
+    let (reads, up, user) = (&state.reads, &state.up, &state.user);
+    let restriction = match walk {
+        walk::Walk::Shows { .. } if !is_owner(reads, up, user) => {
+            restriction_of(reads, handle.policies(), up, user).await
+        }
+        _ => None,
+    };
+    match restriction {
+        Some(r) => restricted_sections(sections, r),
+        None => (
+            walk_section_whole(state, sections, walk.spans(walked), folded).await,
+            None,
+        ),
     }
 }
 

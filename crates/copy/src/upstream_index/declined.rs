@@ -46,11 +46,16 @@ pub enum Declined {
     PageTooLarge,
     /// The asking user's play state could not be read for the answer.
     UserStateUnread,
+    /// What the server hides from the user could not be told of an item the answer spans
+    /// (its document not kept, a rating the model does not value).
+    RestrictionUnknown,
+    /// The item walked is one the server hides from the user: the server answers as it does.
+    ItemHidden,
 }
 
 impl Declined {
     /// Every reason, in the order they are reported.
-    pub const ALL: [Declined; 14] = [
+    pub const ALL: [Declined; 16] = [
         Declined::NotIndexed,
         Declined::NotKept,
         Declined::ItemChanged,
@@ -65,6 +70,8 @@ impl Declined {
         Declined::FrameRefused,
         Declined::PageTooLarge,
         Declined::UserStateUnread,
+        Declined::RestrictionUnknown,
+        Declined::ItemHidden,
     ];
 
     /// The reason as a fixed word (a metric label value, a key in `/api/index`).
@@ -84,6 +91,8 @@ impl Declined {
             Declined::FrameRefused => "frame_refused",
             Declined::PageTooLarge => "page_too_large",
             Declined::UserStateUnread => "user_state_unread",
+            Declined::RestrictionUnknown => "restriction_unknown",
+            Declined::ItemHidden => "item_hidden",
         }
     }
 

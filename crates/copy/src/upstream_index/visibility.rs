@@ -13,6 +13,10 @@
 //! the caller does not answer from the index: the request goes to the server, which knows.
 //!
 //! # Whole sections
+//! Where the server says what it hides from each user (a Jellyfin user's policy, read with
+//! the owner's key: [`super::restrictions`]), the copy applies that instead and needs no
+//! proof; the proof below is for every other user.
+//!
 //! A section the user may open is not always one they see all of: a Plex share can filter
 //! by label or content rating (and so can a managed Home user's profile), a Jellyfin policy
 //! can cap the parental rating or block or allow tags. The index is the owner's view and does

@@ -1334,11 +1334,12 @@ async fn a_jellyfin_item_walk_is_batched_into_the_servers_single_answers() {
     assert_eq!(batches["refused"].as_u64().unwrap(), 0, "{batches}");
 }
 
-/// A user whose share the server filters (carol's blocked tags) is never answered by the copy,
-/// so her series' episodes are the server's: Jellyfin for Kodi's counted walk of them (the
-/// count, then the pages three at a time) is read as a window from its first page, once
-/// windows are proven on the upstream — the count and one request, however many pages —
-/// and every answer, hers and the owner's and a shared user's (the copy's), is the server's.
+/// A user whose share the server filters (carol's blocked tags): Jellyfin for Kodi's counted
+/// walk of her series' episodes (the count, then the pages three at a time) costs at most the
+/// count and one request however many pages — answered by the copy with her policy applied,
+/// or, where it declines, read as a window from its first page once windows are proven on
+/// the upstream — and every answer, hers and the owner's and a shared user's, is the
+/// server's.
 #[tokio::test]
 async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
     let r = start_crawled_with(200, |up| up.prefetch.enabled = false).await;
@@ -1402,11 +1403,14 @@ async fn a_restricted_users_counted_episodes_walk_is_read_in_windows() {
             }
             let requests = show_requests(&r) - before;
             // The copy's first misses in the library go to the server as they come; from the
-            // third series on, she costs the count and one window.
+            // third series on, she costs at most the count and one window.
             if name == "carol" && n >= 2 && total > 15 {
                 windowed += 1;
                 assert!(answers.len() >= 3, "{} pages", answers.len() - 1);
-                assert_eq!(requests, 2, "carol: the count and a window");
+                assert!(
+                    requests <= 2,
+                    "carol: {requests}, not the count and a window"
+                );
             }
             for (path, via) in answers {
                 r.assert_servers_bytes(&via, &path, &token, &format!("{name} {path}"))

@@ -12,5 +12,6 @@ mod match_api;
 mod operator_start;
 mod random_sorts;
 mod redis_background;
+mod restricted_policies;
 mod restricted_users;
 mod walk_answers;

@@ -115,6 +115,19 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// The `hits` the asking user is shown (all of them when the sections answered hide
+    /// nothing from the user).
+    fn shown(&self, hits: Vec<TitleHit>) -> Vec<TitleHit> {
+        match self.restricted {
+            None => hits,
+            Some(restricted) => (hits.into_iter())
+                .filter(|hit| restricted.shows_no(hit.item))
+                .collect(),
+        }
+    }
+}
+
 impl CopyView for Ctx<'_> {
     fn headers(&self) -> &HeaderMap {
         self.headers
@@ -143,16 +156,23 @@ impl CopyView for Ctx<'_> {
         sections: &[&str],
         originals: bool,
     ) -> Vec<TitleHit> {
-        self.folded.find(query, kinds, sections, originals)
+        self.shown(self.folded.find(query, kinds, sections, originals))
     }
 
     fn find_exact(&self, query: &str, kinds: &[ItemKind], sections: &[&str]) -> Vec<TitleHit> {
-        self.folded.find_exact(query, kinds, sections)
+        self.shown(self.folded.find_exact(query, kinds, sections))
     }
 
     fn find_shows(&self, query: &str, sections: &[&str]) -> Vec<(&str, Rank)> {
-        self.folded
-            .find_shows(query, sections)
+        let shows = self.folded.find_shows(query, sections);
+        // A show found is not an indexed item whose marks the restriction reads: the
+        // answer is the server's.
+        if let Some(restricted) = self.restricted
+            && !shows.is_empty()
+        {
+            restricted.cannot_tell();
+        }
+        shows
             .into_iter()
             .map(|(show, rank)| (show.id.as_str(), rank))
             .collect()

@@ -64,12 +64,13 @@ impl Ctx<'_> {
         if episodes.iter().any(|v| v.section_id() != library) {
             return Err(Declined::NotIndexed);
         }
+        self.restrict_episodes(&library, series, &mut episodes)?;
         // The server's order: by season number, then episode number.
         episodes.sort_by(|a, b| {
             (a.parent_index(), a.index(), a.id()).cmp(&(b.parent_index(), b.index(), b.id()))
         });
         let ids: Vec<String> = if seasons {
-            self.season_ids(series).or_declined(Declined::NotKept)?
+            self.shown_seasons(&library, series)?
         } else {
             episodes.iter().map(|v| v.id().to_owned()).collect()
         };
@@ -124,6 +125,45 @@ impl Ctx<'_> {
                 Err(Declined::FrameUnproven)
             }
         }
+    }
+
+    /// Only what the server shows the user of `series` (in `library`): its `episodes` the
+    /// user's restriction lets through. `Err`: the series is hidden from the user (the server
+    /// answers, as it does for any item it hides), or a verdict cannot be given.
+    fn restrict_episodes(
+        &self,
+        library: &str,
+        series: &str,
+        episodes: &mut Vec<cachearr_library::index::ItemView<'_>>,
+    ) -> Result<(), Declined> {
+        let Some(restricted) = self.restricted else {
+            return Ok(());
+        };
+        if !restricted.shows_id(library, series, &[]) {
+            return Err(if restricted.unknown() {
+                Declined::RestrictionUnknown
+            } else {
+                Declined::ItemHidden
+            });
+        }
+        episodes.retain(|v| restricted.shows(v));
+        if restricted.unknown() {
+            return Err(Declined::RestrictionUnknown);
+        }
+        Ok(())
+    }
+
+    /// The seasons the crawl kept under `series` (in `library`), by number, that the user's
+    /// restriction lets through ([`Self::season_ids`]).
+    fn shown_seasons(&self, library: &str, series: &str) -> Result<Vec<String>, Declined> {
+        let mut ids = self.season_ids(series).or_declined(Declined::NotKept)?;
+        if let Some(restricted) = self.restricted {
+            ids.retain(|id| restricted.shows_id(library, id, &[series]));
+            if restricted.unknown() {
+                return Err(Declined::RestrictionUnknown);
+            }
+        }
+        Ok(ids)
     }
 
     /// The seasons the crawl kept under `series`, by number; one named but no longer kept

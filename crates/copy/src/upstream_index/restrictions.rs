@@ -1,0 +1,307 @@
+//! What the server hides from each user inside their sections, read where the server keeps it
+//! and applied to the copy's answers: the model is the dialects' leaf
+//! [`cachearr_dialect::model::restriction`] ([`Restriction`], one verdict per item), which
+//! the Plex restrictions read from plex.tv map onto too.
+//!
+//! **Reading.** A server that says every user's restriction in one answer (the dialect's
+//! [`restrictions_path`](cachearr_dialect::ServerLibrary::restrictions_path): Jellyfin's
+//! `GET /Users`, each user's `Policy`) is read with the owner's token, not through the cache
+//! (the answer carries activity dates), at most once per [`POLICIES_FRESH`] on the
+//! injectable clock: that is how soon a changed policy is applied. Readers waiting at once share
+//! one read. A read that fails leaves the users without a known restriction: the copy then
+//! proves sections whole by counts, or leaves the request to the server, as before.
+//!
+//! **Applying.** [`Applied`] is one answer's view of the asking user's restriction: the
+//! verdict of each item the answer would hold, from the marks of the item and its parent and
+//! grandparent (a track's album and artist, an episode's season and series) in their kept
+//! documents (the dialect's
+//! [`document_marks`](cachearr_dialect::ServerLibrary::document_marks)), kept for the answer.
+//! An item whose marks cannot be read, or whose verdict the model cannot give, makes the
+//! answer the server's ([`Applied::unknown`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::StatusCode;
+use http::header::HeaderValue;
+
+use cachearr_dialect::model::library::UserSections;
+use cachearr_dialect::model::restriction::{ItemMarks, Marks, Restriction, Verdict};
+use cachearr_gateway::read_through::ReadThrough;
+use cachearr_library::LibraryIndex;
+use cachearr_library::Visibility;
+use cachearr_library::index::ItemView;
+use cachearr_upstream::client::Upstream;
+use cachearr_upstream::users::UserRecord;
+
+use super::elements::ElementStore;
+
+/// How long every user's restriction, once read, is applied before it is read again.
+pub const POLICIES_FRESH: Duration = Duration::from_secs(60);
+
+/// The largest restrictions answer read (a server with thousands of users stays well under).
+const BODY_MAX: usize = 16 << 20;
+
+/// Every user's restriction on one upstream, as last read (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Policies {
+    held: Mutex<Option<Held>>,
+    /// One read at a time: waiters then find it done.
+    reading: tokio::sync::Mutex<()>,
+}
+
+/// Every user's restriction, by the user's server id as [`bare`] writes it.
+type ByUser = Arc<HashMap<String, Arc<Restriction>>>;
+
+#[derive(Debug, Clone)]
+struct Held {
+    /// When it was read (ms on the gateway's clock).
+    read_at: u64,
+    /// `None`: the read failed (tried again after [`POLICIES_FRESH`] too).
+    users: Option<ByUser>,
+}
+
+impl Policies {
+    /// Forgets what was read: the next answer reads every restriction again (a user's
+    /// policy changed).
+    pub fn forget(&self) {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The restriction of the user whose server id is `user_id`, reading every user's when
+    /// what was read is older than [`POLICIES_FRESH`]; `None` when it cannot be had.
+    pub async fn of(
+        &self,
+        reads: &ReadThrough,
+        up: &Arc<Upstream>,
+        user_id: &str,
+    ) -> Option<Arc<Restriction>> {
+        let users = self.users(reads, up).await?;
+        users.get(&bare(user_id)).cloned()
+    }
+
+    async fn users(&self, reads: &ReadThrough, up: &Arc<Upstream>) -> Option<ByUser> {
+        if let Some(users) = self.fresh(reads) {
+            return users;
+        }
+        let _reading = self.reading.lock().await;
+        if let Some(users) = self.fresh(reads) {
+            return users;
+        }
+        let users = read_users(up).await.map(Arc::new);
+        if users.is_none() {
+            tracing::debug!(
+                upstream = %up.name,
+                "users' restrictions could not be read: restricted users are answered by the server"
+            );
+        }
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(Held {
+            read_at: reads.clock().now_ms(),
+            users: users.clone(),
+        });
+        users
+    }
+
+    /// What was read, when it is fresh.
+    #[allow(
+        clippy::option_option,
+        reason = "not read yet (None) differs from a failed read (Some(None))"
+    )]
+    fn fresh(&self, reads: &ReadThrough) -> Option<Option<ByUser>> {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let age = reads.clock().now_ms().saturating_sub(held.read_at);
+        (u128::from(age) < POLICIES_FRESH.as_millis()).then_some(held.users)
+    }
+}
+
+/// Every user's restriction, read with the owner's token; `None` when it cannot be had.
+async fn read_users(up: &Arc<Upstream>) -> Option<HashMap<String, Arc<Restriction>>> {
+    let library = cachearr_dialect::of(up.profile).library();
+    let path = library.restrictions_path()?;
+    let token = up.config.token.as_deref().filter(|t| !t.is_empty())?;
+    let token = HeaderValue::from_str(token).ok()?;
+    let uri = up.uri_for(path).ok()?;
+    let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
+    let response = up
+        .send_idempotent(&make, cachearr_upstream::client::Budget::Client)
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        response.into_body(),
+        BODY_MAX,
+    ))
+    .await
+    .ok()?
+    .to_bytes();
+    let users = library.parse_restrictions(&body)?;
+    Some(
+        users
+            .into_iter()
+            .map(|(id, restriction)| (bare(&id), Arc::new(restriction)))
+            .collect(),
+    )
+}
+
+/// A server's user id as the copy compares them (without dashes, lower-cased).
+fn bare(id: &str) -> String {
+    id.chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The asking user's restriction applied to one answer (see the module documentation).
+pub(crate) struct Applied<'a> {
+    restriction: Arc<Restriction>,
+    profile: cachearr_dialect::Profile,
+    index: &'a LibraryIndex,
+    store: &'a ElementStore,
+    /// The index's word for each section's kind, by section id.
+    section_kinds: HashMap<String, String>,
+    /// Each document's marks read for this answer (`None`: not kept, or unreadable).
+    marks: Mutex<HashMap<String, Option<(Marks, &'static str)>>>,
+    /// An item's verdict could not be given: the answer is the server's.
+    unknown: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> Applied<'a> {
+    /// `restriction` applied to answers from `index` and the documents in `store`, in the
+    /// user's `sections`.
+    pub(crate) fn new(
+        restriction: Arc<Restriction>,
+        profile: cachearr_dialect::Profile,
+        index: &'a LibraryIndex,
+        store: &'a ElementStore,
+        sections: &UserSections,
+    ) -> Applied<'a> {
+        let library = cachearr_dialect::of(profile).library();
+        let section_kinds = (sections.sections.iter())
+            .map(|s| (s.id.clone(), library.section_word(&s.kind).to_owned()))
+            .collect();
+        Applied {
+            restriction,
+            profile,
+            index,
+            store,
+            section_kinds,
+            marks: Mutex::new(HashMap::new()),
+            unknown: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Marks the answer as one whose items' verdicts cannot all be given.
+    pub(crate) fn cannot_tell(&self) {
+        self.unknown
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether an item's verdict could not be given (the answer must not be given).
+    pub(crate) fn unknown(&self) -> bool {
+        self.unknown.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the item is shown to the user; an item whose verdict cannot be given counts as
+    /// hidden and marks the answer [`Self::unknown`].
+    pub(crate) fn shows(&self, item: &ItemView<'_>) -> bool {
+        let lineage = [
+            Some(item.id()),
+            item.parent_id().filter(|p| !p.is_empty()),
+            item.grandparent_id().filter(|g| !g.is_empty()),
+        ];
+        self.shows_lineage(item.section_id(), lineage.iter().flatten().copied())
+    }
+
+    /// Whether the item `id` of section `section`, whose ancestors are `ancestors` (nearest
+    /// first), is shown to the user (as [`Self::shows`]).
+    pub(crate) fn shows_id(&self, section: &str, id: &str, ancestors: &[&str]) -> bool {
+        self.shows_lineage(
+            section,
+            std::iter::once(id).chain(ancestors.iter().copied()),
+        )
+    }
+
+    fn shows_lineage<'i>(&self, section: &str, ids: impl Iterator<Item = &'i str>) -> bool {
+        match self.verdict(section, ids) {
+            Some(Verdict::Shown) => true,
+            Some(Verdict::Hidden) => false,
+            Some(Verdict::Unknown) | None => {
+                self.cannot_tell();
+                false
+            }
+        }
+    }
+
+    fn verdict<'i>(&self, section: &str, ids: impl Iterator<Item = &'i str>) -> Option<Verdict> {
+        let section_kind = self
+            .section_kinds
+            .iter()
+            .find(|(id, _)| bare(id) == bare(section))
+            .map(|(_, kind)| kind.clone())?;
+        let mut lineage = Vec::new();
+        let mut unrated_kind = None;
+        for id in ids {
+            let (marks, kind) = self.marks_of(id)?;
+            unrated_kind.get_or_insert(kind);
+            lineage.push(marks);
+        }
+        let item = ItemMarks {
+            section_kind,
+            unrated_kind: unrated_kind?.to_owned(),
+            lineage,
+        };
+        Some(self.restriction.verdict(&item))
+    }
+
+    fn marks_of(&self, id: &str) -> Option<(Marks, &'static str)> {
+        let mut marks = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        marks
+            .entry(id.to_owned())
+            .or_insert_with(|| {
+                let library = cachearr_dialect::of(self.profile).library();
+                self.store
+                    .read_document(id, |doc| library.document_marks(doc))
+                    .flatten()
+            })
+            .clone()
+    }
+
+    /// The item numbered `no` in the index, when shown to the user.
+    pub(crate) fn shows_no(&self, no: cachearr_library::index::ItemNo) -> bool {
+        self.index
+            .item(no, &Visibility::everything())
+            .is_some_and(|v| self.shows(&v))
+    }
+}
+
+/// The restriction of `user` on `up` from `policies`, when the server says it and it is
+/// modelled; `None` (prove sections whole, or leave to the server) otherwise.
+pub(crate) async fn restriction_of(
+    reads: &ReadThrough,
+    policies: &Policies,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+) -> Option<Arc<Restriction>> {
+    cachearr_dialect::of(up.profile)
+        .library()
+        .restrictions_path()?;
+    let own = super::user_state::own_user_id(up, user).await?;
+    let restriction = policies.of(reads, up, &own).await?;
+    if !restriction.is_modelled() {
+        tracing::debug!(
+            upstream = %up.name,
+            user = %user.hash_hex,
+            unmodelled = ?restriction.unmodelled,
+            "the user's restriction holds what the copy does not model: the server answers"
+        );
+        return None;
+    }
+    Some(restriction)
+}
