@@ -88,6 +88,14 @@ pub fn router(sim: Sim) -> Router {
         .route("/library/metadata/{id}/related", get(browse::related))
         .route("/library/metadata/{id}/similar", get(browse::similar))
         .route(
+            "/library/metadata/{id}/nearest",
+            get(browse::sonic::nearest),
+        )
+        .route(
+            "/library/sections/{id}/computePath",
+            get(browse::sonic::compute_path),
+        )
+        .route(
             "/library/metadata/{id}/refresh",
             put(server::item_maintenance).post(server::item_maintenance),
         )

@@ -17,6 +17,7 @@ use crate::Sim;
 use crate::library::{Item, ItemId, ItemKind, Library, Section};
 use cachearr_serverfmt::plex::El;
 
+pub(crate) mod sonic;
 mod views;
 pub(crate) use views::*;
 

@@ -487,3 +487,106 @@ async fn check_types(sim: Sim) {
         "{report}"
     );
 }
+
+/// Sonic analysis (`nearest`, `computePath`) on analysed music: neighbours of the item's kind,
+/// nearest first within `maxDistance`, at most `limit`, the same distance both ways; a path
+/// from one track to another that starts and ends there; bad parameters are refused.
+#[tokio::test]
+async fn sonically_similar_items_and_a_sonic_adventure() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let headers = [
+        ("X-Plex-Token", srv.token.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let tracks: Vec<u32> = {
+        let lib = srv.sim.library();
+        let music = lib
+            .section(cachearr_sim::library::MUSIC_SECTION)
+            .expect("music");
+        music.items(cachearr_sim::library::ItemKind::Track).to_vec()
+    };
+    let nearest = |id: u32, query: &str| {
+        let url = format!("{}/library/metadata/{id}/nearest{query}", srv.base_url);
+        async move { json_answer(request(&url, &headers)).await }
+    };
+    let near = nearest(tracks[0], "?maxDistance=0.5").await;
+    let items = near["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("neighbours")
+        .clone();
+    assert!(!items.is_empty(), "{near}");
+    let distances: Vec<f64> = items
+        .iter()
+        .map(|i| i["distance"].as_f64().expect("a number"))
+        .collect();
+    assert!(
+        distances.windows(2).all(|w| w[0] <= w[1]),
+        "nearest first: {distances:?}"
+    );
+    assert!(distances.iter().all(|d| *d <= 0.5));
+    assert!(items.iter().all(|i| i["type"] == "track"));
+    let other: u32 = items[0]["ratingKey"]
+        .as_str()
+        .expect("key")
+        .parse()
+        .expect("id");
+    let back = nearest(other, "?maxDistance=1&limit=100000").await;
+    let mirrored = back["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("neighbours")
+        .iter()
+        .find(|i| i["ratingKey"].as_str() == Some(tracks[0].to_string().as_str()))
+        .map(|i| i["distance"].as_f64());
+    assert_eq!(
+        mirrored,
+        Some(Some(distances[0])),
+        "the same distance both ways"
+    );
+    let one = nearest(tracks[0], "?limit=1&maxDistance=1").await;
+    assert_eq!(one["MediaContainer"]["size"], 1);
+    for bad in ["?limit=x", "?maxDistance=2"] {
+        let r = get(
+            &format!(
+                "{}/library/metadata/{}/nearest{bad}",
+                srv.base_url, tracks[0]
+            ),
+            &headers,
+        )
+        .await;
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let (start, end) = (tracks[0], tracks[tracks.len() - 1]);
+    let music = cachearr_sim::library::MUSIC_SECTION;
+    let url = format!(
+        "{}/library/sections/{music}/computePath?startID={start}&endID={end}",
+        srv.base_url
+    );
+    let path = json_answer(request(&url, &headers)).await;
+    let keys: Vec<String> = path["MediaContainer"]["Metadata"]
+        .as_array()
+        .expect("a path")
+        .iter()
+        .map(|i| i["ratingKey"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(keys.first(), Some(&start.to_string()), "{keys:?}");
+    assert_eq!(keys.last(), Some(&end.to_string()), "{keys:?}");
+    let movies = cachearr_sim::library::MOVIES_SECTION;
+    let r = get(
+        &format!(
+            "{}/library/sections/{movies}/computePath?startID={start}&endID={end}",
+            srv.base_url
+        ),
+        &headers,
+    )
+    .await;
+    assert_eq!(r.status(), 404, "tracks of another section");
+    let r = get(
+        &format!(
+            "{}/library/sections/{music}/computePath?startID={start}",
+            srv.base_url
+        ),
+        &headers,
+    )
+    .await;
+    assert_eq!(r.status(), 400, "no end");
+}

@@ -231,7 +231,7 @@ fn related_item<'a>(lib: &'a Library, ctx: &Ctx, item: &Item<'_>) -> Option<Item
 
 /// Answers with `doc` once its children are in: its `size`, their number, goes first as Plex
 /// writes it, and rendering them is charged.
-async fn sized_reply(sim: &Sim, ctx: &Ctx, mut doc: El) -> Response {
+pub(super) async fn sized_reply(sim: &Sim, ctx: &Ctx, mut doc: El) -> Response {
     doc.attrs.insert(0, ("size", doc.kids.len().into()));
     sim.charge(0, doc.kids.len() as u64).await;
     reply(ctx.json, &doc)
