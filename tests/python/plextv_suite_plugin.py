@@ -69,10 +69,6 @@ DESELECT = {
     "tests/test_history.py::test_history_UserSection":
         "python-plexapi 4.16.1's Section.history asks its account for a server name it does not "
         "have (AttributeError before any request); fails against the real plex.tv too",
-    "tests/test_server.py::test_server_dashboard_bandwidth":
-        "the server's bandwidth statistics (/statistics/bandwidth) are not simulated",
-    "tests/test_server.py::test_server_dashboard_bandwidth_filters":
-        "the server's bandwidth statistics (/statistics/bandwidth) are not simulated",
 }
 
 

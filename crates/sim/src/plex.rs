@@ -32,6 +32,7 @@ pub(crate) mod objects;
 pub(crate) mod playqueue;
 pub(crate) mod prefs;
 pub(crate) mod server;
+pub(crate) mod statistics;
 pub(crate) mod writes;
 
 use axum::Router;
@@ -263,6 +264,7 @@ pub fn router(sim: Sim) -> Router {
             get(server::myplex_account).delete(server::unclaim),
         )
         .route("/myplex/claim", post(server::claim))
+        .route("/statistics/bandwidth", get(statistics::bandwidth))
         .route("/clients", get(server::clients))
         .route("/media/providers", get(server::media_providers))
         .route("/diagnostics/logs", get(server::diagnostics_logs))

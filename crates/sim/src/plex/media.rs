@@ -104,7 +104,14 @@ pub(crate) async fn part(
         _ => "video/x-matroska",
     };
     sim.charge(0, 0).await;
-    media_response(&headers, hash, size, ctype)
+    let resp = media_response(&headers, hash, size, ctype);
+    let sent = resp
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    super::statistics::record(&sim, &ctx, sent);
+    resp
 }
 
 /// The agent whose artwork an item has by default (Plex's `provider`).

@@ -24,6 +24,9 @@ pub(crate) struct Objects {
     /// The owner signed the server out of plex.tv (`DELETE /myplex/account`) and has not
     /// claimed it again (`POST /myplex/claim`).
     pub(crate) unclaimed: bool,
+    /// Media bytes sent by (second, account, device, local network), summed
+    /// (`/statistics/bandwidth`).
+    pub(crate) transfers: BTreeMap<(u32, u32, u32, bool), u64>,
 }
 
 impl Objects {

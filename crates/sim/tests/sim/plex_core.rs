@@ -590,3 +590,102 @@ async fn sonically_similar_items_and_a_sonic_adventure() {
     .await;
     assert_eq!(r.status(), 400, "no end");
 }
+
+/// The dashboard's bandwidth statistics count the media bytes the server sent, per account,
+/// device and time bin, filtered as python-plexapi asks (`accountID`, `bytes>`, `at>`);
+/// only the owner reads them, and a bad timespan or filter is refused.
+#[tokio::test]
+async fn bandwidth_statistics_count_the_media_bytes_sent() {
+    let srv = Sim::start_plex_for_tests().await.expect("start");
+    let alice = srv
+        .sim
+        .state()
+        .user_by_name("alice")
+        .expect("alice")
+        .plex_token
+        .clone();
+    let movie = {
+        let lib = srv.sim.library();
+        let movies = lib
+            .section(cachearr_sim::library::MOVIES_SECTION)
+            .expect("movies");
+        movies.items(cachearr_sim::library::ItemKind::Movie)[0]
+    };
+    let part = format!("{}/library/parts/{movie}/1/file.mkv", srv.base_url);
+    for (token, range) in [
+        (&srv.token, "bytes=0-999"),
+        (&srv.token, "bytes=0-1999"),
+        (&alice, "bytes=0-499"),
+    ] {
+        let r = get(&part, &[("X-Plex-Token", token.as_str()), ("Range", range)]).await;
+        assert_eq!(r.status(), 206);
+        r.bytes().await.expect("bytes");
+    }
+    let owner = [
+        ("X-Plex-Token", srv.token.as_str()),
+        ("Accept", "application/json"),
+    ];
+    let rows = |v: &serde_json::Value| -> Vec<(u64, u64)> {
+        v["MediaContainer"]["StatisticsBandwidth"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["accountID"].as_u64().unwrap_or(0),
+                    r["bytes"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    let stats = |query: &str| {
+        let url = format!("{}/statistics/bandwidth?{query}", srv.base_url);
+        async move { json_answer(request(&url, &owner)).await }
+    };
+    let (owner_id, alice_id) = {
+        let state = srv.sim.state();
+        (
+            state.owner().id as u64,
+            state.user_by_name("alice").expect("alice").id as u64,
+        )
+    };
+    let days = stats("timespan=3").await;
+    let mut by_account = rows(&days);
+    by_account.sort_unstable();
+    assert_eq!(
+        by_account,
+        vec![(owner_id, 3000), (alice_id, 500)],
+        "{days}"
+    );
+    assert!(
+        days["MediaContainer"]["Account"]
+            .as_array()
+            .is_some_and(|a| a.len() == 2)
+    );
+    let filtered = stats(&format!(
+        "timespan=3&accountID={owner_id}&bytes%3E=2500&at%3E=1609459200&lan=1"
+    ))
+    .await;
+    assert_eq!(rows(&filtered), vec![(owner_id, 3000)], "{filtered}");
+    let none = stats("timespan=3&bytes%3E=3001").await;
+    assert!(rows(&none).is_empty(), "{none}");
+    for bad in [
+        "timespan=5",
+        "",
+        "timespan=3&color=red",
+        "timespan=3&bytes%3E=lots",
+    ] {
+        let r = get(
+            &format!("{}/statistics/bandwidth?{bad}", srv.base_url),
+            &owner,
+        )
+        .await;
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let r = get(
+        &format!("{}/statistics/bandwidth?timespan=6", srv.base_url),
+        &[("X-Plex-Token", alice.as_str())],
+    )
+    .await;
+    assert_eq!(r.status(), 401, "the owner's dashboard");
+}

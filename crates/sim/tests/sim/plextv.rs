@@ -745,6 +745,11 @@ async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plex
         .build()
         .expect("sim builds");
     let w = world_of(sim).await;
+    // The owner has played something before, as on the suite's own test server: the
+    // dashboard's bandwidth statistics have a transfer to show.
+    let played = get_as(&w.srv, &w.srv.token, "/library/parts/1/1/file.mkv").await;
+    assert_eq!(played.status(), 200);
+    let _ = played.bytes().await.expect("the file");
     let results = std::env::temp_dir().join(format!("plextv-suite-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&results);
     let suite = root.join("tests/peer/python-plexapi-4.16.1");
@@ -829,6 +834,8 @@ async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plex
         "test_server.py::test_server_attr[authenticated]",
         "test_server.py::test_server_Server_session[authenticated]",
         "test_server.py::test_server_claim_unclaim[authenticated]",
+        "test_server.py::test_server_dashboard_bandwidth[authenticated]",
+        "test_server.py::test_server_dashboard_bandwidth_filters[authenticated]",
         "test_server.py::test_server_allowMediaDeletion[authenticated]",
         "test_audio.py::test_audio_Track_sonicAdventure[authenticated]",
         "test_audio.py::test_audio_Audio_sonicallySimilar[authenticated]",
