@@ -55,7 +55,8 @@ PLEXTV_TESTS = {"tests/test_server.py::test_server_account"}
 
 # Selected tests that cannot pass here, by node id prefix, with the reason.
 DESELECT = {
-    "tests/test_sync.py": "mobile sync needs a sync-target device and the server's sync transcoder",
+    "tests/test_sync.py": "mobile sync (a sync-target device on plex.tv, its sync items, the "
+                          "server's sync transcoder) is not simulated",
     "tests/test_client.py": "needs a real Plex player",
     "tests/test_myplex.py::test_myplex_watchlist":
         "reads the watchlist from Plex's metadata provider (metadata.provider.plex.tv), "
