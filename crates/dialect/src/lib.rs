@@ -54,6 +54,8 @@
 //! * [`events`] — server-neutral change events ([`events::ChangeEvent`]) and what each server's
 //!   webhooks and notification socket must say ([`events::ServerEvents`]); an event maps to the
 //!   cache tags it touches.
+//! * [`shares`] — [`shares::ShareService`]: where a server's shares and their filters are
+//!   read when the server does not keep them itself (Plex: plex.tv), and how its answers read.
 //! * [`tags`] — the tag vocabulary shared by the proxy and the event side
 //!   (`{up}:item:{id}` …). A leaf.
 //!
@@ -80,6 +82,7 @@ pub mod model;
 pub mod nested;
 pub mod plex;
 mod server_json;
+pub mod shares;
 pub mod tags;
 
 use std::borrow::Cow;
@@ -458,6 +461,12 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// parents, whose titles and artwork it repeats (`named`): what the change feed tags it
     /// with (`cachearr-upstream`'s `feed::value_tags`). None for a server without a library.
     fn items_shown(&self, _body: &[u8], _shown: &mut Vec<String>, _named: &mut Vec<String>) {}
+
+    /// Where the server's shares and what each lets its user see are read (see [`shares`]);
+    /// `None` for a server that keeps them itself.
+    fn share_service(&self) -> Option<&'static dyn shares::ShareService> {
+        None
+    }
 }
 
 /// What a dialect writing the asking user's play state into an index answer asks of the

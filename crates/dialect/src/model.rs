@@ -3,13 +3,15 @@
 //! default lifetimes and scope), whose entry an answer is ([`Scope`]), and the words a server's built-in route table is written in ([`route`]).
 //! Also the library index's sections, which the dialects read out of their servers' answers
 //! ([`library`]), one element of a server's document as the copy keeps it ([`element`]), and
-//! what a server hides from a user inside their sections ([`restriction`]).
+//! what a server hides from a user inside their sections ([`restriction`]), and the shares of
+//! a server as its account service keeps them ([`shares`]).
 //! A leaf: it imports nothing of the crate, so every side may use it.
 
 pub mod element;
 pub mod library;
 pub mod restriction;
 pub mod route;
+pub mod shares;
 
 use std::time::Duration;
 

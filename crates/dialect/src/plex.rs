@@ -19,6 +19,8 @@
 //!   kind it asks, the parameters that change nothing, the fixed parts of its answer.
 //! * `answer.rs` — those searches' answers, written from the library copy `cachearr-copy`
 //!   hands in (`answers::CopyView`), and a section's natural order.
+//! * `shares.rs` — plex.tv, where the server's shares and their filters are read
+//!   (`shares::ShareService`).
 //! * `kept.rs` — its listings as the library copy keeps them (elements by rating key, less
 //!   each user's values) and a kept element written back as the server writes it.
 //! * `user_state.rs` — the asking user's play state in such an answer: the per-user values
@@ -40,6 +42,7 @@ pub mod render;
 pub(crate) mod routes;
 pub mod search;
 mod search_route;
+pub mod shares;
 pub(crate) mod token;
 pub mod user_state;
 
@@ -113,6 +116,10 @@ static FACTS: DialectFacts = DialectFacts {
 impl Dialect for Plex {
     fn facts(&self) -> &'static DialectFacts {
         &FACTS
+    }
+
+    fn share_service(&self) -> Option<&'static dyn crate::shares::ShareService> {
+        Some(&Plex)
     }
 
     /// Plex asks every client to name itself; the server's own logs and its devices list
