@@ -752,3 +752,29 @@ fn settings_of_one_profile_are_refused_on_another_at_their_line() {
         assert_refused(&text, want_line, want);
     }
 }
+
+#[test]
+fn the_account_service_address_defaults_and_is_checked() {
+    let c = single(Profile::Plex, "http://127.0.0.1:32400");
+    let url = c.upstreams[0].account_service_url.as_ref().unwrap();
+    assert_eq!(url.to_string(), "https://plex.tv/");
+    assert!(
+        single(Profile::Jellyfin, "http://127.0.0.1:8096").upstreams[0]
+            .account_service_url
+            .is_none()
+    );
+    let text = "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\nplextv_url = \"http://127.0.0.1:9/\"\n";
+    let c = parse_ok(text);
+    let url = c.upstreams[0].account_service_url.as_ref().unwrap();
+    assert_eq!(url.authority().unwrap().as_str(), "127.0.0.1:9");
+    assert_refused(
+        "[[upstream]]\nprofile = \"plex\"\nurl = \"http://x:1\"\nplextv_url = \"ftp://h\"\n",
+        4,
+        "not an http(s) URL",
+    );
+    assert_refused(
+        "[[upstream]]\nprofile = \"jellyfin\"\nurl = \"http://x:1\"\nplextv_url = \"http://h\"\n",
+        4,
+        "reads no shares",
+    );
+}

@@ -52,6 +52,10 @@ pub struct UpstreamConfig {
     pub prefetch: PrefetchConfig,
     /// `[upstream.http]`: credentials, targeted fields and heuristic of an `http` upstream.
     pub http: HttpSettings,
+    /// Where the server's shares and their filters are read, for a server that does not keep
+    /// them itself (its dialect's [`ShareService`](cachearr_dialect::shares::ShareService);
+    /// for Plex `plextv_url`, default `https://plex.tv`). `None` for the others.
+    pub account_service_url: Option<http::Uri>,
 }
 
 /// How hard cachearr may lean on one upstream: `[upstream.guard]` in the file, read straight
@@ -212,6 +216,9 @@ impl UpstreamConfig {
                 .collect(),
             prefetch: PrefetchConfig::default(),
             http: HttpSettings::default(),
+            account_service_url: cachearr_dialect::of(profile)
+                .share_service()
+                .and_then(|service| service.default_url().parse().ok()),
         }
     }
 }
@@ -353,6 +360,10 @@ pub(super) struct RawUpstream {
     #[serde(default)]
     prefetch: PrefetchConfig,
     http: Option<Spanned<RawHttp>>,
+    /// The account service's address: its key is the dialect's
+    /// (`ShareService::config_key`), checked against it when read.
+    #[serde(rename = "plextv_url")]
+    account_service_url: Option<Spanned<String>>,
 }
 
 /// `[upstream.http]` as written.
@@ -566,6 +577,9 @@ impl RawUpstream {
             }
             up.http = http.into_inner().read(check)?;
         }
+        if let Some(url) = raw.account_service_url {
+            up.account_service_url = Some(account_service_url(raw.profile, &url, check)?);
+        }
         for r in raw.route {
             up.routes.push(r.read(standard, check)?);
         }
@@ -595,6 +609,38 @@ impl RawUpstream {
         }
         Ok(up)
     }
+}
+
+/// The account service's address as written: an `http` or `https` URL, for a profile whose
+/// dialect reads its shares from one.
+fn account_service_url(
+    profile: Profile,
+    url: &Spanned<String>,
+    check: &Checker<'_>,
+) -> Result<http::Uri, ConfigError> {
+    let at = url.span().start;
+    let Some(service) = cachearr_dialect::of(profile).share_service() else {
+        return Err(check.err(
+            at,
+            format!(
+                "profile {:?} reads no shares from an account service",
+                profile.as_str()
+            ),
+        ));
+    };
+    let key = service.config_key();
+    let parsed: http::Uri = url
+        .get_ref()
+        .trim_end_matches('/')
+        .parse()
+        .map_err(|_| check.err(at, format!("{key}: {:?} is not a URL", url.get_ref())))?;
+    if !matches!(parsed.scheme_str(), Some("http" | "https")) || parsed.authority().is_none() {
+        return Err(check.err(
+            at,
+            format!("{key}: {:?} is not an http(s) URL", url.get_ref()),
+        ));
+    }
+    Ok(parsed)
 }
 
 /// The upstream's name: the one given (letters, digits, '-' and '_'), or else its profile's,

@@ -153,7 +153,12 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
         let attrs: Vec<(Vec<u8>, String)> = e
             .attributes()
             .flatten()
-            .filter_map(|a| Some((a.key.as_ref().to_vec(), a.unescape_value().ok()?.into_owned())))
+            .filter_map(|a| {
+                Some((
+                    a.key.as_ref().to_vec(),
+                    a.unescape_value().ok()?.into_owned(),
+                ))
+            })
             .collect();
         let get = |k: &[u8]| {
             attrs
@@ -260,7 +265,8 @@ mod tests {
             Some("m2")
         );
         assert_eq!(
-            Plex.account_id(br#"<user id="10000001" uuid="x"/>"#).as_deref(),
+            Plex.account_id(br#"<user id="10000001" uuid="x"/>"#)
+                .as_deref(),
             Some("10000001")
         );
         assert_eq!(Plex.account_id(br#"{"id":42}"#).as_deref(), Some("42"));
