@@ -6,7 +6,7 @@
 //! their schedule and the fallback when the service cannot be had are
 //! `cachearr_upstream::shares`'.
 
-use crate::model::shares::{FilteredKind, Share};
+use crate::model::shares::Share;
 
 /// A server's account service: its address, its paths and the reading of its answers.
 pub trait ShareService: Send + Sync + std::fmt::Debug {
@@ -34,8 +34,4 @@ pub trait ShareService: Send + Sync + std::fmt::Debug {
 
     /// The account id in an answer of [`Self::account_path`].
     fn account_id(&self, body: &[u8]) -> Option<String>;
-
-    /// Which filter of a share applies to a section of the server's `kind` (as the server's
-    /// sections list names it); `None`: none (a kind no filter covers).
-    fn filtered_kind(&self, section_kind: &str) -> Option<FilteredKind>;
 }

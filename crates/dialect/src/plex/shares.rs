@@ -12,7 +12,8 @@
 //! `,`. Any other key (a year, a genre) is kept as an unmodelled clause.
 
 use super::Plex;
-use crate::model::shares::{FilteredKind, Share, ShareFilter};
+use crate::model::restriction::{ItemFilter, Restriction};
+use crate::model::shares::Share;
 use crate::shares::ShareService;
 
 impl ShareService for Plex {
@@ -64,24 +65,14 @@ impl ShareService for Plex {
         }
         first_attr(body, b"user", b"id")
     }
-
-    fn filtered_kind(&self, section_kind: &str) -> Option<FilteredKind> {
-        Some(match section_kind {
-            "movie" => FilteredKind::Movies,
-            "show" => FilteredKind::Television,
-            "artist" => FilteredKind::Music,
-            "photo" => FilteredKind::Photos,
-            _ => return None,
-        })
-    }
 }
 
-/// Parses a share's filter string (see the module documentation).
-pub fn parse_filter(s: &str) -> ShareFilter {
-    let mut f = ShareFilter::default();
+/// Parses a share's filter string (see the module documentation) into `f`; a clause of
+/// another field is pushed to `unmodelled`, named by `name` (`filterMovies`).
+pub fn parse_filter(s: &str, name: &str, f: &mut ItemFilter, unmodelled: &mut Vec<String>) {
     for clause in s.split('|').filter(|c| !c.trim().is_empty()) {
         let Some((key, values)) = clause.split_once('=') else {
-            f.unmodelled.push(clause.to_string());
+            unmodelled.push(format!("{name}: {clause}"));
             continue;
         };
         let values: Vec<String> = percent_encoding::percent_decode_str(values)
@@ -91,14 +82,49 @@ pub fn parse_filter(s: &str) -> ShareFilter {
             .map(str::to_string)
             .collect();
         match key {
-            "label" => f.allow_labels.extend(values),
-            "label!" => f.deny_labels.extend(values),
-            "contentRating" => f.allow_ratings.extend(values),
-            "contentRating!" => f.deny_ratings.extend(values),
-            _ => f.unmodelled.push(clause.to_string()),
+            "label" => f.allowed_labels.extend(values),
+            "label!" => f.blocked_labels.extend(values),
+            "contentRating" => f.allowed_content_ratings.extend(values),
+            "contentRating!" => f.blocked_content_ratings.extend(values),
+            _ => unmodelled.push(format!("{name}: {clause}")),
         }
     }
-    f
+}
+
+/// A share's restriction from its `SharedServer` attributes (`get`) and shared sections.
+/// Photo sections and `filterAll` are filtered by rules the copy does not model: a share with
+/// either is unmodelled.
+fn restriction(
+    get: &dyn Fn(&[u8]) -> Option<String>,
+    sections: Option<Vec<String>>,
+) -> Restriction {
+    let mut r = Restriction {
+        sections,
+        ..Restriction::default()
+    };
+    let mut unmodelled = Vec::new();
+    for (attr, name, filter) in [
+        (&b"filterMovies"[..], "filterMovies", &mut r.movies),
+        (b"filterTelevision", "filterTelevision", &mut r.television),
+        (b"filterMusic", "filterMusic", &mut r.music),
+    ] {
+        parse_filter(
+            &get(attr).unwrap_or_default(),
+            name,
+            filter,
+            &mut unmodelled,
+        );
+    }
+    for (attr, name) in [
+        (&b"filterPhotos"[..], "filterPhotos"),
+        (b"filterAll", "filterAll"),
+    ] {
+        if let Some(v) = get(attr).filter(|v| !v.is_empty()) {
+            unmodelled.push(format!("{name}: {v}"));
+        }
+    }
+    r.unmodelled = unmodelled;
+    r
 }
 
 /// The value of attribute `attr` of the first element named `tag`.
@@ -131,7 +157,22 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
     let mut buf = Vec::new();
     let mut shares = Vec::new();
     let mut container = false;
-    let mut current: Option<Share> = None;
+    // The share being read: its attributes, whether it shares every section, the sections
+    // shared so far.
+    let mut current: Option<(Vec<(Vec<u8>, String)>, bool, Vec<String>)> = None;
+    let finish = |(attrs, all, sections): (Vec<(Vec<u8>, String)>, bool, Vec<String>)| {
+        let get = |k: &[u8]| {
+            attrs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        Some(Share {
+            account_id: get(b"userID").filter(|v| !v.is_empty())?,
+            server_token: get(b"accessToken").filter(|t| !t.is_empty()),
+            restriction: restriction(&get, (!all).then_some(sections)),
+        })
+    };
     loop {
         let event = reader.read_event_into(&mut buf).ok()?;
         let (e, empty) = match event {
@@ -139,8 +180,10 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),
             Event::End(e) => {
-                if e.name().as_ref() == b"SharedServer" {
-                    shares.extend(current.take());
+                if e.name().as_ref() == b"SharedServer"
+                    && let Some(share) = current.take()
+                {
+                    shares.push(finish(share)?);
                 }
                 buf.clear();
                 continue;
@@ -169,38 +212,31 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
         match e.name().as_ref() {
             b"MediaContainer" => container = true,
             b"SharedServer" => {
-                shares.extend(current.take());
-                let share = Share {
-                    account_id: get(b"userID")?.to_string(),
-                    server_token: get(b"accessToken")
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string),
-                    all_sections: get(b"allLibraries").is_some_and(truthy),
-                    sections: Vec::new(),
-                    movies: parse_filter(get(b"filterMovies").unwrap_or("")),
-                    television: parse_filter(get(b"filterTelevision").unwrap_or("")),
-                    music: parse_filter(get(b"filterMusic").unwrap_or("")),
-                    photos: parse_filter(get(b"filterPhotos").unwrap_or("")),
-                    all: parse_filter(get(b"filterAll").unwrap_or("")),
-                };
+                if let Some(share) = current.take() {
+                    shares.push(finish(share)?);
+                }
+                let all = get(b"allLibraries").is_some_and(truthy);
+                let share = (attrs.clone(), all, Vec::new());
                 if empty {
-                    shares.push(share);
+                    shares.push(finish(share)?);
                 } else {
                     current = Some(share);
                 }
             }
             b"Section" => {
-                if let (Some(share), Some(key)) = (current.as_mut(), get(b"key"))
+                if let (Some((_, _, sections)), Some(key)) = (current.as_mut(), get(b"key"))
                     && get(b"shared").is_some_and(truthy)
                 {
-                    share.sections.push(key.to_string());
+                    sections.push(key.to_string());
                 }
             }
             _ => {}
         }
         buf.clear();
     }
-    shares.extend(current);
+    if let Some(share) = current {
+        shares.push(finish(share)?);
+    }
     container.then_some(shares)
 }
 
@@ -214,17 +250,22 @@ mod tests {
 
     #[test]
     fn filters_read_as_python_plexapi_writes_them() {
-        let f = parse_filter("label=Kids%2CFamily|label!=Explicit|contentRating=G,PG");
-        assert_eq!(f.allow_labels, ["Kids", "Family"]);
-        assert_eq!(f.deny_labels, ["Explicit"]);
-        assert_eq!(f.allow_ratings, ["G", "PG"]);
-        assert!(f.deny_ratings.is_empty() && f.is_modelled() && !f.is_open());
-        let f = parse_filter("contentRating!=R%2CTV-MA");
-        assert_eq!(f.deny_ratings, ["R", "TV-MA"]);
-        assert!(parse_filter("").is_open());
-        let odd = parse_filter("year<=2000|label=A");
-        assert_eq!(odd.unmodelled, ["year<=2000"]);
-        assert!(!odd.is_modelled());
+        let parse = |s: &str| {
+            let (mut f, mut odd) = (ItemFilter::default(), Vec::new());
+            parse_filter(s, "filterMovies", &mut f, &mut odd);
+            (f, odd)
+        };
+        let (f, odd) = parse("label=Kids%2CFamily|label!=Explicit|contentRating=G,PG");
+        assert_eq!(f.allowed_labels, ["Kids", "Family"]);
+        assert_eq!(f.blocked_labels, ["Explicit"]);
+        assert_eq!(f.allowed_content_ratings, ["G", "PG"]);
+        assert!(f.blocked_content_ratings.is_empty() && odd.is_empty() && !f.is_open());
+        let (f, _) = parse("contentRating!=R%2CTV-MA");
+        assert_eq!(f.blocked_content_ratings, ["R", "TV-MA"]);
+        assert!(parse("").0.is_open());
+        let (f, odd) = parse("year<=2000|label=A");
+        assert_eq!(odd, ["filterMovies: year<=2000"]);
+        assert_eq!(f.allowed_labels, ["A"]);
     }
 
     #[test]
@@ -239,16 +280,23 @@ mod tests {
 </MediaContainer>"#;
         let shares = Plex.shares(body).unwrap();
         assert_eq!(shares.len(), 2);
+        let carol = &shares[0].restriction;
         assert_eq!(shares[0].account_id, "5");
         assert_eq!(shares[0].server_token, None);
-        assert_eq!(shares[0].sections, ["1"]);
-        assert!(shares[0].shares_section("1") && !shares[0].shares_section("2"));
-        assert_eq!(shares[0].music.deny_labels, ["Explicit"]);
+        assert_eq!(carol.sections.as_deref(), Some(&["1".to_string()][..]));
+        assert!(carol.opens_section("1") && !carol.opens_section("2"));
+        assert_eq!(carol.music.blocked_labels, ["Explicit"]);
+        assert!(carol.is_modelled() && carol.television.is_open());
+        let emma = &shares[1].restriction;
         assert_eq!(shares[1].server_token.as_deref(), Some("tok7"));
-        assert!(shares[1].all_sections && shares[1].shares_section("9"));
-        assert_eq!(shares[1].movies.allow_ratings, ["G", "PG"]);
+        assert!(emma.sections.is_none() && emma.opens_section("9"));
+        assert_eq!(emma.movies.allowed_content_ratings, ["G", "PG"]);
         assert!(!format!("{:?}", shares[1]).contains("tok7"));
         assert!(Plex.shares(b"<errors/>").is_none());
+        let photos = br#"<MediaContainer><SharedServer userID="3" allLibraries="1" filterPhotos="label=A"/></MediaContainer>"#;
+        assert!(!Plex.shares(photos).unwrap()[0].restriction.is_modelled());
+        let nobody = br#"<MediaContainer><SharedServer allLibraries="1"/></MediaContainer>"#;
+        assert!(Plex.shares(nobody).is_none());
         assert!(Plex.shares(b"garbage <<").is_none());
     }
 
