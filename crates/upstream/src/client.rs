@@ -186,6 +186,9 @@ pub struct Upstream {
     pub flights: Flights,
     /// Whether the entries prefetched after its listings are read.
     pub prefetched: Ledger,
+    /// What each user may see, read from the server's account service (`None`: its
+    /// dialect reads no shares, or no address or owner token is configured).
+    pub shares: Option<crate::shares::ShareBook>,
     /// The release the server last said it runs (its identity route's answer), when read.
     server_version: Mutex<Option<Arc<str>>>,
     /// How many times that release changed: what was read from a request under another
@@ -311,6 +314,7 @@ impl Upstream {
             name: Arc::from(config.name.as_str()),
             metrics_name: Arc::new(config.name.clone()),
             profile: config.profile,
+            shares: crate::shares::ShareBook::new(&config, clock.clone()),
             guard: Guard::new(&config.name, config.guard.clone(), clock),
             routes,
             users: crate::users::Users::default(),

@@ -21,6 +21,9 @@
 //!   judges.
 //! * [`subscriber`] — the server's notification socket: connect, read each frame with the
 //!   dialect's reader, reconnect with backoff.
+//! * [`shares`] — [`shares::ShareBook`]: what each user may see, read where the server reads
+//!   it (its account service, with the owner's token), refreshed on a schedule and on a
+//!   change seen; `None` (the server answers) whenever it cannot be had.
 //! * [`redact`] — tokens taken out of anything that is logged.
 //!
 //! The request path and its reads through the cache (`cachearr-gateway`) and the library
@@ -33,6 +36,7 @@ pub mod keys;
 pub mod parsed;
 pub mod redact;
 pub mod secret;
+pub mod shares;
 pub mod subscriber;
 pub mod users;
 

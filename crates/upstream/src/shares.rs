@@ -1,0 +1,311 @@
+//! What each user of a server may see, read where the server reads it: the owner's shares at
+//! the server's account service (its dialect's
+//! [`ShareService`](cachearr_dialect::shares::ShareService); for Plex, plex.tv's
+//! `shared_servers`), with the owner's token.
+//!
+//! [`ShareBook`] keeps the latest list, read again when it is older than [`REFRESH`] by the
+//! upstream's clock, or at once after [`ShareBook::note_changed`] (the server's answers to a
+//! user show their share changed). A user's share is found by the token they use: a share
+//! that carries a server-scoped token (managed users) is theirs when the token is that one
+//! (compared by keyed hashes: the tokens are not kept); any other token is asked of the
+//! service once for its account id ([`ShareService::account_path`](cachearr_dialect::shares::ShareService::account_path)),
+//! and the share of that account is theirs.
+//!
+//! Whenever this cannot be had — no owner token, the service unreachable or refusing, an
+//! answer that does not read, a user with no share in the list — [`ShareBook::share_of`] says
+//! `None` and the caller does what it did before shares were read: the server answers that
+//! user. A list that could not be read again is dropped, not kept: a share tightened while
+//! the service was away must not be answered by the looser one.
+//!
+//! The service gets the owner's token (for the list) and each user's own token (for their
+//! account id: the service issued it) and nothing else; neither is logged.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt as _, Empty, Limited};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use cachearr_config::UpstreamConfig;
+use cachearr_dialect::model::shares::Share;
+use cachearr_dialect::shares::ShareService;
+use cachearr_engine::Clock;
+
+use crate::client::{Budget, Upstream};
+use crate::keys::UserHash;
+use crate::secret::Secret;
+use crate::users::UserRecord;
+
+/// How long a list of shares is used before it is read again: a share changed at the service
+/// is followed within this (sooner when the server's answers show it).
+pub const REFRESH: Duration = Duration::from_secs(5 * 60);
+
+/// How long after a failed read the service is asked again.
+pub const RETRY: Duration = Duration::from_secs(30);
+
+/// The largest answer read from the service.
+const MAX_BODY: usize = 8 << 20;
+
+/// A share as kept: the service's, with the server-scoped token it carries replaced by that
+/// token's keyed hash.
+#[derive(Debug, Clone)]
+pub struct KeptShare {
+    /// The share (its `server_token` taken out).
+    pub share: Arc<Share>,
+    /// The keyed hash of the server-scoped token it carried.
+    pub token_hash: Option<UserHash>,
+}
+
+#[derive(Default)]
+struct BookState {
+    /// The latest list and when it was read (clock ms).
+    shares: Option<(Arc<Vec<KeptShare>>, u64)>,
+    /// When the last read failed (clock ms).
+    failed_at: Option<u64>,
+    /// A change was seen: read the list again before using it.
+    changed: bool,
+    /// The server's id at the service, once read.
+    server_id: Option<Arc<str>>,
+    /// Account ids of user tokens, by the tokens' keyed hashes.
+    accounts: HashMap<UserHash, Arc<str>>,
+    /// Reads of the list made (successful or not).
+    reads: u64,
+}
+
+/// The shares of one upstream's server (see the module documentation).
+pub struct ShareBook {
+    service: &'static dyn ShareService,
+    /// `scheme://authority[/prefix]` of the service, without a trailing slash.
+    base: String,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    clock: Arc<dyn Clock>,
+    state: Mutex<BookState>,
+    /// One read of the list at a time.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for ShareBook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShareBook")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ShareBook {
+    /// The book of an upstream's shares (configured by `config`), when its dialect reads them
+    /// from a service, an address is configured and the owner's token is there to read them
+    /// with.
+    pub fn new(config: &UpstreamConfig, clock: Arc<dyn Clock>) -> Option<ShareBook> {
+        let service = cachearr_dialect::of(config.profile).share_service()?;
+        let url = config.account_service_url.as_ref()?;
+        config.token.as_deref().filter(|t| !t.is_empty())?;
+        let base = format!(
+            "{}://{}{}",
+            url.scheme_str()?,
+            url.authority()?.as_str(),
+            url.path().trim_end_matches('/')
+        );
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(config.guard.connect_timeout));
+        tcp.enforce_http(false);
+        let tls =
+            cachearr_config::tls::client_config(&cachearr_config::TlsConfig::default()).ok()?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Some(ShareBook {
+            service,
+            base,
+            client,
+            clock,
+            state: Mutex::new(BookState::default()),
+            reading: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, BookState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The server's answers show a share changed: the list is read again before it is used.
+    pub fn note_changed(&self) {
+        self.state().changed = true;
+    }
+
+    /// How many times the list was read from the service.
+    pub fn reads(&self) -> u64 {
+        self.state().reads
+    }
+
+    /// `user`'s share, `None` when it cannot be had (see the module documentation).
+    pub async fn share_of(
+        &self,
+        up: &Upstream,
+        secret: &Secret,
+        user: &UserRecord,
+    ) -> Option<Arc<Share>> {
+        let shares = self.current(up, secret).await?;
+        if let Some(kept) = shares.iter().find(|s| s.token_hash == Some(user.hash)) {
+            return Some(kept.share.clone());
+        }
+        let account = self.account_of(up, user).await?;
+        shares
+            .iter()
+            .find(|s| *s.share.account_id == *account)
+            .map(|s| s.share.clone())
+    }
+
+    /// The list, read again when it is due.
+    async fn current(&self, up: &Upstream, secret: &Secret) -> Option<Arc<Vec<KeptShare>>> {
+        if let Some(fresh) = self.fresh() {
+            return fresh;
+        }
+        let _reading = self.reading.lock().await;
+        // Read by another caller while this one waited.
+        if let Some(fresh) = self.fresh() {
+            return fresh;
+        }
+        let read = self.read_shares(up, secret).await;
+        let now = self.clock.now_ms();
+        let mut state = self.state();
+        state.reads += 1;
+        state.changed = false;
+        match read {
+            Some(list) => {
+                let list = Arc::new(list);
+                state.shares = Some((list.clone(), now));
+                state.failed_at = None;
+                Some(list)
+            }
+            None => {
+                tracing::info!(
+                    upstream = %up.name,
+                    "the server's shares could not be read: its restricted users are answered \
+                     by the server"
+                );
+                state.shares = None;
+                state.failed_at = Some(now);
+                None
+            }
+        }
+    }
+
+    /// `Some(list)` while the list need not be read again (`Some(None)`: a read failed
+    /// lately, none is tried yet); `None` when it is due.
+    fn fresh(&self) -> Option<Option<Arc<Vec<KeptShare>>>> {
+        let now = self.clock.now_ms();
+        let state = self.state();
+        if state.changed {
+            return None;
+        }
+        if let Some((list, at)) = &state.shares
+            && now.saturating_sub(*at) < millis(REFRESH)
+        {
+            return Some(Some(list.clone()));
+        }
+        if let Some(at) = state.failed_at
+            && now.saturating_sub(at) < millis(RETRY)
+        {
+            return Some(None);
+        }
+        None
+    }
+
+    async fn read_shares(&self, up: &Upstream, secret: &Secret) -> Option<Vec<KeptShare>> {
+        let owner = up.config.token.as_deref()?;
+        let server_id = self.server_id(up).await?;
+        let body = self
+            .get(up, &self.service.shares_path(&server_id), owner)
+            .await?;
+        let shares = self.service.shares(&body)?;
+        Some(
+            shares
+                .into_iter()
+                .map(|mut share| {
+                    let token_hash = share.server_token.take().map(|t| secret.user_of(&t));
+                    KeptShare {
+                        share: Arc::new(share),
+                        token_hash,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The server's id at the service, read from the server once.
+    async fn server_id(&self, up: &Upstream) -> Option<Arc<str>> {
+        if let Some(id) = self.state().server_id.clone() {
+            return Some(id);
+        }
+        let uri = up.uri_for(self.service.identity_path()).ok()?;
+        let make = || Ok(up.owner_request(&uri, None, "cachearr"));
+        let response = up.send_idempotent(&make, Budget::Background).await.ok()?;
+        if response.status() != StatusCode::OK {
+            return None;
+        }
+        let body = Limited::new(response.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .ok()?
+            .to_bytes();
+        let id: Arc<str> = Arc::from(self.service.server_id(&body)?);
+        self.state().server_id = Some(id.clone());
+        Some(id)
+    }
+
+    /// The account id of `user`'s token, asked of the service once.
+    async fn account_of(&self, up: &Upstream, user: &UserRecord) -> Option<Arc<str>> {
+        if let Some(id) = self.state().accounts.get(&user.hash).cloned() {
+            return Some(id);
+        }
+        let body = self
+            .get(up, self.service.account_path(), user.token())
+            .await?;
+        let id: Arc<str> = Arc::from(self.service.account_id(&body)?);
+        self.state().accounts.insert(user.hash, id.clone());
+        Some(id)
+    }
+
+    /// A GET of `path` at the service with `token`: the body of a 200, else `None`.
+    async fn get(&self, up: &Upstream, path: &str, token: &str) -> Option<Bytes> {
+        let dialect = cachearr_dialect::of(up.profile);
+        let uri: http::Uri = format!("{}{path}", self.base).parse().ok()?;
+        let mut req = http::Request::new(Empty::<Bytes>::new());
+        *req.uri_mut() = uri;
+        let headers = req.headers_mut();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/xml"));
+        headers.insert(dialect.token_header(), HeaderValue::from_str(token).ok()?);
+        dialect.mark_own_request(headers, "cachearr");
+        let response = tokio::time::timeout(up.config.guard.read_timeout, self.client.request(req))
+            .await
+            .ok()?
+            .ok()?;
+        if response.status() != StatusCode::OK {
+            return None;
+        }
+        let body = tokio::time::timeout(
+            up.config.guard.read_timeout,
+            Limited::new(response.into_body(), MAX_BODY).collect(),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        Some(body.to_bytes())
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
