@@ -76,6 +76,11 @@ pub fn loopback_config(profile: Profile, upstream: &str, data_dir: &Path) -> Con
     // only in the tests about it (which run its rounds by hand or turn it on), so that the
     // others count only the requests they make.
     config.feed.play_state_probe = std::time::Duration::ZERO;
+    // Shares are read from the simulator's own account service only in the tests that start
+    // it (and say where): no test reaches out of the machine.
+    for up in &mut config.upstreams {
+        up.account_service_url = None;
+    }
     config
 }
 

@@ -32,6 +32,16 @@
 //! room for no items. A user the server hides
 //! anything from sees fewer, so their sections are not whole and their searches go to the
 //! server; a count that cannot be had proves nothing.
+//!
+//! # Shares read where the server reads them
+//! Where the server's shares are kept by its account service (Plex: plex.tv, read by
+//! [`cachearr_upstream::shares`] with the owner's token), the user's share says it without
+//! counting: a section whose kind the share filters nothing of is whole, one it filters is
+//! not. The server's own list of the user's sections is the check: a section it lists that
+//! the share does not open means the share changed since it was read, which is read again
+//! ([`ShareBook::note_changed`](cachearr_upstream::shares::ShareBook::note_changed)) while
+//! this answer falls back to the counts. So does a user whose share cannot be had (the
+//! service unreachable, a token it does not know) or holds a rule the copy does not model.
 
 use std::sync::Arc;
 
@@ -41,6 +51,7 @@ use serde_json::Value;
 use cachearr_library::ItemKind;
 
 use cachearr_dialect::Profile;
+use cachearr_dialect::model::restriction::Restriction;
 use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
@@ -142,6 +153,9 @@ pub async fn whole_sections(
     if is_owner(reads, up, user) {
         return sections.sections.iter().map(|s| s.id.clone()).collect();
     }
+    if let Some(whole) = whole_by_share(reads, up, user, sections).await {
+        return whole;
+    }
     let owner = owner_of(reads, up);
     let checks = sections.sections.iter().map(|section| {
         let owner = owner.clone();
@@ -179,4 +193,57 @@ pub async fn whole_sections(
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// The ids of `sections` (the user's, as the server lists them) that the user's share shows
+/// whole: those whose kind it filters nothing of. `None` when the share cannot be had, holds
+/// a rule the copy does not model, or disagrees with the server's list (then it is read
+/// again): see the module documentation.
+async fn whole_by_share(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    sections: &UserSections,
+) -> Option<Vec<String>> {
+    let book = up.shares.as_ref()?;
+    let share = book.share_of(up, reads.secret(), user).await?;
+    let restriction = &share.restriction;
+    if !restriction.is_modelled() {
+        return None;
+    }
+    if let Some(listed) = sections
+        .sections
+        .iter()
+        .find(|s| !restriction.opens_section(&s.id))
+    {
+        tracing::debug!(
+            upstream = %up.name,
+            section = %listed.id,
+            user = %user.hash_hex,
+            "the server lists a section the user's share does not open: the shares are read again"
+        );
+        book.note_changed();
+        return None;
+    }
+    let library = cachearr_dialect::of(up.profile).library();
+    Some(
+        sections
+            .sections
+            .iter()
+            .filter(|s| filters_nothing_of(restriction, library.section_word(&s.kind)))
+            .map(|s| s.id.clone())
+            .collect(),
+    )
+}
+
+/// Whether `restriction` hides nothing in a section of the index's kind `word` (`music`,
+/// `movies`, `shows`, `other`).
+fn filters_nothing_of(restriction: &Restriction, word: &str) -> bool {
+    let by_kind = match word {
+        "movies" => restriction.movies.is_open(),
+        "shows" => restriction.television.is_open(),
+        "music" => restriction.music.is_open(),
+        _ => true,
+    };
+    by_kind && restriction.all.is_open()
 }

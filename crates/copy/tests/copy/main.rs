@@ -10,6 +10,7 @@ mod index_answers_jellyfin;
 mod index_e2e;
 mod match_api;
 mod operator_start;
+mod plextv_shares;
 mod random_sorts;
 mod redis_background;
 mod restricted_policies;
