@@ -306,12 +306,13 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
     .await;
     assert_eq!(status, 200, "{cs}");
     assert!(!cs.contains("detail=index"), "{cs}");
-    let lib = run.sim.sim.library();
-    for id in ids(&found) {
-        let item = lib.item(id.parse().unwrap()).unwrap();
-        assert_eq!(item.effective_content_rating(), Some("G"), "{id}");
+    {
+        let lib = run.sim.sim.library();
+        for id in ids(&found) {
+            let item = lib.item(id.parse().unwrap()).unwrap();
+            assert_eq!(item.effective_content_rating(), Some("G"), "{id}");
+        }
     }
-    drop(lib);
     assert!(shares_read(&run) > before);
 
     // plex.tv away: the shares cannot be read, and the counts decide as before. A server

@@ -150,6 +150,10 @@ fn first_attr(body: &[u8], tag: &[u8], attr: &[u8]) -> Option<String> {
     }
 }
 
+/// A `SharedServer` being read: its attributes, whether it shares every section, the
+/// sections shared so far.
+struct Reading(Vec<(Vec<u8>, String)>, bool, Vec<String>);
+
 /// The shares of a `shared_servers` answer.
 fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
     use quick_xml::events::Event;
@@ -157,10 +161,8 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
     let mut buf = Vec::new();
     let mut shares = Vec::new();
     let mut container = false;
-    // The share being read: its attributes, whether it shares every section, the sections
-    // shared so far.
-    let mut current: Option<(Vec<(Vec<u8>, String)>, bool, Vec<String>)> = None;
-    let finish = |(attrs, all, sections): (Vec<(Vec<u8>, String)>, bool, Vec<String>)| {
+    let mut current: Option<Reading> = None;
+    let finish = |Reading(attrs, all, sections): Reading| {
         let get = |k: &[u8]| {
             attrs
                 .iter()
@@ -216,7 +218,7 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
                     shares.push(finish(share)?);
                 }
                 let all = get(b"allLibraries").is_some_and(truthy);
-                let share = (attrs.clone(), all, Vec::new());
+                let share = Reading(attrs.clone(), all, Vec::new());
                 if empty {
                     shares.push(finish(share)?);
                 } else {
@@ -224,7 +226,7 @@ fn read_shares(body: &[u8]) -> Option<Vec<Share>> {
                 }
             }
             b"Section" => {
-                if let (Some((_, _, sections)), Some(key)) = (current.as_mut(), get(b"key"))
+                if let (Some(Reading(_, _, sections)), Some(key)) = (current.as_mut(), get(b"key"))
                     && get(b"shared").is_some_and(truthy)
                 {
                     sections.push(key.to_string());
