@@ -243,6 +243,20 @@ impl Upstream {
         req
     }
 
+    /// The body of a 200 answer to an anonymous GET of `path` (the server's identity …),
+    /// as cachearr's own background request; `None` for anything else.
+    pub async fn read_anonymous(&self, path: &str) -> Option<Bytes> {
+        use http_body_util::BodyExt as _;
+        let uri = self.uri_for(path).ok()?;
+        let make = || Ok(self.owner_request(&uri, None, "cachearr"));
+        let response = self.send_idempotent(&make, Budget::Background).await.ok()?;
+        if response.status() != http::StatusCode::OK {
+            return None;
+        }
+        let body = http_body_util::Limited::new(response.into_body(), 1 << 20);
+        Some(body.collect().await.ok()?.to_bytes())
+    }
+
     /// The release the server last said it runs ([`Self::note_server_version`]).
     pub fn server_version(&self) -> Option<Arc<str>> {
         self.server_version

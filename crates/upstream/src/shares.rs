@@ -31,13 +31,13 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::future::Future;
 
 use cachearr_config::UpstreamConfig;
 use cachearr_dialect::model::shares::Share;
 use cachearr_dialect::shares::ShareService;
 use cachearr_engine::Clock;
 
-use crate::client::{Budget, Upstream};
 use crate::keys::UserHash;
 use crate::secret::Secret;
 use crate::users::UserRecord;
@@ -80,6 +80,13 @@ struct BookState {
 
 /// The shares of one upstream's server (see the module documentation).
 pub struct ShareBook {
+    /// The upstream's name (for logs).
+    upstream: Arc<str>,
+    profile: cachearr_dialect::Profile,
+    /// The owner's token (memory only).
+    owner: String,
+    /// How long a read of the service may take.
+    read_timeout: Duration,
     service: &'static dyn ShareService,
     /// `scheme://authority[/prefix]` of the service, without a trailing slash.
     base: String,
@@ -93,6 +100,7 @@ pub struct ShareBook {
 impl std::fmt::Debug for ShareBook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ShareBook")
+            .field("upstream", &self.upstream)
             .field("base", &self.base)
             .finish_non_exhaustive()
     }
@@ -105,7 +113,7 @@ impl ShareBook {
     pub fn new(config: &UpstreamConfig, clock: Arc<dyn Clock>) -> Option<ShareBook> {
         let service = cachearr_dialect::of(config.profile).share_service()?;
         let url = config.account_service_url.as_ref()?;
-        config.token.as_deref().filter(|t| !t.is_empty())?;
+        let owner = config.token.clone().filter(|t| !t.is_empty())?;
         let base = format!(
             "{}://{}{}",
             url.scheme_str()?,
@@ -126,6 +134,10 @@ impl ShareBook {
             .pool_idle_timeout(Duration::from_secs(60))
             .build(connector);
         Some(ShareBook {
+            upstream: Arc::from(config.name.as_str()),
+            profile: config.profile,
+            owner,
+            read_timeout: config.guard.read_timeout,
             service,
             base,
             client,
@@ -150,17 +162,20 @@ impl ShareBook {
     }
 
     /// `user`'s share, `None` when it cannot be had (see the module documentation).
+    /// `identity` is the server's answer of its identity path
+    /// ([`ShareService::identity_path`](cachearr_dialect::shares::ShareService::identity_path)),
+    /// awaited only while the server's id is not known yet.
     pub async fn share_of(
         &self,
-        up: &Upstream,
         secret: &Secret,
         user: &UserRecord,
+        identity: impl Future<Output = Option<Bytes>>,
     ) -> Option<Arc<Share>> {
-        let shares = self.current(up, secret).await?;
+        let shares = self.current(secret, identity).await?;
         if let Some(kept) = shares.iter().find(|s| s.token_hash == Some(user.hash)) {
             return Some(kept.share.clone());
         }
-        let account = self.account_of(up, user).await?;
+        let account = self.account_of(user).await?;
         shares
             .iter()
             .find(|s| *s.share.account_id == *account)
@@ -168,7 +183,11 @@ impl ShareBook {
     }
 
     /// The list, read again when it is due.
-    async fn current(&self, up: &Upstream, secret: &Secret) -> Option<Arc<Vec<KeptShare>>> {
+    async fn current(
+        &self,
+        secret: &Secret,
+        identity: impl Future<Output = Option<Bytes>>,
+    ) -> Option<Arc<Vec<KeptShare>>> {
         if let Some(fresh) = self.fresh() {
             return fresh;
         }
@@ -177,7 +196,7 @@ impl ShareBook {
         if let Some(fresh) = self.fresh() {
             return fresh;
         }
-        let read = self.read_shares(up, secret).await;
+        let read = self.read_shares(secret, identity).await;
         let now = self.clock.now_ms();
         let mut state = self.state();
         state.reads += 1;
@@ -191,7 +210,7 @@ impl ShareBook {
             }
             None => {
                 tracing::info!(
-                    upstream = %up.name,
+                    upstream = %self.upstream,
                     "the server's shares could not be read: its restricted users are answered \
                      by the server"
                 );
@@ -223,11 +242,14 @@ impl ShareBook {
         None
     }
 
-    async fn read_shares(&self, up: &Upstream, secret: &Secret) -> Option<Vec<KeptShare>> {
-        let owner = up.config.token.as_deref()?;
-        let server_id = self.server_id(up).await?;
+    async fn read_shares(
+        &self,
+        secret: &Secret,
+        identity: impl Future<Output = Option<Bytes>>,
+    ) -> Option<Vec<KeptShare>> {
+        let server_id = self.server_id(identity).await?;
         let body = self
-            .get(up, &self.service.shares_path(&server_id), owner)
+            .get(&self.service.shares_path(&server_id), &self.owner)
             .await?;
         let shares = self.service.shares(&body)?;
         Some(
@@ -244,43 +266,31 @@ impl ShareBook {
         )
     }
 
-    /// The server's id at the service, read from the server once.
-    async fn server_id(&self, up: &Upstream) -> Option<Arc<str>> {
+    /// The server's id at the service, read from the server's `identity` answer once.
+    async fn server_id(&self, identity: impl Future<Output = Option<Bytes>>) -> Option<Arc<str>> {
         if let Some(id) = self.state().server_id.clone() {
             return Some(id);
         }
-        let uri = up.uri_for(self.service.identity_path()).ok()?;
-        let make = || Ok(up.owner_request(&uri, None, "cachearr"));
-        let response = up.send_idempotent(&make, Budget::Background).await.ok()?;
-        if response.status() != StatusCode::OK {
-            return None;
-        }
-        let body = Limited::new(response.into_body(), MAX_BODY)
-            .collect()
-            .await
-            .ok()?
-            .to_bytes();
+        let body = identity.await?;
         let id: Arc<str> = Arc::from(self.service.server_id(&body)?);
         self.state().server_id = Some(id.clone());
         Some(id)
     }
 
     /// The account id of `user`'s token, asked of the service once.
-    async fn account_of(&self, up: &Upstream, user: &UserRecord) -> Option<Arc<str>> {
+    async fn account_of(&self, user: &UserRecord) -> Option<Arc<str>> {
         if let Some(id) = self.state().accounts.get(&user.hash).cloned() {
             return Some(id);
         }
-        let body = self
-            .get(up, self.service.account_path(), user.token())
-            .await?;
+        let body = self.get(self.service.account_path(), user.token()).await?;
         let id: Arc<str> = Arc::from(self.service.account_id(&body)?);
         self.state().accounts.insert(user.hash, id.clone());
         Some(id)
     }
 
     /// A GET of `path` at the service with `token`: the body of a 200, else `None`.
-    async fn get(&self, up: &Upstream, path: &str, token: &str) -> Option<Bytes> {
-        let dialect = cachearr_dialect::of(up.profile);
+    async fn get(&self, path: &str, token: &str) -> Option<Bytes> {
+        let dialect = cachearr_dialect::of(self.profile);
         let uri: http::Uri = format!("{}{path}", self.base).parse().ok()?;
         let mut req = http::Request::new(Empty::<Bytes>::new());
         *req.uri_mut() = uri;
@@ -288,7 +298,7 @@ impl ShareBook {
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/xml"));
         headers.insert(dialect.token_header(), HeaderValue::from_str(token).ok()?);
         dialect.mark_own_request(headers, "cachearr");
-        let response = tokio::time::timeout(up.config.guard.read_timeout, self.client.request(req))
+        let response = tokio::time::timeout(self.read_timeout, self.client.request(req))
             .await
             .ok()?
             .ok()?;
@@ -296,7 +306,7 @@ impl ShareBook {
             return None;
         }
         let body = tokio::time::timeout(
-            up.config.guard.read_timeout,
+            self.read_timeout,
             Limited::new(response.into_body(), MAX_BODY).collect(),
         )
         .await

@@ -206,7 +206,9 @@ async fn whole_by_share(
     sections: &UserSections,
 ) -> Option<Vec<String>> {
     let book = up.shares.as_ref()?;
-    let share = book.share_of(up, reads.secret(), user).await?;
+    let service = cachearr_dialect::of(up.profile).share_service()?;
+    let identity = up.read_anonymous(service.identity_path());
+    let share = book.share_of(reads.secret(), user, identity).await?;
     let restriction = &share.restriction;
     if !restriction.is_modelled() {
         return None;

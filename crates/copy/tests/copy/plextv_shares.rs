@@ -331,8 +331,9 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
         &emma,
     );
     let up = &run.gateway.upstreams()[0];
+    let identity = up.read_anonymous("/identity");
     assert!(
-        book.share_of(up, run.gateway.secret(), &record)
+        book.share_of(run.gateway.secret(), &record, identity)
             .await
             .is_none()
     );
