@@ -445,7 +445,7 @@ async fn read_as(
         .await
         .ok()?;
     let value = match fill {
-        Fill::Store(v) | Fill::Negative(v) | Fill::Pass(v) => v,
+        Fill::Store(v) | Fill::Negative(v) | Fill::Refusal(v, _) | Fill::Pass(v) => v,
         Fill::NotModified => return None,
     };
     // Another refusal (a section the user may not list this way) stays what it is.

@@ -82,6 +82,11 @@ pub enum Fill {
     /// A negative answer (e.g. 404): kept for `policy.negative_ttl` if that is set, otherwise
     /// handed to the waiters like [`Fill::Pass`].
     Negative(CachedValue),
+    /// A negative answer that depends on who asked, not on what was asked (a refusal the
+    /// server gives this user on this route whatever changes in it): kept for the time given
+    /// whatever `policy.negative_ttl` says, and hanging on none of the policy's tags, which
+    /// name what the answer to someone else would depend on.
+    Refusal(CachedValue, std::time::Duration),
     /// Hand this value to every coalesced waiter, but never store it (e.g. an uncacheable
     /// answer discovered only after fetching).
     Pass(CachedValue),
@@ -132,7 +137,7 @@ pub struct Entry {
     pub stale_until_ms: u64,
     /// Served stale in place of a failed load until this time.
     pub error_until_ms: u64,
-    /// Whether this is a kept negative answer ([`Fill::Negative`]).
+    /// Whether this is a kept negative answer ([`Fill::Negative`], [`Fill::Refusal`]).
     pub negative: bool,
     /// Insertion sequence number, used by prefix drops and clear-all.
     pub(crate) seq: u64,

@@ -74,15 +74,17 @@ impl Policy {
     }
 
     /// Until when `entry` is fresh under this policy: its own end of freshness, or earlier if
-    /// [`Policy::fresh_cap`] says so.
+    /// [`Policy::fresh_cap`] says so. A negative answer keeps its own time: what caps an
+    /// answer's freshness (the change feed's vouching for it) says nothing of a miss or a
+    /// refusal ([`crate::Fill::Refusal`]).
     pub fn fresh_until_ms(&self, entry: &crate::Entry) -> u64 {
         match self.fresh_cap {
-            Some(cap) => entry.fresh_until_ms.min(
+            Some(cap) if !entry.negative => entry.fresh_until_ms.min(
                 entry
                     .stored_at_ms
                     .saturating_add(u64::try_from(cap.as_millis()).unwrap_or(u64::MAX)),
             ),
-            None => entry.fresh_until_ms,
+            _ => entry.fresh_until_ms,
         }
     }
 

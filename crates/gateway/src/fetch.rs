@@ -147,6 +147,9 @@ pub struct LoaderState {
     pub user: Arc<UserRecord>,
     /// The route is one the upstream authenticates: its 2xx proves the token.
     pub authenticates: bool,
+    /// The answer is kept in the asking user's own scope (not the scope every trusted token
+    /// reads): only there may a refusal of who asked be kept ([`fill_of`]).
+    pub user_scoped: bool,
     /// The client's request target (path and query are replayed upstream).
     pub uri: http::Uri,
     /// The client's headers (token and client identity included), as received.
@@ -237,6 +240,7 @@ impl Loader for HttpLoader {
             reads: s.reads.clone(),
             up: s.up.clone(),
             user: s.user.clone(),
+            user_scoped: s.user_scoped,
             uri,
             client_headers,
             peer: s.peer,
@@ -473,6 +477,7 @@ pub async fn fetch_for_cache(
     }
     let refuses_valid = cachearr_dialect::of(up.profile).refuses_valid_tokens(state.uri.path());
     Users::record_verdict(&state.user, status, state.authenticates, refuses_valid, now);
+    let refusal = Refusal::of(state, refuses_valid, now);
     let per_session = per_session(resp.headers());
     let limits = &state.reads.config().limits;
     let hard_cap =
@@ -528,19 +533,59 @@ pub async fn fetch_for_cache(
     let broken_image =
         status.is_success() && broken_image(state.reads.metrics(), up, &parts.headers, &value.body);
     let keep = !(per_session || too_big || broken_image);
-    Ok(fill_of(value, keep, refuses_valid))
+    Ok(fill_of(value, keep, refusal))
+}
+
+/// How long a refusal of who asks is kept ([`Refusal::OfWhoAsks`]): it changes only when the
+/// user's kind does (an invited user made a Home user, a share widened), which no server
+/// announces, so a time bounds how late such a change is seen.
+pub const REFUSAL_KEEP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What a 401 says, by route and token ([`fill_of`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// A refusal of the token (or of a shared-scope read): passed on only.
+    Not,
+    /// The route refuses some valid tokens (`Dialect::refuses_valid_tokens`), and this one
+    /// the server accepted elsewhere within `token_trust`: the refusal is of the user's kind,
+    /// not of anything the route shows.
+    OfWhoAsks,
+    /// Such a route, but a token the server has not accepted lately (unknown, or revoked):
+    /// nothing says the refusal will stay what it is.
+    OfUnprovenToken,
+}
+
+impl Refusal {
+    /// What a 401 to the load `state` describes says at `now_ms`, on a route that
+    /// `refuses_valid` tokens or not.
+    fn of(state: &LoaderState, refuses_valid: bool, now_ms: u64) -> Refusal {
+        let trust = state.reads.config().token_trust.as_millis();
+        let trust_ms = u64::try_from(trust).unwrap_or(u64::MAX);
+        if !(refuses_valid && state.user_scoped) {
+            Refusal::Not
+        } else if Users::trusted(&state.user, now_ms, trust_ms) {
+            Refusal::OfWhoAsks
+        } else {
+            Refusal::OfUnprovenToken
+        }
+    }
 }
 
 /// How an upstream answer is kept: stored, kept as a miss, or passed on only.
-fn fill_of(value: CachedValue, keep: bool, refuses_valid: bool) -> Fill {
+fn fill_of(value: CachedValue, keep: bool, refusal: Refusal) -> Fill {
     match value.status {
         _ if !keep => Fill::Pass(value),
         200..=205 => Fill::Store(value),
         404 | 410 => Fill::Negative(value),
         // A refusal the server gives some valid tokens on this route (an invited user's live
-        // sessions, a shared user's settings) stays the answer for this token: kept as a miss
-        // is, so a dashboard polling it does not ask again every few seconds.
-        401 if refuses_valid => Fill::Negative(value),
+        // sessions, a shared user's settings) stays the answer for this user until their kind
+        // changes: kept, in the user's own scope, for minutes and whatever changes on the
+        // route, so a dashboard polling it does not ask again every few seconds. A revoked
+        // token is still found refused by its next request anywhere else, and a refused token
+        // reads nothing cached (the proxy's standing). Of a token not proven lately, only as
+        // long as a miss.
+        401 if refusal == Refusal::OfWhoAsks => Fill::Refusal(value, REFUSAL_KEEP),
+        401 if refusal == Refusal::OfUnprovenToken => Fill::Negative(value),
         _ => Fill::Pass(value),
     }
 }
@@ -840,6 +885,7 @@ impl UserRead {
             up: up.clone(),
             user: user.clone(),
             authenticates: self.authenticates,
+            user_scoped: self.scope == Scope::User,
             uri: self.uri,
             client_headers: self.headers,
             peer: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -1044,6 +1090,8 @@ pub async fn fetch_uncached(
         up: up.clone(),
         user: user.clone(),
         authenticates: cachearr_dialect::authenticates(up.profile, class),
+        // Compared, never stored.
+        user_scoped: false,
         uri,
         client_headers,
         peer: SocketAddr::from(([127, 0, 0, 1], 0)),

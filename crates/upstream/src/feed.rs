@@ -777,7 +777,7 @@ impl Feed {
         fill: Result<Fill, cachearr_engine::LoadError>,
     ) -> Sampled {
         let value = match fill {
-            Ok(Fill::Store(v) | Fill::Negative(v) | Fill::Pass(v)) => v,
+            Ok(Fill::Store(v) | Fill::Negative(v) | Fill::Refusal(v, _) | Fill::Pass(v)) => v,
             // An unconditional fetch is never answered this way.
             Ok(Fill::NotModified) => return Sampled::Nothing,
             Err(e) => {

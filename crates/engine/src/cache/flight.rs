@@ -410,22 +410,44 @@ impl Inner {
                 self.inval
                     .stamps_after(stamp.tags, &extra, stamp.bumps_before)
             }
+            // Nothing the route's tags name changes a refusal of who asked.
+            Fill::Refusal(..) => Box::default(),
             Fill::Pass(_) | Fill::NotModified => stamp.tags,
         };
         let (keep, negative) = match &fill {
             Fill::Store(_) => (true, false),
             Fill::Negative(_) => (policy.negative_ttl.is_some(), true),
+            Fill::Refusal(..) => (true, true),
             Fill::Pass(_) | Fill::NotModified => (false, false),
+        };
+        let refusal_policy;
+        let policy = match &fill {
+            Fill::Refusal(_, keep_for) => {
+                refusal_policy = Policy {
+                    negative_ttl: Some(*keep_for),
+                    ..policy.clone()
+                };
+                &refusal_policy
+            }
+            _ => policy,
         };
         let seq = stamp.seq;
         match fill {
-            Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) if keep => {
+            Fill::Store(value)
+            | Fill::Negative(value)
+            | Fill::Refusal(value, _)
+            | Fill::Pass(value)
+                if keep =>
+            {
                 let entry =
                     self.make_entry(value, policy, seq, stamps, class.clone(), negative, reads);
                 self.store_to(key, entry.clone(), dest).await;
                 FlightDone::Stored(entry)
             }
-            Fill::Store(value) | Fill::Negative(value) | Fill::Pass(value) => {
+            Fill::Store(value)
+            | Fill::Negative(value)
+            | Fill::Refusal(value, _)
+            | Fill::Pass(value) => {
                 let entry = self.make_entry(value, policy, seq, stamps, class.clone(), false, 0);
                 FlightDone::Passed(entry)
             }

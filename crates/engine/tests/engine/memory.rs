@@ -496,6 +496,31 @@ async fn pass_is_handed_out_but_never_stored_and_negative_only_with_a_ttl() {
 }
 
 #[tokio::test]
+async fn a_refusal_is_kept_its_own_time_whatever_the_route_tags_say() {
+    let clock = Arc::new(ManualClock::default());
+    let cache = memory_cache(&clock).await;
+    let refused: Arc<dyn Loader> =
+        Arc::new(|| async { Ok(Fill::Refusal(CachedValue::new(401, "no"), 60 * SEC)) });
+    let key = Key::new("refused");
+    // The class keeps misses 5 s, caps freshness at 5 s (a change feed that cannot vouch for
+    // it) and the route hangs on `sessions`.
+    let mut p = policy().with_negative_ttl(5 * SEC).with_fresh_cap(5 * SEC);
+    p.tags = vec![Arc::from("sessions")];
+    assert_eq!(
+        outcome_of(&cache, &key, &p, refused.clone()).await,
+        Outcome::Miss
+    );
+    cache.invalidate_tag("sessions");
+    clock.advance(30 * SEC);
+    let l = cache.get_or_load(&key, &p, refused.clone()).await.unwrap();
+    assert_eq!(l.outcome, Outcome::Hit(TierKind::Memory));
+    assert!(l.entry.negative);
+    assert_eq!(l.entry.value.status, 401);
+    clock.advance(31 * SEC);
+    assert_eq!(outcome_of(&cache, &key, &p, refused).await, Outcome::Miss);
+}
+
+#[tokio::test]
 async fn insert_get_and_remove() {
     let clock = Arc::new(ManualClock::default());
     let cache = memory_cache(&clock).await;

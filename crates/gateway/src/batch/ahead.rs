@@ -411,6 +411,7 @@ fn page_state(
         up: up.clone(),
         user: user.clone(),
         authenticates: false,
+        user_scoped: false,
         uri: target.uri.clone(),
         client_headers: headers.clone(),
         peer: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),

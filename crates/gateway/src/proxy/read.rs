@@ -464,6 +464,7 @@ impl CachedRead<'_> {
             up: (*up).clone(),
             user: self.user.clone(),
             authenticates: self.authenticates,
+            user_scoped: self.scope_user.is_some(),
             uri: self.uri.clone(),
             client_headers: self.client_headers.clone(),
             peer,

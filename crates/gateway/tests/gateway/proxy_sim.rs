@@ -472,6 +472,56 @@ async fn an_invited_users_refused_sessions_poll_leaves_their_token_trusted() {
 }
 
 #[tokio::test]
+async fn an_invited_users_sessions_refusal_is_kept_minutes_for_them_alone() {
+    let (srv, h) = start().await;
+    let (owner, alice) = {
+        let state = srv.sim.state();
+        (
+            state.users()[0].plex_token.clone(),
+            state.users()[1].plex_token.clone(),
+        )
+    };
+    let poll = |token: &str| {
+        let (h, token) = (&h, token.to_string());
+        async move {
+            let r = h.get("/status/sessions", Some(&token)).await;
+            (r.status().as_u16(), header(&r, "x-cache").to_string())
+        }
+    };
+    // Alice's token is one the server accepts: it reads her libraries.
+    assert_eq!(h.get("/library/sections", Some(&alice)).await.status(), 200);
+    assert_eq!(poll(&alice).await, (401, "MISS".into()));
+    // Past the sessions class's negative TTL (10 s), and across a change of the live
+    // sessions, the refusal is still hers: her kind did not change.
+    h.clock.advance(Duration::from_secs(11));
+    let upstream = h.gateway.config().upstreams[0].name.clone();
+    h.gateway
+        .cache()
+        .invalidate_tag(&cachearr_dialect::tags::sessions(&upstream));
+    assert_eq!(poll(&alice).await, (401, "HIT".into()));
+    h.clock.advance(Duration::from_secs(8 * 60));
+    assert_eq!(poll(&alice).await, (401, "HIT".into()));
+    // The owner's token is answered by the server, never with alice's refusal.
+    assert_eq!(poll(&owner).await, (200, "MISS".into()));
+    // Minutes, not for ever: the server is asked again.
+    h.clock.advance(Duration::from_secs(2 * 60));
+    assert_eq!(poll(&alice).await, (401, "MISS".into()));
+    // A token the server has not accepted is refused there as long as a miss is kept.
+    let unknown = "not-a-token-of-this-server";
+    assert_eq!(poll(unknown).await, (401, "MISS".into()));
+    h.clock.advance(Duration::from_secs(11));
+    assert_eq!(poll(unknown).await, (401, "MISS".into()));
+    // Alice's token revoked: her next read the cache cannot answer finds it refused, and
+    // from then on her sessions poll reads nothing cached, the kept refusal included.
+    srv.sim.state().revoke_token(&alice);
+    assert_eq!(h.get("/library/onDeck", Some(&alice)).await.status(), 401);
+    let (status, cache) = poll(&alice).await;
+    assert_eq!(status, 401);
+    assert_ne!(cache, "HIT");
+    assert_eq!(h.get("/library/sections", Some(&alice)).await.status(), 401);
+}
+
+#[tokio::test]
 async fn simulator_faults_stale_if_error_truncation_and_circuit_breaker() {
     let (srv, h) = start().await;
     let alice = srv.sim.state().users()[1].plex_token.clone();
