@@ -62,7 +62,14 @@
 //!
 //! A user who is no longer active keeps their lists (with the user's record), so the first
 //! round after their return compares item by item with them and drops only what changed
-//! while they were away. A probe that fails (a refusal, the server down) concludes nothing.
+//! while they were away — in the sections their cached answers come from: every answer of
+//! theirs about library content notes, when stored, the sections it shows
+//! ([`FilledSections`](cachearr_upstream::users::FilledSections)), and a section they filled
+//! nothing from since their first reading holds nothing a change could have made stale (its
+//! next reading, a period on, is compared with the one kept). Where that is not known (readings
+//! kept from before a restart, an answer naming no section, a cache shared on Redis with
+//! gateways whose fills this one does not see), every section. A probe that fails (a refusal,
+//! the server down) concludes nothing.
 //!
 //! # Kept across restarts (`play_watch/kept.rs`)
 //!
@@ -292,15 +299,17 @@ async fn probe_user(
         }
     };
     let sections = crate::upstream_index::visibility::user_sections(reads, up, user).await?;
-    let first = {
-        let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-        book.watching = true;
-        book.probed_ms = now_ms;
-        !book.baselined
-    };
+    let (first, filled) = start_reading(reads, user, now_ms);
     let by_owner = crate::upstream_index::visibility::is_owner(reads, up, user);
     let mut changed_items = 0u64;
-    for probe in dialect.play_state_probes(&sections) {
+    let probes = dialect
+        .play_state_probes(&sections)
+        .into_iter()
+        .filter(|p| match (&filled, &p.section) {
+            (Some(filled), Some(section)) => filled.contains(section),
+            _ => true,
+        });
+    for probe in probes {
         round.probes += 1;
         count(1);
         let (status, body) = read(reads, up, user, &probe.probe).await?;
@@ -365,10 +374,7 @@ async fn probe_user(
         .unwrap_or_else(|e| e.into_inner())
         .baselined = true;
     if first {
-        // The reading is in: what was filled before it (kept from an earlier run, or filled
-        // while it was taken) could show a state changed since; everything filled from now
-        // on is compared against it (the module docs).
-        reads.cache().invalidate_tag(&user.watch_tag);
+        first_reading_in(reads, user);
         return Some(Found::First);
     }
     if changed_items == 0 {
@@ -376,6 +382,39 @@ async fn probe_user(
     }
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
+}
+
+/// Marks `user` probed at `now_ms`. Gives whether this is their first reading in this
+/// process and, for a user back after a pause whose answers' sections are known, those
+/// sections: the only ones their return probes.
+fn start_reading(
+    reads: &ReadThrough,
+    user: &UserRecord,
+    now_ms: u64,
+) -> (bool, Option<FxHashSet<String>>) {
+    // A user back after a pause is probed where answers of theirs can be cached: a section
+    // they never filled an answer from holds nothing a change could have made stale, and its
+    // next reading is compared with the one kept. With a cache shared with other gateways,
+    // what they filled is not known here: every section.
+    let shared_cache = reads.cache().redis().is_some();
+    let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+    let returning = book.baselined && !book.watching && !shared_cache;
+    book.watching = true;
+    book.probed_ms = now_ms;
+    let filled = (returning && !book.filled.all).then(|| book.filled.ids.clone());
+    (!book.baselined, filled)
+}
+
+/// The user's first reading in this process is in: what was filled before it (kept from an
+/// earlier run, or filled while it was taken) could show a state changed since; everything
+/// filled from now on is compared against it (the module docs). From here, the sections
+/// their answers are filled from are known.
+fn first_reading_in(reads: &ReadThrough, user: &UserRecord) {
+    user.play_lists
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .filled = cachearr_upstream::users::FilledSections::none();
+    reads.cache().invalidate_tag(&user.watch_tag);
 }
 
 /// A probe's answer as one number: its status and, for a 2xx, what it says of play state

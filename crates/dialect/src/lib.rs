@@ -413,6 +413,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         sections: &crate::model::library::UserSections,
     ) -> Vec<crate::model::library::PlayStateProbe>;
 
+    /// The sections whose items an answer about library content shows, so that the library
+    /// copy's `play_watch` knows which sections a user's cached answers come from (a returning
+    /// user is probed there alone). `None`: the answer does not say, and every section counts.
+    fn sections_shown(&self, _body: &[u8]) -> Option<Vec<String>> {
+        None
+    }
+
     /// The items of a whole play-state list's answer (JSON), `None` for an answer that is
     /// not such a list.
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<crate::model::library::PlayStateItem>>;

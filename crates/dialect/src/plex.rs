@@ -227,6 +227,10 @@ impl Dialect for Plex {
         play_state::digest(body)
     }
 
+    fn sections_shown(&self, body: &[u8]) -> Option<Vec<String>> {
+        play_state::sections_shown(body)
+    }
+
     fn plays_since(
         &self,
         cursor: Option<&crate::model::library::PlayCursor>,

@@ -1059,6 +1059,9 @@ async fn store_part(
     let tags = if cachearr_upstream::feed::item_tagged(target.class) {
         let owner = owner_reads(reads.secret(), up, user);
         let dialect = cachearr_dialect::of(up.profile);
+        if part.status == 200 {
+            user.note_filled(dialect, &part.body);
+        }
         cachearr_upstream::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
     } else {
         Vec::new()

@@ -90,6 +90,63 @@ pub struct PlayLists {
     pub probed_ms: u64,
     /// By probe path.
     pub lists: FxHashMap<String, PlayList>,
+    /// The sections the user's answers showing play state were filled from.
+    pub filled: FilledSections,
+}
+
+/// The sections a user's answers showing play state were filled from since the play-state
+/// watch's first reading of the user in this process dropped every earlier one: where a
+/// returning user's cached answers can be, so the only sections their return must probe.
+#[derive(Debug)]
+pub struct FilledSections {
+    /// Not known (answers kept from before, or one that did not say its sections): every
+    /// section counts.
+    pub all: bool,
+    /// The sections' ids, when not `all`.
+    pub ids: rustc_hash::FxHashSet<String>,
+}
+
+/// Most sections told apart; past it, every section counts.
+const MAX_FILLED_SECTIONS: usize = 256;
+
+impl Default for FilledSections {
+    /// Nothing known yet: every section counts.
+    fn default() -> Self {
+        FilledSections {
+            all: true,
+            ids: rustc_hash::FxHashSet::default(),
+        }
+    }
+}
+
+impl FilledSections {
+    /// None yet: what the watch's first reading of the user leaves (everything filled before
+    /// it is dropped).
+    pub fn none() -> Self {
+        FilledSections {
+            all: false,
+            ids: rustc_hash::FxHashSet::default(),
+        }
+    }
+
+    /// Whether answers from section `id` may be cached.
+    pub fn holds(&self, id: &str) -> bool {
+        self.all || self.ids.contains(id)
+    }
+
+    /// An answer showing the items of `sections` was filled (`None`: it did not say which).
+    pub fn note(&mut self, sections: Option<Vec<String>>) {
+        if self.all {
+            return;
+        }
+        match sections {
+            Some(ids) if self.ids.len() + ids.len() <= MAX_FILLED_SECTIONS => self.ids.extend(ids),
+            _ => {
+                self.all = true;
+                self.ids.clear();
+            }
+        }
+    }
 }
 
 /// One play-state probe's last answer and the whole list it pages.
@@ -191,6 +248,25 @@ impl UserRecord {
             self.play_read_ms.store(now_ms.max(1), Ordering::Relaxed);
         }
         before
+    }
+
+    /// An answer of the user's about library content (`body`, a 2xx) is stored: notes the
+    /// sections it shows ([`FilledSections`], read by `dialect` only while they are told
+    /// apart).
+    pub fn note_filled(&self, dialect: &dyn Dialect, body: &[u8]) {
+        let telling = {
+            let book = self.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+            !book.filled.all
+        };
+        if !telling {
+            return;
+        }
+        let sections = dialect.sections_shown(body);
+        self.play_lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .filled
+            .note(sections);
     }
 
     /// When an answer of the user's that shows play state was last read (engine clock ms, 0:

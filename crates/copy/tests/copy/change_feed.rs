@@ -866,6 +866,8 @@ async fn plays_made_on_other_clients(profile: Profile) {
         (1, 0, 0),
         "nothing changed: {round:?}"
     );
+    // A round of the user's probes, every section they see.
+    let every_section = round.probes - round.signal;
 
     // Marked played on another client: unseen until the user's probes are due.
     gw.sim.mark_played(user.id, item);
@@ -972,6 +974,12 @@ async fn plays_made_on_other_clients(profile: Profile) {
         (1, 0, 1),
         "{round:?}"
     );
+    if profile == Profile::Plex {
+        // Probed only where their answers come from (the movies): its two probes and the
+        // list the changed one pages, not every section.
+        assert_eq!(round.probes - round.signal, 3, "{round:?}");
+        assert!(every_section > 3, "{every_section}");
+    }
     assert_eq!(read().await.1, 1, "the play made while away is seen");
     assert_eq!(
         read_path(other_path.clone()).await.0,

@@ -179,6 +179,33 @@ pub(super) fn played_entries(body: &[u8]) -> Option<Vec<PlayedEntry>> {
     )
 }
 
+/// The sections an answer shows items of: each `librarySectionID` in it (XML attribute or
+/// JSON field; Plex writes it on a section's listing, an item's metadata and children, and
+/// on each item of an answer that spans sections). `None` when it names none.
+pub(super) fn sections_shown(body: &[u8]) -> Option<Vec<String>> {
+    const NAME: &[u8] = b"librarySectionID";
+    let mut out: Vec<String> = Vec::new();
+    for at in memchr::memmem::find_iter(body, NAME) {
+        // `librarySectionID="3"` or `"librarySectionID":3` / `:"3"`.
+        let rest = &body[at + NAME.len()..];
+        let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+        let Some(rest) = rest.strip_prefix(b"=").or_else(|| rest.strip_prefix(b":")) else {
+            continue;
+        };
+        let rest = rest.trim_ascii_start();
+        let rest = rest.strip_prefix(b"\"").unwrap_or(rest);
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            continue;
+        }
+        let id = &rest[..digits];
+        if !out.iter().any(|s| s.as_bytes() == id) {
+            out.push(String::from_utf8_lossy(id).into_owned());
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +312,24 @@ mod tests {
         );
         assert_eq!(items(br#"{"MediaContainer":{"size":0}}"#), Some(Vec::new()));
         assert_eq!(items(b"<MediaContainer/>"), None);
+    }
+
+    #[test]
+    fn sections_shown_reads_every_section_id_once() {
+        let xml = br#"<MediaContainer size="2" librarySectionID="3"><Video ratingKey="1" librarySectionID="3"/><Track librarySectionID="12"/></MediaContainer>"#;
+        assert_eq!(
+            super::sections_shown(xml),
+            Some(vec!["3".into(), "12".into()])
+        );
+        let json = br#"{"MediaContainer":{"Metadata":[{"librarySectionID":4},{"librarySectionID": "7"}]}}"#;
+        assert_eq!(
+            super::sections_shown(json),
+            Some(vec!["4".into(), "7".into()])
+        );
+        assert_eq!(
+            super::sections_shown(br#"<MediaContainer size="0"/>"#),
+            None
+        );
+        assert_eq!(super::sections_shown(br#"{"librarySectionID":""}"#), None);
     }
 }
