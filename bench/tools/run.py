@@ -59,7 +59,11 @@ class Sim:
     def __init__(self):
         self.ports = {"plex": free_port(), "jellyfin": free_port()}
         self.url = {k: f"http://127.0.0.1:{p}" for k, p in self.ports.items()}
+        # The simulator's plex.tv, where cachearr reads the Plex server's shares (never the
+        # real one from a benchmark).
+        self.plextv = f"http://127.0.0.1:{free_port()}"
         args = [BIN, "sim", "--plex-listen", f"127.0.0.1:{self.ports['plex']}",
+                "--plextv-listen", self.plextv.removeprefix("http://"),
                 "--jellyfin-listen", f"127.0.0.1:{self.ports['jellyfin']}", "--no-cost", "--seed", ENV.get("SEED", "4")]
         for size in ("tracks", "movies", "shows"):
             args += [f"--{size}", ENV[size.upper()]]
@@ -115,6 +119,7 @@ class Gateway:
         self.port, admin = free_port(), free_port()
         self.url, self.admin = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{admin}"
         owner = sim.user("owner")
+        plextv = f'plextv_url = "{sim.plextv}"\n' if server == "plex" else ""
         self.config = f"{WORK}/{self.name}.toml"
         shared = f'[cache]\nredis = "{redis}"\n' if redis else ""
         with open(self.config, "w") as f:
@@ -128,7 +133,7 @@ profile = "{server}"
 url = "{sim.url[server]}"
 listen = "127.0.0.1:{self.port}"
 token = "{owner[server + '_token']}"
-[upstream.guard]
+{plextv}[upstream.guard]
 max_concurrent = 256
 rate_per_sec = 100000
 burst = 100000
