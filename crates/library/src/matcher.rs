@@ -280,6 +280,11 @@ impl Prepared {
         let upload = !query.artist.trim().is_empty()
             && (raw_title.trim() != query_title.trim() || artist.trim() != query.artist.trim())
             && !normalize::is_topic_channel(&query.artist);
+        // "Du bist die Nacht (You Are the Night)": the title before the translation an export writes after it.
+        let raw_title = match normalize::without_translation(&raw_title) {
+            Some(own) => own.to_string(),
+            None => raw_title,
+        };
         let mut title = normalize::parse_title(&raw_title);
         let edit_words =
             normalize::edit_words(&title.edit_text, query.album.as_deref().unwrap_or(""));

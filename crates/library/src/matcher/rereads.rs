@@ -112,6 +112,11 @@ impl<'a> Matcher<'a> {
             return ControlFlow::Break(accepted);
         }
         if outcome.band == Band::Reject
+            && let Some(offered) = self.by_either_half(query, scratch)
+        {
+            outcome = offered;
+        }
+        if outcome.band == Band::Reject
             && let Some(offered) = self
                 .by_length_alone(query)
                 .or_else(|| self.by_album_alone(query))
@@ -119,6 +124,35 @@ impl<'a> Matcher<'a> {
             outcome = offered;
         }
         ControlFlow::Continue(outcome)
+    }
+
+    /// A title written twice, in two languages or scripts ("Gruppa Krovi (Blood Group)"):
+    /// where the whole found nothing, either half is looked up, and what it finds offered.
+    /// Never accepted: the other half may name another song. Halves parted by a dash ("Work -
+    /// Movement") offer only what a half alone would accept, or a track titled as the half is.
+    fn by_either_half(&self, query: &TrackQuery, scratch: &mut Scratch) -> Option<MatchOutcome> {
+        let halves = normalize::title_halves(&query.title)?;
+        [halves.head, halves.tail].into_iter().find_map(|half| {
+            let reread = TrackQuery {
+                title: half.to_string(),
+                ..query.clone()
+            };
+            let found = self.match_stages(&reread, scratch);
+            let titled_as_half = || {
+                found.best.as_ref().is_some_and(|best| {
+                    normalize::parse_title(&best.title).base == normalize::parse_title(half).base
+                })
+            };
+            let enough = match found.band {
+                Band::Accept => true,
+                Band::Review => !halves.dashed || titled_as_half(),
+                Band::Reject => false,
+            };
+            enough.then_some(MatchOutcome {
+                band: Band::Review,
+                ..found
+            })
+        })
     }
 
     /// A credit that names, beside an act the library knows, an orchestra, a choir or a

@@ -2531,3 +2531,71 @@ fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
         assert_rejected(&index, query);
     }
 }
+
+#[test]
+fn a_title_followed_by_its_english_translation_is_read_as_the_title() {
+    let index = library_of(&[
+        track(
+            "nacht",
+            "Kalte Spur",
+            "Du bist die Nacht",
+            "Eisenhafen",
+            241,
+        ),
+        track("rien", "Margot Vey", "Je ne sais rien", "Rue Basse", 187),
+        track(
+            "ferry",
+            "Corvid Almanac",
+            "Lantern Ferry",
+            "Copperplate",
+            246,
+        ),
+    ]);
+    for title in [
+        "Du Bist Die Nacht (You Are the Night)",
+        "Du bist die Nacht [You Are the Night]",
+        "Du bist die Nacht - You Are the Night",
+        "Du bist die Nacht / You Are the Night",
+    ] {
+        assert_accepted(&index, entry("Kalte Spur", title, None, None), "nacht");
+    }
+    assert_accepted(
+        &index,
+        entry(
+            "Margot Vey",
+            "Je ne sais rien (I Know Nothing)",
+            None,
+            Some(187),
+        ),
+        "rien",
+    );
+    // A bracket that names a recording, or an English title's bracket, stays a claim.
+    for query in [
+        entry("Kalte Spur", "Du bist die Nacht (Home Demo)", None, None),
+        entry("Kalte Spur", "Du bist die Nacht (Take 2)", None, None),
+        entry(
+            "Corvid Almanac",
+            "Lantern Ferry (Your Harbour)",
+            None,
+            Some(246),
+        ),
+    ] {
+        assert_not_accepted(&index, query);
+    }
+}
+
+#[test]
+fn either_half_of_a_title_written_in_two_languages_is_offered_where_the_whole_finds_nothing() {
+    let index = library_of(&[track(
+        "krovi",
+        "Тёмный Лес",
+        "Группа крови",
+        "Северный ветер",
+        286,
+    )]);
+    // A transliteration with a translation after it, or before it: offered, not accepted,
+    // for nothing says the other half is a translation.
+    for title in ["Gruppa Krovi (Blood Group)", "Blood Group (Gruppa Krovi)"] {
+        assert_offered(&index, entry("Tyomny Les", title, None, None), "krovi");
+    }
+}

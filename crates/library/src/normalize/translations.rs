@@ -11,7 +11,10 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 
-use super::{name_similarity, normalize_text, normalize_title_words};
+use super::title::{Segment, classify_segment};
+use super::{
+    Script, name_similarity, names_recording, normalize_text, normalize_title_words, script_of,
+};
 
 /// (act, title in its own language, English title).
 const SONGS: &[(&str, &str, &str)] = &[
@@ -149,6 +152,137 @@ pub fn translated_title(base: &str, artists: &[String]) -> Option<&'static str> 
 /// act meets it: `방탄소년단` for "BTS").
 const TRANSLATION_ACT_FLOOR: f32 = 0.85;
 
+/// The title without the English translation an export writes after it: "Du bist die Nacht
+/// (You Are the Night)", "Je ne sais rien [I Know Nothing]", "Je ne sais rien - I Know
+/// Nothing", "Je ne sais rien / I Know Nothing" read as the title before it. The part after is taken for a
+/// translation only when the title reads as another language than English (a letter with
+/// a diacritic, a word only another language has, or another script) and the part reads
+/// as English (a word only English has, none only another language has), names no
+/// recording ("Demo", "Take 2", a year), no version, edit or edition ([`classify_segment`])
+/// and repeats no word of the title. A title in English with a bracket ("Lantern Ferry
+/// (Greenhouse)") is left as it is: its bracket stays a claim.
+pub fn without_translation(raw: &str) -> Option<&str> {
+    let raw = raw.trim_end();
+    let (head, tail) = translation_split(raw)?;
+    let head_words = words_of(head);
+    let tail_words = words_of(tail);
+    if head_words.is_empty() || tail_words.is_empty() || tail_words.len() > 8 {
+        return None;
+    }
+    let head_foreign = script_of(head) == Script::Other
+        || head.chars().any(|c| c.is_alphabetic() && !c.is_ascii())
+        || head_words
+            .iter()
+            .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()));
+    let head_english = head_words
+        .iter()
+        .any(|w| ENGLISH_WORDS.contains(&w.as_str()));
+    let tail_english = tail.is_ascii()
+        && tail_words
+            .iter()
+            .any(|w| ENGLISH_WORDS.contains(&w.as_str()))
+        && !tail_words
+            .iter()
+            .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()));
+    let repeats = tail_words
+        .iter()
+        .any(|w| !ENGLISH_WORDS.contains(&w.as_str()) && head_words.contains(w));
+    let numbered = tail_words
+        .iter()
+        .any(|w| w.bytes().any(|b| b.is_ascii_digit()) && !head_words.contains(w));
+    let plain = matches!(classify_segment(tail), Segment::Keep);
+    (head_foreign
+        && !head_english
+        && tail_english
+        && !repeats
+        && !numbered
+        && plain
+        && !names_recording(&tail_words.join(" ")))
+    .then_some(head.trim_end())
+}
+
+/// The two halves of a title that may name its song twice, in two languages or two
+/// scripts: "Gruppa Krovi (Blood Group)", "Blood Group / Gruppa Krovi": a last bracket or what
+/// follows a slash, when it names no version, edit or edition ([`classify_segment`]).
+pub fn title_halves(raw: &str) -> Option<TitleHalves<'_>> {
+    let raw = raw.trim_end();
+    let (head, tail) = translation_split(raw)?;
+    let dashed = !raw.ends_with([')', ']']) && !raw.contains(" / ");
+    let (head, tail) = (head.trim(), tail.trim());
+    (!words_of(head).is_empty()
+        && !words_of(tail).is_empty()
+        && matches!(classify_segment(tail), Segment::Keep))
+    .then_some(TitleHalves { head, tail, dashed })
+}
+
+/// A title's two halves ([`title_halves`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TitleHalves<'t> {
+    /// What comes first.
+    pub head: &'t str,
+    /// The last bracket's words, or what follows the last dash or slash.
+    pub tail: &'t str,
+    /// Parted by a dash, which more often parts a work from its movement or an act from its
+    /// song than one language from another.
+    pub dashed: bool,
+}
+
+/// The title and the part after it: the last bracket when it ends the title, else what
+/// follows the last " - " or " / ".
+fn translation_split(raw: &str) -> Option<(&str, &str)> {
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if raw.ends_with(close) {
+            let at = raw.rfind(open)?;
+            let inner = &raw[at + open.len_utf8()..raw.len() - close.len_utf8()];
+            if inner.contains([open, close]) {
+                return None;
+            }
+            return Some((&raw[..at], inner));
+        }
+    }
+    [" - ", " – ", " — ", " / "]
+        .iter()
+        .filter_map(|separator| {
+            raw.rfind(separator)
+                .map(|at| (&raw[..at], &raw[at + separator.len()..]))
+        })
+        .max_by_key(|(head, _)| head.len())
+}
+
+fn words_of(text: &str) -> Vec<String> {
+    normalize_title_words(text)
+        .split(' ')
+        .filter(|word| !word.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Words of English that no other language a title is often written in uses as a word of
+/// its own (not "die", "no", "me", "i", "come", "an", which German, Spanish and Italian have).
+const ENGLISH_WORDS: &[&str] = &[
+    "you", "your", "my", "the", "of", "to", "is", "are", "and", "we", "our", "it", "they", "their",
+    "with", "this", "that", "what", "when", "where", "who", "why", "how", "love", "night", "heart",
+    "never", "nothing", "go", "away", "little", "be", "if", "all", "over", "under", "way", "one",
+    "only", "hate", "regrets", "have", "want", "life", "time", "without", "from", "at", "by",
+    "his", "her", "she", "he", "him", "us", "them", "world", "day", "song", "sun", "moon", "sky",
+    "rain", "angel", "dream", "dreams",
+];
+
+/// Words of French, German, Spanish, Italian and Portuguese that English has not.
+const OTHER_LANGUAGE_WORDS: &[&str] = &[
+    // French.
+    "je", "tu", "il", "elle", "nous", "vous", "le", "la", "les", "un", "une", "des", "du", "et",
+    "est", "pas", "ne", "moi", "toi", "mon", "mes", "ta", "qui", "que", "sur", "dans", "avec",
+    "non", "rien", "jamais", "amour", "coeur", // German.
+    "der", "das", "ich", "und", "ist", "nicht", "ein", "eine", "mein", "dein", "wie", "wir", "ihr",
+    "sie", "auf", "mit", "dem", "hast", "bist", "liebe", "nacht", "herz", // Spanish.
+    "el", "los", "las", "mi", "y", "por", "para", "yo", "una", "del", "al", "corazon", "vida",
+    "noche", // Italian.
+    "il", "lo", "gli", "di", "che", "sono", "nel", "della", "mio", "ti", "amore",
+    // Portuguese.
+    "os", "da", "nao", "meu", "minha", "eu", "voce", "em", "coracao",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +301,23 @@ mod tests {
         );
         assert_eq!(translated_title(&t("Changes"), &[n("David Bowie")]), None);
         assert_eq!(translated_title(&t("Lantern Ferry"), &[n("BTS")]), None);
+    }
+
+    #[test]
+    fn a_translation_after_a_title_in_another_language_is_left_out() {
+        assert_eq!(
+            without_translation("Du bist die Nacht (You Are the Night)"),
+            Some("Du bist die Nacht")
+        );
+        assert_eq!(
+            without_translation("Été indien - My Summer"),
+            Some("Été indien")
+        );
+        // An English title, a bracket of another language, a recording or a version.
+        assert_eq!(without_translation("Lantern Ferry (Over the Sea)"), None);
+        assert_eq!(without_translation("Du bist die Nacht (Die Nacht)"), None);
+        assert_eq!(without_translation("Du bist die Nacht (Live)"), None);
+        assert_eq!(without_translation("Du bist die Nacht (Home Demo)"), None);
+        assert_eq!(without_translation("Du bist die Nacht (1999)"), None);
     }
 }
