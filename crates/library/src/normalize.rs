@@ -156,6 +156,11 @@ fn classify_and_fold(c: char, token: &mut String) -> CharClass {
             token.push('s');
             CharClass::Word
         }
+        // The increment sign written for the Greek capital delta ("∆" for "Δ").
+        '\u{2206}' => {
+            token.push('δ');
+            CharClass::Word
+        }
         // Letters NFKD leaves whole; folded the way people type them without the key.
         // The capital sharp s lower-cases to 'ß', so it folds the same way.
         'ß' | 'ẞ' => {
@@ -225,7 +230,17 @@ enum Token {
 fn tokenize(raw: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut token = String::new();
-    for c in raw.nfkd() {
+    let mut chars = raw.nfkd().peekable();
+    while let Some(c) = chars.next() {
+        // An exclamation mark inside a name stands for an I ("P!nk", "Sk!p"); at a word's
+        // end or alone it is punctuation ("Hey Ya!", "!!!").
+        if c == '!'
+            && token.chars().last().is_some_and(char::is_alphabetic)
+            && chars.peek().is_some_and(|next| next.is_alphabetic())
+        {
+            token.push('i');
+            continue;
+        }
         match classify_and_fold(c, &mut token) {
             CharClass::Word | CharClass::Joiner => {}
             CharClass::Separator => {

@@ -85,8 +85,9 @@ const MAGIC: &[u8; 16] = b"cachearr-libidx\n";
 /// kind and key ("Violin Concerto in E minor"): other title forms; 33, abbreviations are
 /// written out as text-speak is ("Xmas", "Mr.", "Dr.", "Mt.", "'Em", "Lil'"): other title
 /// forms; 34, a show section's shows and seasons are indexed: a snapshot without them would
-/// answer their listings and counts as empty.
-pub const FORMAT_VERSION: u32 = 34;
+/// answer their listings and counts as empty; 35, "!" inside a name is an "i" ("P!nk") and
+/// the increment sign "∆" the Greek delta: other normalised keys.
+pub const FORMAT_VERSION: u32 = 35;
 const HEADER_LEN: usize = 16 + 4 + 8 + 4;
 
 /// Encodes the index as snapshot bytes.

@@ -2599,3 +2599,29 @@ fn either_half_of_a_title_written_in_two_languages_is_offered_where_the_whole_fi
         assert_offered(&index, entry("Tyomny Les", title, None, None), "krovi");
     }
 }
+
+#[test]
+fn an_act_spelt_with_a_mark_for_a_letter_is_found_by_its_plain_spelling() {
+    let index = library_of(&[
+        track("glow", "Δ", "Tessellate Glow", "Pale Wave", 182),
+        track("skies", "Qu!nta", "Lantern Skies", "Glass Hearts", 215),
+        track("hey", "Corvid Almanac", "Hey Now!", "Copperplate", 200),
+    ]);
+    assert_accepted(&index, entry("∆", "Tessellate Glow", None, None), "glow");
+    assert_accepted(
+        &index,
+        entry("Quinta", "Lantern Skies", None, None),
+        "skies",
+    );
+    assert_accepted(
+        &index,
+        entry("QU!NTA", "Lantern Skies", None, None),
+        "skies",
+    );
+    // A mark at a word's end stays punctuation.
+    assert_accepted(
+        &index,
+        entry("Corvid Almanac", "Hey Now", None, None),
+        "hey",
+    );
+}
