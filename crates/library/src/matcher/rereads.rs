@@ -97,6 +97,11 @@ impl<'a> Matcher<'a> {
         if let Some(reread) = self.dashed(query) {
             consider(self.match_stages(&reread, scratch), &mut outcome)?;
         }
+        // The main act in the title's last bracket, after a guest credited as the artist
+        // ("Guest" – "Song (Main Act)"): read as the two credited together.
+        if let Some(reread) = self.main_act_bracketed(query) {
+            consider(self.match_stages(&reread, scratch), &mut outcome)?;
+        }
         // The track offered, spelt as the library spells it: the entry's artist and title differ
         // from its by letters a scan confuses or by a transliteration of accented letters alone.
         if let Some(reread) = self.spelt_as_offered(query, &outcome) {
@@ -124,6 +129,25 @@ impl<'a> Matcher<'a> {
             outcome = offered;
         }
         ControlFlow::Continue(outcome)
+    }
+
+    /// The entry read with the act its title's last bracket names credited beside its artist
+    /// ("Guest" – "Song (Main Act)" as "Main Act, Guest" – "Song"), when the bracket is an
+    /// act the library knows and not the entry's artist.
+    fn main_act_bracketed(&self, query: &TrackQuery) -> Option<TrackQuery> {
+        let halves = normalize::title_halves(&query.title).filter(|halves| !halves.dashed)?;
+        let act = normalize::normalize_text(halves.tail);
+        if query.artist.trim().is_empty()
+            || self.index.artist_id(&act).is_none()
+            || normalize::split_artists(&query.artist).contains(&act)
+        {
+            return None;
+        }
+        Some(TrackQuery {
+            artist: format!("{}, {}", halves.tail, query.artist),
+            title: halves.head.to_string(),
+            ..query.clone()
+        })
     }
 
     /// A title written twice, in two languages or scripts ("Gruppa Krovi (Blood Group)"):

@@ -2625,3 +2625,36 @@ fn an_act_spelt_with_a_mark_for_a_letter_is_found_by_its_plain_spelling() {
         "hey",
     );
 }
+
+#[test]
+fn a_guest_credited_with_the_main_act_in_brackets_is_read_as_both_credited() {
+    let index = library_of(&[
+        ItemRecord {
+            artists: vec!["Orla Finch".to_string(), "Dorian Vale".to_string()],
+            ..track("ride", "Orla Finch", "Paper Moon Ride", "Blue Hours", 230)
+        },
+        track(
+            "orchard",
+            "Orla Finch",
+            "Glass Orchard (feat. Dorian Vale)",
+            "Blue Hours",
+            210,
+        ),
+        track("harbour", "Orla Finch", "Brass Harbour", "Blue Hours", 244),
+    ]);
+    assert_accepted(
+        &index,
+        entry("Dorian Vale", "Paper Moon Ride (Orla Finch)", None, None),
+        "ride",
+    );
+    assert_accepted(
+        &index,
+        entry("Dorian Vale", "Glass Orchard (Orla Finch)", None, None),
+        "orchard",
+    );
+    // The main act's own track, which credits no guest: not accepted for the guest.
+    assert_not_accepted(
+        &index,
+        entry("Dorian Vale", "Brass Harbour (Orla Finch)", None, None),
+    );
+}
