@@ -7,8 +7,10 @@
 //! [`restrictions_path`](cachearr_dialect::ServerLibrary::restrictions_path): Jellyfin's
 //! `GET /Users`, each user's `Policy`) is read with the owner's token, not through the cache
 //! (the answer carries activity dates), at most once per [`POLICIES_FRESH`] on the
-//! injectable clock: that is how soon a changed policy is applied. Readers waiting at once share
-//! one read. A read that fails leaves the users without a known restriction: the copy then
+//! injectable clock: that is how soon a changed policy is applied (the server sends no
+//! event an administrator's socket hears: `UserUpdated` goes to the user's own sessions).
+//! Readers waiting at once share one read. A user whose restriction changed since the last
+//! read has their cached answers dropped (their play-state tags). A read that fails leaves the users without a known restriction: the copy then
 //! proves sections whole by counts, or leaves the request to the server, as before.
 //!
 //! **Applying.** [`Applied`] is one answer's view of the asking user's restriction: the
@@ -47,6 +49,8 @@ const BODY_MAX: usize = 16 << 20;
 #[derive(Debug, Default)]
 pub struct Policies {
     held: Mutex<Option<Held>>,
+    /// The last restrictions read (kept through [`Self::forget`]), to tell whose changed.
+    last_read: Mutex<Option<ByUser>>,
     /// One read at a time: waiters then find it done.
     reading: tokio::sync::Mutex<()>,
 }
@@ -67,6 +71,23 @@ impl Policies {
     /// policy changed).
     pub fn forget(&self) {
         *self.held.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Reads every user's restriction again now, dropping the cached answers of those whose
+    /// changed.
+    pub async fn read_again(&self, reads: &ReadThrough, up: &Arc<Upstream>) {
+        self.forget();
+        let _ = self.users(reads, up).await;
+    }
+
+    /// The schedule (the index keeper's ticks): once the copy has read the restrictions at
+    /// all, they are read again when older than [`POLICIES_FRESH`], so that a changed one
+    /// drops its user's cached answers even while the copy is not asked.
+    pub async fn read_when_due(&self, reads: &ReadThrough, up: &Arc<Upstream>) {
+        let read_before = (self.last_read.lock().unwrap_or_else(|e| e.into_inner())).is_some();
+        if read_before && self.fresh(reads).is_none() {
+            let _ = self.users(reads, up).await;
+        }
     }
 
     /// The restriction of the user whose server id is `user_id`, reading every user's when
@@ -96,6 +117,17 @@ impl Policies {
                 "users' restrictions could not be read: restricted users are answered by the server"
             );
         }
+        let before = self
+            .last_read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let (Some(before), Some(now)) = (before, &users) {
+            drop_changed_users_answers(reads, up, &before, now);
+        }
+        if let Some(now) = &users {
+            *self.last_read.lock().unwrap_or_else(|e| e.into_inner()) = Some(now.clone());
+        }
         *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(Held {
             read_at: reads.clock().now_ms(),
             users: users.clone(),
@@ -117,6 +149,41 @@ impl Policies {
         let age = reads.clock().now_ms().saturating_sub(held.read_at);
         (u128::from(age) < POLICIES_FRESH.as_millis()).then_some(held.users)
     }
+}
+
+/// Drops the cached answers of each user whose restriction changed between `before` and
+/// `now` (their play-state tags, which every answer of theirs that lists items carries): an
+/// answer cached under the old restriction may hold an item the server now hides.
+fn drop_changed_users_answers(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    before: &HashMap<String, Arc<Restriction>>,
+    now: &HashMap<String, Arc<Restriction>>,
+) {
+    let changed: Vec<&String> = (before.iter())
+        .filter(|(id, r)| now.get(*id) != Some(*r))
+        .map(|(id, _)| id)
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    let mut tags = Vec::new();
+    for user in up.users.all() {
+        let Some(id) = user.server_user_id() else {
+            continue;
+        };
+        if changed.contains(&&bare(&id)) {
+            let hash = &user.hash_hex;
+            tags.push(cachearr_dialect::tags::user_state(&up.name, hash));
+            tags.push(cachearr_dialect::tags::user_watch(&up.name, hash));
+        }
+    }
+    tracing::info!(
+        upstream = %up.name,
+        users = changed.len(),
+        "users' restrictions changed on the server: their cached answers are dropped"
+    );
+    reads.invalidate_tags(&up.name, &tags);
 }
 
 /// Every user's restriction, read with the owner's token; `None` when it cannot be had.

@@ -15,6 +15,9 @@
 //! form and format, so that the library copy writes their next reads ahead: those answers are
 //! compared like every other.
 //!
+//! Halfway through the Jellyfin mix a restricted user's policy changes on the server: the
+//! answers after it must follow the new policy.
+//!
 //! Play state is also changed on the server directly, as a client cachearr does not see would
 //! (played, unplayed, favourites), each followed by what the stated bound allows for it (one
 //! round of play-state probes, `docs/change-feed.md`): the answers after it must show it.
@@ -358,6 +361,11 @@ async fn jellyfin(version: JellyfinVersion) -> Setup {
         "/Items?Recursive=true&IncludeItemTypes=MusicAlbum&Limit=5",
         "/Items?Recursive=true&IncludeItemTypes=Movie&Limit=8",
         "/Items?Recursive=true&searchTerm=the&Limit=10",
+        // Searches the library copy answers, restricted users' too (their policy applied).
+        "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio&StartIndex=4&Limit=10",
+        "/Items?Recursive=true&SearchTerm=a&IncludeItemTypes=MusicAlbum",
+        "/Items?Recursive=true&SearchTerm=o&IncludeItemTypes=Episode&Limit=10",
+        "/Search/Hints?SearchTerm=in&IncludeItemTypes=Audio,MusicArtist&Limit=10",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -498,9 +506,14 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
     let mut cached = 0;
     let up = setup.h.gateway.upstreams()[0].clone();
     let mut sim_now = setup.srv.sim.now() + 3600;
+    // Halfway, on Jellyfin, a restricted user's policy changes on the server.
+    let policy_change_at = (setup.forms.len() > 3).then_some(requests / 2);
     // A walk under way: its user, token form, format and the reads left, made in order.
     let mut walking: Option<(usize, Form, bool, std::collections::VecDeque<String>)> = None;
-    for _ in 0..requests {
+    for n in 0..requests {
+        if policy_change_at == Some(n) {
+            change_a_policy(setup).await;
+        }
         // One step in 15 (outside a walk) starts a walk.
         if walking.as_ref().is_none_or(|w| w.3.is_empty()) {
             walking = None;
@@ -640,6 +653,34 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
         }
     }
     (differences, cached)
+}
+
+/// carol's Jellyfin policy changed on the server (blocked tags become allowed ones, and a
+/// parental rating), then the users' policies read again as the gateway's schedule reads them
+/// after a minute (the clock does not move here): from the next answer on, the copy and the
+/// cache must give her what the server now gives her.
+async fn change_a_policy(setup: &Setup) {
+    use cachearr_copy::GatewayLibrary as _;
+    use cachearr_sim::state::{JellyfinPolicy, Restrictions};
+    {
+        let mut state = setup.srv.sim.state();
+        let carol = state.users().iter().find(|u| u.name == "carol").unwrap().id;
+        assert!(state.set_restrictions(
+            carol,
+            Restrictions {
+                jellyfin: JellyfinPolicy {
+                    allowed_tags: vec!["Family".into()],
+                    max_parental_rating: Some(13),
+                    ..JellyfinPolicy::default()
+                },
+                ..Restrictions::default()
+            }
+        ));
+    }
+    let library = setup.h.gateway.library().unwrap();
+    let up = library.upstreams()[0].clone();
+    let handle = library.index(&up.name).unwrap();
+    handle.policies().read_again(library.reads(), &up).await;
 }
 
 /// Every request the simulator has served so far.
