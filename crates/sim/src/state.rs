@@ -460,6 +460,11 @@ impl State {
         self.users.iter().find(|u| u.plex_token == token)
     }
 
+    /// Whether the server refuses `token` for now ([`State::revoke_token`]).
+    pub fn is_revoked(&self, token: &str) -> bool {
+        self.revoked.contains(token)
+    }
+
     /// The user a Jellyfin token belongs to (built-in or issued by authentication).
     pub fn user_by_jellyfin_token(&self, token: &str) -> Option<&User> {
         if token.is_empty() || self.revoked.contains(token) {

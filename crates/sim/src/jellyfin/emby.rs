@@ -34,8 +34,11 @@ use crate::{Sim, SimError, TestServer};
 /// The version the simulated Emby server reports.
 pub const EMBY_VERSION: &str = "4.9.5.0";
 
-/// The user whose `emby_token` is `token`.
+/// The user whose `emby_token` is `token`, unless the token is refused for now.
 pub(crate) fn user_by_token<'s>(state: &'s CoreState, token: &str) -> Option<&'s User> {
+    if token.is_empty() || state.is_revoked(token) {
+        return None;
+    }
     state.users().iter().find(|u| u.emby_token() == token)
 }
 
