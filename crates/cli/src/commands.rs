@@ -25,8 +25,8 @@ pub(crate) enum Command {
     /// Sync a playlist file to the media server: matched with the gateway's index, created or
     /// updated with the fewest writes.
     Playlist(playlist::Args),
-    /// Run the caching gateway in front of a Plex or Jellyfin server.
-    Serve(serve::Args),
+    /// Run the caching gateway in front of a Plex, Jellyfin or Emby server.
+    Serve(Box<serve::Args>),
     /// Check a config file or print a commented example.
     Config(config::Args),
     /// Try cachearr: a simulated Plex server, cachearr in front, a scripted workload run both
@@ -51,7 +51,7 @@ impl Command {
             Command::Index(args) => index::run(args).await,
             Command::Match(args) => matching::run(args).await,
             Command::Playlist(args) => playlist::run(args).await,
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Config(args) => config::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Stats(args) => admin::stats(args).await,

@@ -55,6 +55,13 @@ pub trait ServerEvents: Send + Sync + std::fmt::Debug + 'static {
         token: &str,
     ) -> Result<(HeaderName, HeaderValue), http::header::InvalidHeaderValue>;
 
+    /// The query parameter the socket's request must carry the token in as well, where the
+    /// server ties a socket to a session only by it (Emby's `api_key`); `None`: the header of
+    /// [`Self::socket_sign_in`] is all. The URL is then a secret: it is never logged or shown.
+    fn socket_token_param(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A reader of one connection's messages (it remembers what it needs between them).
     fn socket_reader(&self) -> Box<dyn SocketReader>;
 

@@ -75,6 +75,7 @@ static FACTS: DialectFacts = DialectFacts {
     version_reader: None,
     ids_ignore_case: false,
     caches_by_the_standard: true,
+    route_prefixes: &[],
 };
 
 impl Dialect for HttpApi {

@@ -36,7 +36,7 @@ pub mod crawl;
 pub mod doc;
 pub mod events;
 mod items_shown;
-mod paging;
+pub(crate) mod paging;
 mod play_state;
 pub mod policy;
 mod prefetch;
@@ -63,7 +63,7 @@ use crate::model::{Class, Scope};
 #[derive(Debug, Clone, Copy)]
 pub struct Jellyfin;
 
-static KEY_RULES: KeyRules = KeyRules {
+pub(crate) static KEY_RULES: KeyRules = KeyRules {
     lowercase_names: true,
     client: None,
 };
@@ -96,6 +96,7 @@ static FACTS: DialectFacts = DialectFacts {
     version_reader: Some(token::server_version),
     ids_ignore_case: true,
     caches_by_the_standard: false,
+    route_prefixes: &[],
 };
 
 impl Dialect for Jellyfin {
@@ -223,7 +224,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
 
 /// Every `ItemFields` name a single item is answered with (the server's `new DtoOptions()`:
 /// all of them but `SeasonUserData` and `RefreshState`), joined by commas.
-fn all_fields() -> String {
+pub(crate) fn all_fields() -> String {
     cachearr_serverfmt::jellyfin::ITEM_FIELDS
         .iter()
         .filter(|name| !matches!(**name, "SeasonUserData" | "RefreshState"))

@@ -22,7 +22,8 @@
 //!   matching, keys, logs) calls it; the proxy reads a request it has not seen before once,
 //!   through [`caller`]: its identity, the name its client goes by ([`client_name`]) and the
 //!   prefetch its path triggers.
-//! * [`plex`] / [`jellyfin`] — the two implementations, one folder each (`token.rs`: the
+//! * [`plex`] / [`jellyfin`] / [`emby`] — the implementations, one folder each (Emby's holds
+//!   only what differs from Jellyfin's, whose API forked from it) (`token.rs`: the
 //!   server's reading of a token, with its precedence and quoting; `routes.rs`: its route
 //!   table; `events.rs`: its webhooks and notification socket; `prefetch.rs`: its follow-ups;
 //!   `crawl.rs`: its [`ServerLibrary`], the pages the index reads and how their answers read).
@@ -73,6 +74,7 @@
 
 pub mod answer_body;
 pub mod answers;
+pub mod emby;
 pub mod events;
 pub mod http_api;
 pub mod jellyfin;
@@ -105,6 +107,9 @@ pub enum Profile {
     Plex,
     /// Jellyfin (paths are case-insensitive).
     Jellyfin,
+    /// Emby (Jellyfin's ancestor: the same API with numeric item ids, its routes under
+    /// `/emby/` too, its own notification socket).
+    Emby,
     /// Any HTTP API, cached as the HTTP caching standard says (RFC 9111): the responses'
     /// own `Cache-Control`, `Expires`, validators and `Vary` decide.
     Http,
@@ -112,13 +117,19 @@ pub enum Profile {
 
 impl Profile {
     /// Every profile, in the order an operator's help lists them.
-    pub const ALL: [Profile; 3] = [Profile::Plex, Profile::Jellyfin, Profile::Http];
+    pub const ALL: [Profile; 4] = [
+        Profile::Plex,
+        Profile::Jellyfin,
+        Profile::Emby,
+        Profile::Http,
+    ];
 
-    /// `plex`, `jellyfin` or `http`.
+    /// `plex`, `jellyfin`, `emby` or `http`.
     pub fn as_str(self) -> &'static str {
         match self {
             Profile::Plex => "plex",
             Profile::Jellyfin => "jellyfin",
+            Profile::Emby => "emby",
             Profile::Http => "http",
         }
     }
@@ -221,6 +232,10 @@ pub struct DialectFacts {
     /// response's own lifetime, validators and `Vary`) instead of by a route table: the
     /// [`http_api`] dialect's way. None of the media servers'.
     pub caches_by_the_standard: bool,
+    /// Lower-case prefixes the server answers every route under as it answers the route
+    /// itself (Emby's `/emby`): a request's path is read without one ([`api_path`]), so that
+    /// both spellings are one route, one key and one answer.
+    pub route_prefixes: &'static [&'static str],
 }
 
 /// The server's facts read one by one, as the rest of the workspace asks them of an
@@ -305,6 +320,22 @@ impl dyn Dialect {
     pub fn caches_by_the_standard(&self) -> bool {
         self.facts().caches_by_the_standard
     }
+
+    /// `path` without a leading [`DialectFacts::route_prefixes`] entry (any case, followed by
+    /// `/`), as the server routes it; `None`: the path has none.
+    pub fn api_path<'p>(&self, path: &'p str) -> Option<&'p str> {
+        api_path(self.facts().route_prefixes, path)
+    }
+}
+
+/// `path` without the first of `prefixes` it starts with (any case) where a `/` follows it:
+/// `/emby/Items` is `/Items`, `/embywebsocket` and `/emby` stay as they are.
+pub fn api_path<'p>(prefixes: &[&str], path: &'p str) -> Option<&'p str> {
+    prefixes.iter().find_map(|prefix| {
+        let head = path.get(..prefix.len())?;
+        let rest = &path[prefix.len()..];
+        (head.eq_ignore_ascii_case(prefix) && rest.starts_with('/')).then_some(rest)
+    })
 }
 
 /// One media server's rules. See the module docs; [`of`] gives an upstream's.
@@ -599,12 +630,13 @@ pub fn of(profile: Profile) -> &'static dyn Dialect {
     match profile {
         Profile::Plex => &plex::Plex,
         Profile::Jellyfin => &jellyfin::Jellyfin,
+        Profile::Emby => &emby::Emby,
         Profile::Http => &http_api::HttpApi,
     }
 }
 
 /// Every dialect, for readings that must consider both servers ([`every_token`]).
-const ALL: [&dyn Dialect; 2] = [&plex::Plex, &jellyfin::Jellyfin];
+const ALL: [&dyn Dialect; 3] = [&plex::Plex, &jellyfin::Jellyfin, &emby::Emby];
 
 /// The media servers cachearr speaks (every profile but `http`), each with its webhooks
 /// (`/webhooks/{name}`, by [`Profile::as_str`]) and its notification socket.

@@ -111,6 +111,7 @@ static FACTS: DialectFacts = DialectFacts {
     version_reader: None,
     ids_ignore_case: false,
     caches_by_the_standard: false,
+    route_prefixes: &[],
 };
 
 impl Dialect for Plex {

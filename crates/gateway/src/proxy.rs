@@ -195,6 +195,7 @@ pub(crate) fn answer<'a>(
     via: Via,
 ) -> impl Future<Output = Reply<WireHead>> + Send + 'a {
     let started = Instant::now();
+    let req = without_route_prefix(up, req);
     let call = move |client| Call {
         gw,
         up,
@@ -266,6 +267,30 @@ pub(crate) fn answer<'a>(
             })
         },
     )
+}
+
+/// `req` with its path as the server routes it: without a prefix the server answers every
+/// route under (Emby's `/emby/`: `cachearr_dialect::DialectFacts::route_prefixes`), so that
+/// both spellings are one route, one key and one answer, and the server is asked the route
+/// itself, which it answers the same. Anything else is left as it came.
+fn without_route_prefix(up: &Upstream, mut req: Request<ClientBody>) -> Request<ClientBody> {
+    let dialect = cachearr_dialect::of(up.profile);
+    let Some(rest) = dialect.api_path(req.uri().path()) else {
+        return req;
+    };
+    let target = match req.uri().query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_owned(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    let Ok(path_and_query) = http::uri::PathAndQuery::try_from(target) else {
+        return req;
+    };
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(uri) = http::Uri::from_parts(parts) {
+        *req.uri_mut() = uri;
+    }
+    req
 }
 
 /// What is left to do for a request once [`answer`] did what needs no waiting.

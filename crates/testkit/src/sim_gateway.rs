@@ -257,6 +257,10 @@ pub async fn serve_sim(sim: &Sim, profile: Profile) -> TestServer {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
+        Profile::Emby => sim
+            .start_emby_test_server(JellyfinOptions::default())
+            .await
+            .unwrap(),
         Profile::Http => panic!("the simulator speaks no generic HTTP API"),
     }
 }

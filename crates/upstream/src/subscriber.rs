@@ -8,8 +8,9 @@
 //! Where the server sends its live sessions list only when asked (Jellyfin's `SessionsStart`),
 //! every connection asks once the server has answered.
 //!
-//! The token travels in a request header, never in the URL, so that no error message or log
-//! line can carry it.
+//! The token travels in a request header, so that no error message or log line can carry it;
+//! a server that ties its socket to a session only by a query parameter (Emby's `api_key`,
+//! [`ServerEvents::socket_token_param`]) gets it there too, and that URL is never logged.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -217,7 +218,17 @@ pub fn request(
     } else {
         return Err(SocketError::NotHttp(base.to_owned()));
     };
-    let url = format!("{ws_base}{}", subscription.server.socket_path());
+    let mut url = format!("{ws_base}{}", subscription.server.socket_path());
+    // A server that ties its socket to a session by a query parameter alone gets the token
+    // there too; the URL is then never written anywhere (an error names the failure only).
+    if let Some(param) = subscription.server.socket_token_param() {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let token = percent_encoding::utf8_percent_encode(
+            &subscription.token,
+            percent_encoding::NON_ALPHANUMERIC,
+        );
+        url = format!("{url}{separator}{param}={token}");
+    }
     let mut request = url.into_client_request().map_err(SocketError::BadUrl)?;
     let (name, value) = subscription
         .server

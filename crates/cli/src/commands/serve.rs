@@ -14,6 +14,7 @@ use cachearr_gateway::webhook_secret;
 #[command(
     after_help = "Examples:\n  cachearr serve --plex http://192.168.1.10:32400\n  \
                   cachearr serve --jellyfin http://nas:8096 --listen 0.0.0.0:8096\n  \
+                  cachearr serve --emby http://nas:8096 --emby-token KEY\n  \
                   cachearr serve --http http://localhost:8989\n  \
                   cachearr serve --config /etc/cachearr.toml\n\n\
                   Point your tools at the proxy listener instead of the server. \
@@ -29,6 +30,9 @@ pub(crate) struct Args {
     /// Jellyfin server to cache (http://HOST:8096).
     #[arg(long, env = "CACHEARR_JELLYFIN", value_name = "URL")]
     jellyfin: Option<String>,
+    /// Emby server to cache (http://HOST:8096).
+    #[arg(long, env = "CACHEARR_EMBY", value_name = "URL")]
+    emby: Option<String>,
     /// Any HTTP API to cache as the HTTP caching standard says (RFC 9111: the responses'
     /// Cache-Control, Expires, validators and Vary decide).
     #[arg(long, env = "CACHEARR_HTTP", value_name = "URL")]
@@ -80,6 +84,18 @@ pub(crate) struct Args {
     /// File holding the Jellyfin token.
     #[arg(long, env = "CACHEARR_JELLYFIN_TOKEN_FILE", value_name = "FILE")]
     jellyfin_token_file: Option<PathBuf>,
+    /// An Emby API key (Settings → Advanced → API Keys) or an administrator's access token;
+    /// used as --plex-token is.
+    #[arg(
+        long,
+        env = "CACHEARR_EMBY_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    emby_token: Option<String>,
+    /// File holding the Emby token.
+    #[arg(long, env = "CACHEARR_EMBY_TOKEN_FILE", value_name = "FILE")]
+    emby_token_file: Option<PathBuf>,
     /// Directory for the disk cache and the installation secret [default: ./data].
     #[arg(long, env = "CACHEARR_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
@@ -141,6 +157,7 @@ pub(crate) fn build_config(args: &Args) -> Result<Config, ConfigError> {
     let urls = [
         (Profile::Plex, &args.plex),
         (Profile::Jellyfin, &args.jellyfin),
+        (Profile::Emby, &args.emby),
         (Profile::Http, &args.http),
     ]
     .into_iter()
@@ -158,6 +175,10 @@ pub(crate) fn build_config(args: &Args) -> Result<Config, ConfigError> {
                 &args.jellyfin_token_file,
                 "Jellyfin token file",
             )?,
+        ),
+        (
+            Profile::Emby,
+            secret(&args.emby_token, &args.emby_token_file, "Emby token file")?,
         ),
     ]
     .into_iter()

@@ -39,7 +39,7 @@ async fn start(profile: Profile) -> Running {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     // The records a crawl of this server would make: Plex ids and section ids as they are,
     // Jellyfin's GUIDs and library (view) ids.

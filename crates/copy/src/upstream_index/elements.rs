@@ -42,7 +42,7 @@ use std::sync::Arc;
 use fjall::config::CompressionPolicy;
 use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 
-use super::written::{Form, Halves, Written, WrittenItems, decimal_id, hex_id};
+use super::written::{Form, Halves, Written, WrittenItems, decimal_id, document_id};
 use cachearr_dialect::Profile;
 use cachearr_dialect::answer_body::{CutDocument, DocumentForm};
 pub(crate) use cachearr_dialect::answers::El;
@@ -133,7 +133,7 @@ impl Texts {
         Texts {
             halves: Arc::new(WrittenItems::new(capacity, decimal_id)),
             attrs: Arc::new(WrittenItems::unversioned(capacity / 16, decimal_id)),
-            documents: Arc::new(WrittenItems::unversioned(capacity, hex_id)),
+            documents: Arc::new(WrittenItems::unversioned(capacity, document_id)),
         }
     }
 

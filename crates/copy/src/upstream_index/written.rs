@@ -129,6 +129,12 @@ pub(crate) fn hex_id(id: &str) -> Option<u128> {
     u128::from_str_radix(id, 16).ok()
 }
 
+/// A server's document id: 32 hexadecimal digits (Jellyfin's GUIDs) or decimal digits
+/// (Emby's numbers). One server's ids are all of one form, so the two never meet in a store.
+pub(crate) fn document_id(id: &str) -> Option<u128> {
+    hex_id(id).or_else(|| decimal_id(id))
+}
+
 impl<T: Written> WrittenItems<T> {
     /// Texts of at most `capacity` bytes in all (0: none are kept), of items whose ids
     /// `id_number` reads ([`decimal_id`], [`hex_id`]), kept per version of the item.
@@ -511,5 +517,8 @@ mod tests {
         assert_eq!(reads.get(), 6 + 6);
         assert_eq!(decimal_id("57"), Some(57));
         assert_eq!(hex_id(id), Some(0x0123456789abcdef0123456789abcdef));
+        assert_eq!(document_id(id), hex_id(id));
+        assert_eq!(document_id("1234"), Some(1234));
+        assert_eq!(document_id("12ab"), None);
     }
 }

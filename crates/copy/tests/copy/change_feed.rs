@@ -98,6 +98,7 @@ async fn start_hooked(
     let token = match profile {
         Profile::Plex => owner.plex_token.clone(),
         Profile::Jellyfin => owner.jellyfin_token.clone(),
+        Profile::Emby => owner.emby_token(),
         Profile::Http => unreachable!("a media server's test"),
     };
     config.upstreams[0].token = Some(token.clone());
@@ -123,6 +124,7 @@ async fn start_hooked(
     let serving: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match profile {
         Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
         Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
+        Profile::Emby => Box::pin(sim.serve_emby(sim_listener, JellyfinOptions::default())),
         Profile::Http => unreachable!("a media server's test"),
     };
     let sim_task = tokio::spawn(async move {
@@ -196,6 +198,8 @@ impl Running {
         match self.profile {
             Profile::Plex => id.to_string(),
             Profile::Jellyfin => self.sim.library().item_any(id).unwrap().guid_id(),
+            // Emby's ids are the numbers themselves.
+            Profile::Emby => id.to_string(),
             Profile::Http => unreachable!("a media server's test"),
         }
     }
@@ -203,7 +207,9 @@ impl Running {
     fn metadata(&self, id: u32) -> String {
         match self.profile {
             Profile::Plex => format!("/library/metadata/{}", self.path_id(id)),
-            Profile::Jellyfin => format!("/Items/{}?userId={}", self.path_id(id), self.user_id),
+            Profile::Jellyfin | Profile::Emby => {
+                format!("/Items/{}?userId={}", self.path_id(id), self.user_id)
+            }
             Profile::Http => unreachable!("a media server's test"),
         }
     }
@@ -229,7 +235,7 @@ impl Running {
     fn children(&self, id: u32) -> String {
         match self.profile {
             Profile::Plex => format!("/library/metadata/{}/children", self.path_id(id)),
-            Profile::Jellyfin => format!(
+            Profile::Jellyfin | Profile::Emby => format!(
                 "/Users/{}/Items?ParentId={}",
                 self.user_id,
                 self.path_id(id)
@@ -245,7 +251,9 @@ impl Running {
             Profile::Plex => {
                 format!("{listing}{sep}X-Plex-Container-Start={start}&X-Plex-Container-Size={size}")
             }
-            Profile::Jellyfin => format!("{listing}{sep}StartIndex={start}&Limit={size}"),
+            Profile::Jellyfin | Profile::Emby => {
+                format!("{listing}{sep}StartIndex={start}&Limit={size}")
+            }
             Profile::Http => unreachable!("a media server's test"),
         }
     }
@@ -258,7 +266,7 @@ impl Running {
     async fn listing(&self, section: u32) -> String {
         match self.profile {
             Profile::Plex => format!("/library/sections/{section}/all"),
-            Profile::Jellyfin => {
+            Profile::Jellyfin | Profile::Emby => {
                 let kind = self.sim.library().section(section).unwrap().kind;
                 let want = match kind {
                     cachearr_sim::library::SectionKind::Movies => "movies",
@@ -291,7 +299,7 @@ impl Running {
             Profile::Plex => request
                 .header("X-Plex-Token", &self.token)
                 .header("Accept", "application/json"),
-            Profile::Jellyfin => request.header(
+            Profile::Jellyfin | Profile::Emby => request.header(
                 "Authorization",
                 format!(
                     "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t1\", Version=\"1\", Token=\"{}\"",
@@ -323,7 +331,7 @@ impl Running {
                 .as_array()
                 .cloned()
                 .unwrap_or_default(),
-            Profile::Jellyfin => match body["Items"].as_array() {
+            Profile::Jellyfin | Profile::Emby => match body["Items"].as_array() {
                 Some(items) => items.clone(),
                 None => vec![body],
             },
@@ -331,7 +339,7 @@ impl Running {
         };
         let (title, plays) = match self.profile {
             Profile::Plex => ("title", "/viewCount"),
-            Profile::Jellyfin => ("Name", "/UserData/PlayCount"),
+            Profile::Jellyfin | Profile::Emby => ("Name", "/UserData/PlayCount"),
             Profile::Http => unreachable!("a media server's test"),
         };
         Read {
@@ -651,6 +659,11 @@ async fn jellyfin_change_feed_refreshes_exactly_what_changed() {
     edit_add_remove_play_and_a_dropped_event(Profile::Jellyfin).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emby_change_feed_refreshes_exactly_what_changed() {
+    edit_add_remove_play_and_a_dropped_event(Profile::Emby).await;
+}
+
 /// Without events (no owner token, no webhooks) the feed proves nothing: class TTLs apply.
 #[tokio::test]
 async fn without_events_the_class_ttl_applies() {
@@ -788,12 +801,15 @@ async fn plays_made_on_other_clients(profile: Profile) {
                     user.jellyfin_token
                 ),
             ),
+            Profile::Emby => request.header("X-Emby-Token", user.emby_token()),
             Profile::Http => unreachable!("a media server's test"),
         }
     };
     let path_of = |user: &cachearr_sim::state::User, id: u32| match profile {
         Profile::Plex => gw.metadata(id),
-        Profile::Jellyfin => format!("/Items/{}?userId={}", gw.path_id(id), user.jellyfin_id),
+        Profile::Jellyfin | Profile::Emby => {
+            format!("/Items/{}?userId={}", gw.path_id(id), user.jellyfin_id)
+        }
         Profile::Http => unreachable!("a media server's test"),
     };
     // A user who is not the owner and sees the item.
@@ -828,7 +844,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
                         m.get("userRating").is_some(),
                     )
                 }
-                Profile::Jellyfin => (
+                Profile::Jellyfin | Profile::Emby => (
                     body["UserData"]["PlayCount"].as_u64().unwrap_or(0),
                     body["UserData"]["IsFavorite"] == true,
                 ),
@@ -907,7 +923,7 @@ async fn plays_made_on_other_clients(profile: Profile) {
     read().await;
     match profile {
         Profile::Plex => gw.sim.rate(user.id, item, Some(8.0)),
-        Profile::Jellyfin => gw.sim.set_favorite(user.id, item, true),
+        Profile::Jellyfin | Profile::Emby => gw.sim.set_favorite(user.id, item, true),
         Profile::Http => unreachable!("a media server's test"),
     };
     assert!(!read().await.2);
@@ -1369,6 +1385,11 @@ async fn plex_plays_made_on_other_clients_are_probed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jellyfin_plays_made_on_other_clients_are_probed() {
     plays_made_on_other_clients(Profile::Jellyfin).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emby_plays_made_on_other_clients_are_probed() {
+    plays_made_on_other_clients(Profile::Emby).await;
 }
 
 /// An item renamed on the server while it heads a user's probed list (the item they played

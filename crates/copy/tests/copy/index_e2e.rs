@@ -54,7 +54,7 @@ async fn start_sim(profile: Profile) -> SimServer {
     let token = match profile {
         Profile::Plex => owner.plex_token,
         Profile::Jellyfin => owner.jellyfin_token,
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     SimServer {
         sim,
@@ -215,7 +215,7 @@ fn server_id(server: &SimServer, id: u32) -> String {
     match server.profile {
         Profile::Plex => id.to_string(),
         Profile::Jellyfin => server.sim.library().item_any(id).unwrap().guid_id(),
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     }
 }
 
@@ -481,7 +481,7 @@ async fn changes_reach_the_index(profile: Profile) {
     let socket_path = match profile {
         Profile::Plex => "/:/websockets/notifications",
         Profile::Jellyfin => "/socket",
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     server.sim.set_faults(Faults {
         latency_ms: 500,

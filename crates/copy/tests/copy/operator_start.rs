@@ -40,7 +40,7 @@ fn owner_token(sim: &Sim, profile: Profile) -> String {
     match profile {
         Profile::Plex => owner.plex_token,
         Profile::Jellyfin => owner.jellyfin_token,
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     }
 }
 
@@ -157,7 +157,7 @@ async fn start_check(profile: Profile) {
         match profile {
             Profile::Plex => user.plex_token,
             Profile::Jellyfin => user.jellyfin_token,
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         }
     };
     let check_with = |token: Option<String>| {
@@ -179,7 +179,7 @@ async fn start_check(profile: Profile) {
             matches!(ok.token, TokenCheck::Accepted { owner: Some(true) }),
             "{ok:?}"
         ),
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     }
     if profile == Profile::Jellyfin {
         let lesser = check_with(Some(shared)).await;

@@ -46,7 +46,7 @@ async fn start(profile: Profile) -> Running {
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     // No owner token: no crawl, the index installed below stays.
     let run = sim_gateway::start_in_front_of(server, profile, |_| {}).await;
@@ -85,7 +85,7 @@ impl RestrictedRequests for Running {
         match profile {
             Profile::Plex => u.plex_token.clone(),
             Profile::Jellyfin => u.jellyfin_token.clone(),
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         }
     }
 
@@ -102,7 +102,7 @@ impl RestrictedRequests for Running {
                 .header("X-Plex-Token", token)
                 .header("Accept", "application/json"),
             Profile::Jellyfin => rb.header("X-Emby-Token", token),
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         };
         let r = rb.send().await.unwrap();
         let status = r.status().as_u16();
@@ -140,7 +140,7 @@ impl RestrictedRequests for Running {
                     })
                     .collect()
             }
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         };
         let records: Vec<ItemRecord> = {
             let lib = self.sim.sim.library();
@@ -163,7 +163,7 @@ impl RestrictedRequests for Running {
         let name = match profile {
             Profile::Plex => "plex",
             Profile::Jellyfin => "jellyfin",
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         };
         match profile {
             Profile::Plex => self.keep_plex_elements().await,
@@ -171,7 +171,7 @@ impl RestrictedRequests for Running {
                 let owner = self.token(profile, "admin");
                 self.keep_jellyfin_documents(&owner).await;
             }
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         }
         self.gateway
             .index(name)
@@ -204,7 +204,9 @@ impl RestrictedRequests for Running {
                     .filter(|i| match profile {
                         Profile::Plex => !u.plex_sees(i),
                         Profile::Jellyfin => !u.jellyfin_sees(i),
-                        Profile::Http => unreachable!("a media server's test"),
+                        Profile::Http | Profile::Emby => {
+                            unreachable!("a test of Plex and Jellyfin")
+                        }
                     })
                     .take(per_section);
                 for item in hidden {
@@ -212,7 +214,9 @@ impl RestrictedRequests for Running {
                         id: match profile {
                             Profile::Plex => item.id().to_string(),
                             Profile::Jellyfin => item.guid_id(),
-                            Profile::Http => unreachable!("a media server's test"),
+                            Profile::Http | Profile::Emby => {
+                                unreachable!("a test of Plex and Jellyfin")
+                            }
                         },
                         title: item.title().to_string(),
                         kind,
@@ -294,7 +298,7 @@ fn search_paths(profile: Profile, h: &Hidden, uid: &str) -> Vec<String> {
                 format!("/Search/Hints?SearchTerm={q}&Limit=100"),
             ]
         }
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     }
 }
 
@@ -345,7 +349,7 @@ async fn no_hidden_item_in_search_answers(profile: Profile) {
                     enc(&h.title)
                 ),
                 (Profile::Jellyfin, _) => search_paths(profile, h, &admin)[0].clone(),
-                (Profile::Http, _) => unreachable!("a media server's test"),
+                (Profile::Http | Profile::Emby, _) => unreachable!("a test of Plex and Jellyfin"),
             };
             let (_, cs, owner) = run.get(profile, &run.proxy, path, &admin).await;
             assert!(cs.contains("detail=index"), "owner {path}: {cs}");
@@ -375,7 +379,7 @@ async fn whole_sections_are_answered_from_the_index(profile: Profile, searches: 
     let first = match profile {
         Profile::Plex => &searches[..1],
         Profile::Jellyfin => searches,
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     for user in ["alice", "bob", "admin"] {
         let token = run.token(profile, user);
@@ -478,7 +482,7 @@ fn playlist(
             let key = match profile {
                 Profile::Plex => id.to_string(),
                 Profile::Jellyfin => item.guid_id(),
-                Profile::Http => unreachable!("a media server's test"),
+                Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
             };
             if n >= 40 && !hidden.contains(&key) {
                 continue;
@@ -517,7 +521,7 @@ async fn match_api_keeps_hidden_tracks_out(profile: Profile) {
     let name = match profile {
         Profile::Plex => "plex",
         Profile::Jellyfin => "jellyfin",
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     let post = |token: String, csv: String| {
         let run = &run;
@@ -605,7 +609,7 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
             .start_jellyfin_test_server(JellyfinOptions::default())
             .await
             .unwrap(),
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     let owner = {
         let state = server.sim.state();
@@ -613,7 +617,7 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
         match profile {
             Profile::Plex => admin.plex_token.clone(),
             Profile::Jellyfin => admin.jellyfin_token.clone(),
-            Profile::Http => unreachable!("a media server's test"),
+            Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
         }
     };
     let run = sim_gateway::start_in_front_of(server, profile, |config| {
@@ -656,7 +660,7 @@ async fn with_an_owner_token_the_owners_counts_are_the_yardstick(profile: Profil
     let path = match profile {
         Profile::Plex => "/library/sections/1/search?type=10&query=e",
         Profile::Jellyfin => "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio&Limit=5",
-        Profile::Http => unreachable!("a media server's test"),
+        Profile::Http | Profile::Emby => unreachable!("a test of Plex and Jellyfin"),
     };
     let (status, cs, _) = run.get(profile, &run.proxy, path, &alice).await;
     assert_eq!(status, 200);

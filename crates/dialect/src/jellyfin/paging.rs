@@ -12,7 +12,7 @@
 use super::super::{PageFrame, PageFrameOwned, PagedListing};
 
 /// Jellyfin's paged listings (the gateway's `batch::windows`).
-pub(super) static PAGED_LISTING: PagedListing = PagedListing {
+pub(crate) static PAGED_LISTING: PagedListing = PagedListing {
     is_listing,
     page_of,
     with_page,

@@ -66,6 +66,15 @@ enum Form {
 }
 
 const PLEX_FORMS: [Form; 3] = [Form::PlexHeader, Form::PlexQuery, Form::PlexQueryLower];
+/// The forms Emby reads: every legacy form, which it never dropped.
+const EMBY_FORMS: [Form; 5] = [
+    Form::JellyfinEmbyToken,
+    Form::JellyfinApiKeyLegacy,
+    Form::JellyfinEmbyAuthorization,
+    Form::JellyfinAuthorization,
+    Form::JellyfinMediaBrowserToken,
+];
+
 const JELLYFIN_FORMS: [Form; 6] = [
     Form::JellyfinAuthorization,
     Form::JellyfinEmbyAuthorization,
@@ -135,6 +144,9 @@ struct Setup {
     /// library copy writes their next reads ahead (`batch::ahead`), and those answers must be
     /// the server's for that user too.
     walks: Vec<Vec<String>>,
+    /// A prefix the server answers every route under (Emby's `/emby`), put before half the
+    /// requests' paths.
+    prefix: Option<&'static str>,
 }
 
 fn sim() -> Sim {
@@ -320,6 +332,7 @@ async fn plex() -> Setup {
         played_elsewhere,
         forms: &PLEX_FORMS,
         walks,
+        prefix: None,
     }
 }
 
@@ -343,7 +356,49 @@ async fn jellyfin(version: JellyfinVersion) -> Setup {
             state.owner().jellyfin_token.clone(),
         )
     };
-    let h = start_gateway(srv.addr, Profile::Jellyfin, quick_background(owner.clone())).await;
+    let forms: &'static [Form] = if version == JellyfinVersion::V12_0 {
+        &JELLYFIN_12_FORMS
+    } else {
+        &JELLYFIN_FORMS
+    };
+    jellyfin_api(srv, Profile::Jellyfin, users, owner, forms).await
+}
+
+/// The simulated Emby server: Jellyfin's mix with Emby's numeric ids, its users' Emby tokens,
+/// the forms Emby reads, and half the requests under `/emby/`.
+async fn emby() -> Setup {
+    let srv = sim()
+        .start_emby_test_server(JellyfinOptions::default())
+        .await
+        .unwrap();
+    let (users, owner): (Vec<User>, String) = {
+        let state = srv.sim.state();
+        let mut users = sim_users(state.users(), true);
+        for (user, sim_user) in users.iter_mut().zip(state.users()) {
+            user.token = sim_user.emby_token();
+        }
+        (users, state.owner().emby_token())
+    };
+    let mut setup = jellyfin_api(srv, Profile::Emby, users, owner, &EMBY_FORMS).await;
+    setup.prefix = Some("/emby");
+    setup
+}
+
+/// The mix of a server of Jellyfin's API (Jellyfin or Emby, `profile`).
+// Long: one list of reads, walks and writes, each group commented where it is built.
+async fn jellyfin_api(
+    srv: TestServer,
+    profile: Profile,
+    users: Vec<User>,
+    owner: String,
+    forms: &'static [Form],
+) -> Setup {
+    // An item's id in paths: Jellyfin's GUIDs, Emby's numbers.
+    let path_id = |lib: &cachearr_sim::library::Library, id: u32| match profile {
+        Profile::Emby => Some(id.to_string()),
+        _ => lib.item(id).map(|i| i.guid_id()),
+    };
+    let h = start_gateway(srv.addr, profile, quick_background(owner.clone())).await;
     index_ready(&h).await;
     let views = json_answer(
         reqwest::Client::new()
@@ -442,25 +497,38 @@ ItemCounts,MediaSources,RecursiveItemCount,CumulativeRunTimeTicks,ProviderIds,Pa
                     .flat_map(|k| s.items(k).iter().take(3).copied().collect::<Vec<_>>())
                     .collect::<Vec<_>>()
             })
-            .filter_map(|id| lib.item(id).map(|i| i.guid_id()))
+            .filter_map(|id| path_id(&lib, id))
             .collect()
     };
     for id in &lib_ids {
         reads.push(format!("/Items/{id}"));
         reads.push(format!("/Items/{id}/Images/Primary?tag=0&maxWidth=64"));
-        writes.push((reqwest::Method::POST, format!("/UserPlayedItems/{id}")));
-        writes.push((reqwest::Method::DELETE, format!("/UserPlayedItems/{id}")));
-        writes.push((reqwest::Method::POST, format!("/UserFavoriteItems/{id}")));
+        if profile == Profile::Emby {
+            // Emby's own routes: the user's in the path.
+            writes.push((
+                reqwest::Method::POST,
+                format!("/Users/{{uid}}/PlayedItems/{id}"),
+            ));
+            writes.push((
+                reqwest::Method::DELETE,
+                format!("/Users/{{uid}}/PlayedItems/{id}"),
+            ));
+            writes.push((
+                reqwest::Method::POST,
+                format!("/Users/{{uid}}/FavoriteItems/{id}"),
+            ));
+        } else {
+            writes.push((reqwest::Method::POST, format!("/UserPlayedItems/{id}")));
+            writes.push((reqwest::Method::DELETE, format!("/UserPlayedItems/{id}")));
+            writes.push((reqwest::Method::POST, format!("/UserFavoriteItems/{id}")));
+        }
     }
     let played_elsewhere = {
         let lib = srv.sim.library();
         ids(&srv, ItemKind::Track, 3)
             .into_iter()
             .chain(ids(&srv, ItemKind::Movie, 3))
-            .filter_map(|id| {
-                lib.item(id)
-                    .map(|i| (id, format!("/Items/{}", i.guid_id())))
-            })
+            .filter_map(|id| path_id(&lib, id).map(|p| (id, format!("/Items/{p}"))))
             .collect()
     };
     Setup {
@@ -470,12 +538,9 @@ ItemCounts,MediaSources,RecursiveItemCount,CumulativeRunTimeTicks,ProviderIds,Pa
         reads,
         writes,
         played_elsewhere,
-        forms: if version == JellyfinVersion::V12_0 {
-            &JELLYFIN_12_FORMS
-        } else {
-            &JELLYFIN_FORMS
-        },
+        forms,
         walks,
+        prefix: None,
     }
 }
 
@@ -594,8 +659,13 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
         let (method, mut path) = match op {
             // `/Users/{uid}/…` as the asking user's own.
             Op::Read(p) => (reqwest::Method::GET, p.replace("{uid}", &user.jellyfin_id)),
-            Op::Write(m, p) => (m, p),
+            Op::Write(m, p) => (m, p.replace("{uid}", &user.jellyfin_id)),
         };
+        if let Some(prefix) = setup.prefix
+            && rng.bool()
+        {
+            path = format!("{prefix}{path}");
+        }
         let mut headers = Vec::new();
         let form = match &step {
             Some((_, form, ..)) => *form,
@@ -774,6 +844,27 @@ async fn jellyfin_answers_through_cachearr_equal_the_servers_for_every_user_and_
 #[tokio::test]
 async fn jellyfin_12_answers_through_cachearr_equal_the_servers_for_every_user_and_token_form() {
     jellyfin_answers_equal(JellyfinVersion::V12_0).await;
+}
+
+#[tokio::test]
+async fn emby_answers_through_cachearr_equal_the_servers_for_every_user_and_token_form() {
+    let (requests, seed) = requests_and_seed();
+    let setup = emby().await;
+    assert!(setup.users.len() >= 4);
+    let (differences, cached) = run(&setup, requests / 2, seed).await;
+    report("emby", seed, &differences);
+    let ahead = setup.h.gateway.batcher().report().pages_written_ahead;
+    eprintln!(
+        "emby: cachearr answered {cached} of {} requests without the server, \
+         {ahead} written ahead of walks",
+        requests / 2
+    );
+    // The floor Jellyfin's run has (see there).
+    assert!(
+        cached * 100 > 3 * (requests / 2),
+        "cachearr answered only {cached} of {} requests without the server: too little was checked",
+        requests / 2
+    );
 }
 
 async fn jellyfin_answers_equal(version: JellyfinVersion) {

@@ -77,6 +77,7 @@ async fn start(setup: Setup) -> Running {
     let token = match setup.profile {
         Profile::Plex => owner.plex_token.clone(),
         Profile::Jellyfin => owner.jellyfin_token.clone(),
+        Profile::Emby => owner.emby_token(),
         Profile::Http => unreachable!("a media server's test"),
     };
     if setup.subscribe {
@@ -103,6 +104,7 @@ async fn start(setup: Setup) -> Running {
     {
         Profile::Plex => Box::pin(sim.serve_plex(sim_listener)),
         Profile::Jellyfin => Box::pin(sim.serve_jellyfin(sim_listener, JellyfinOptions::default())),
+        Profile::Emby => Box::pin(sim.serve_emby(sim_listener, JellyfinOptions::default())),
         Profile::Http => unreachable!("a media server's test"),
     };
     let sim_task = tokio::spawn(async move {
@@ -151,6 +153,8 @@ impl Running {
                 let path_id = match self.profile {
                     Profile::Plex => id.to_string(),
                     Profile::Jellyfin => library.item(id).unwrap().guid_id(),
+                    // Emby's ids are the numbers themselves.
+                    Profile::Emby => id.to_string(),
                     Profile::Http => unreachable!("a media server's test"),
                 };
                 (id, path_id)
@@ -162,6 +166,8 @@ impl Running {
         match self.profile {
             Profile::Plex => format!("/library/metadata/{path_id}"),
             Profile::Jellyfin => format!("/Items/{path_id}?userId={}", self.user_id),
+            // Emby's clients ask under `/emby/`.
+            Profile::Emby => format!("/emby/Items/{path_id}?userId={}", self.user_id),
             Profile::Http => unreachable!("a media server's test"),
         }
     }
@@ -180,6 +186,7 @@ impl Running {
                     self.token
                 ),
             ),
+            Profile::Emby => request.header("X-Emby-Token", &self.token),
             Profile::Http => unreachable!("a media server's test"),
         };
         let response = request.send().await.unwrap();
@@ -195,7 +202,7 @@ impl Running {
                 let m = &body["MediaContainer"]["Metadata"][0];
                 (m["title"].as_str(), m["viewCount"].as_u64())
             }
-            Profile::Jellyfin => (
+            Profile::Jellyfin | Profile::Emby => (
                 body["Name"].as_str(),
                 body["UserData"]["PlayCount"].as_u64(),
             ),
@@ -349,4 +356,9 @@ async fn plex_websocket_notifications_invalidate_renamed_items() {
 #[tokio::test]
 async fn jellyfin_socket_notifications_invalidate_renamed_items() {
     rename_over_the_socket(Profile::Jellyfin).await;
+}
+
+#[tokio::test]
+async fn emby_socket_notifications_invalidate_renamed_items() {
+    rename_over_the_socket(Profile::Emby).await;
 }

@@ -33,6 +33,15 @@ async fn jellyfin() -> (TestServer, Harness) {
     (srv, h)
 }
 
+async fn emby() -> (TestServer, Harness) {
+    let srv = sim()
+        .start_emby_test_server(JellyfinOptions::default())
+        .await
+        .unwrap();
+    let h = start_gateway(srv.addr, Profile::Emby, |_| {}).await;
+    (srv, h)
+}
+
 async fn plex() -> (TestServer, Harness) {
     let srv = sim().start_plex_test_server().await.unwrap();
     let h = start_gateway(srv.addr, Profile::Plex, |_| {}).await;
@@ -47,6 +56,7 @@ fn admin_and_kid(srv: &TestServer, profile: Profile) -> (String, String) {
         match profile {
             Profile::Plex => u.plex_token.clone(),
             Profile::Jellyfin => u.jellyfin_token.clone(),
+            Profile::Emby => u.emby_token(),
             Profile::Http => unreachable!("a media server's test"),
         }
     };
@@ -165,6 +175,51 @@ async fn jellyfin_two_token_requests_are_passed_through_and_never_answer_another
     .await;
 }
 
+/// Emby reads every legacy form, under `/emby/` as at the route itself: two users' tokens in
+/// any two of them are passed through.
+#[tokio::test]
+async fn emby_two_token_requests_are_passed_through_and_never_answer_another_user() {
+    let (srv, h) = emby().await;
+    let (admin, kid) = admin_and_kid(&srv, Profile::Emby);
+    let emby_auth = format!(r#"Emby UserId="x", Client="c", Token="{admin}""#);
+    let prefixed = format!("/emby{ALBUMS}");
+    let variants = vec![
+        (
+            prefixed.clone(),
+            vec![
+                ("X-Emby-Token", kid.clone()),
+                ("X-Emby-Authorization", emby_auth.clone()),
+            ],
+        ),
+        (
+            format!("{prefixed}&api_key={kid}"),
+            vec![("X-Emby-Token", admin.clone())],
+        ),
+        (
+            ALBUMS.to_string(),
+            vec![
+                ("Authorization", format!(r#"Emby Token="{kid}""#)),
+                ("X-Emby-Token", admin.clone()),
+            ],
+        ),
+        (
+            prefixed.clone(),
+            vec![(
+                "X-Emby-Authorization",
+                format!(r#"MediaBrowser Client="a,Token={kid}", Token="{admin}""#),
+            )],
+        ),
+    ];
+    check_variants(
+        &srv,
+        &h,
+        (&prefixed, vec![("X-Emby-Token", kid.clone())]),
+        vec![("X-Emby-Token", admin.clone())],
+        variants,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn plex_two_token_requests_are_passed_through_and_never_answer_another_user() {
     let (srv, h) = plex().await;
@@ -219,6 +274,7 @@ fn token_of(srv: &TestServer, profile: Profile, name: &str) -> String {
     match profile {
         Profile::Plex => u.plex_token.clone(),
         Profile::Jellyfin => u.jellyfin_token.clone(),
+        Profile::Emby => u.emby_token(),
         Profile::Http => unreachable!("a media server's test"),
     }
 }
@@ -226,7 +282,7 @@ fn token_of(srv: &TestServer, profile: Profile, name: &str) -> String {
 fn token_header(profile: Profile) -> &'static str {
     match profile {
         Profile::Plex => "X-Plex-Token",
-        Profile::Jellyfin => "X-Emby-Token",
+        Profile::Jellyfin | Profile::Emby => "X-Emby-Token",
         Profile::Http => unreachable!("a media server's test"),
     }
 }
@@ -237,6 +293,7 @@ async fn refused_token_reads_nothing_cached(profile: Profile, cached: &str, othe
     let (srv, h) = match profile {
         Profile::Plex => plex().await,
         Profile::Jellyfin => jellyfin().await,
+        Profile::Emby => emby().await,
         Profile::Http => unreachable!("a media server's test"),
     };
     let base = h.url("");
@@ -288,6 +345,16 @@ async fn refused_token_reads_nothing_cached(profile: Profile, cached: &str, othe
 async fn plex_a_refused_token_gets_no_cached_answer_until_accepted_again() {
     refused_token_reads_nothing_cached(Profile::Plex, "/library/sections/2/all", "/library/onDeck")
         .await;
+}
+
+#[tokio::test]
+async fn emby_a_refused_token_gets_no_cached_answer_until_accepted_again() {
+    refused_token_reads_nothing_cached(
+        Profile::Emby,
+        "/emby/Items?Recursive=true&IncludeItemTypes=Movie&Limit=5",
+        "/Items?Recursive=true&IncludeItemTypes=Series&Limit=2",
+    )
+    .await;
 }
 
 #[tokio::test]

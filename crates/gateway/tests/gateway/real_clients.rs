@@ -68,7 +68,7 @@ fn flow_args(profile: Profile, sim: &Sim, url: &str) -> Vec<String> {
     let owner = sim.state().owner().clone();
     match profile {
         Profile::Plex => vec![url.to_owned(), owner.plex_token],
-        Profile::Jellyfin => vec![url.to_owned(), owner.name, owner.password],
+        Profile::Jellyfin | Profile::Emby => vec![url.to_owned(), owner.name, owner.password],
         Profile::Http => unreachable!("a media server's test"),
     }
 }

@@ -1,0 +1,257 @@
+//! Emby's rules: Jellyfin's ancestor, whose API Jellyfin forked, so everything that is the
+//! same is Jellyfin's (`jellyfin/`) and only what differs is written here.
+//!
+//! * **Routes** — Jellyfin's table; every route also answers under `/emby/`
+//!   ([`DialectFacts::route_prefixes`]): a request's path is read without it, so both
+//!   spellings are one route, one key and one answer.
+//! * **Tokens** — the forms Jellyfin 10.x reads (`X-Emby-Token`, `api_key`, the `Emby` and
+//!   `MediaBrowser` schemes of `Authorization` / `X-Emby-Authorization`) at every release:
+//!   Emby never dropped them. cachearr's own requests carry `X-Emby-Token`.
+//! * **Ids** — item ids are short numbers (the database's `InternalId`), not GUIDs: a single
+//!   item's read is `/Items/{number}` (`WALK_BATCH`). User ids stay 32-hex GUIDs.
+//! * **Identity** — `/System/Info/Public` names no `ProductName`; its `Version` is Emby's
+//!   (`4.9.x`), followed as Jellyfin's is.
+//! * **Copy** — walks as on Jellyfin (each proven on the server's answers); searches are
+//!   not answered from the index yet (the [`SearchRoutes`] impl says why).
+//! * `events.rs` — the notification socket at `/embywebsocket` (the token in `api_key` as well,
+//!   which ties a socket to a session), its `UserUpdated` and `UserDeleted`, and Emby's own
+//!   webhooks (`Event`: `library.new`, `item.markplayed` …).
+
+pub mod events;
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, HeaderName};
+
+use crate::answers::{SearchRoute, SearchRoutes};
+use crate::jellyfin::{self, Jellyfin};
+use crate::model::library::{PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections};
+use crate::model::route::IndexSearch;
+use crate::model::{Class, Scope};
+use crate::{
+    Candidates, Dialect, DialectFacts, Named, Profile, ServerReading, StartupProbes, Trigger,
+    WhoAnswer,
+};
+
+/// Emby.
+#[derive(Debug, Clone, Copy)]
+pub struct Emby;
+
+/// Emby: Jellyfin's facts, but its own profile, events, walk batch and `/emby/` prefix.
+/// Images are shared as on Jellyfin (Emby's image routes answer without a token too).
+static FACTS: DialectFacts = DialectFacts {
+    profile: Profile::Emby,
+    token_header: HeaderName::from_static("x-emby-token"),
+    routes: &jellyfin::routes::ROUTES,
+    key_rules: &jellyfin::KEY_RULES,
+    image_scope: Scope::Shared,
+    default_warm: &["/UserViews", "/Items/Latest", "/UserItems/Resume"],
+    events: &Emby,
+    library: &Jellyfin,
+    answers: Some(&Jellyfin),
+    search_routes: Some(&Emby),
+    walk_batch: &WALK_BATCH,
+    paged_listing: Some(&jellyfin::paging::PAGED_LISTING),
+    startup_probes: StartupProbes {
+        identity: "/System/Info/Public",
+        token: "/Users/Me",
+        owner: "/Users",
+    },
+    version_reader: Some(jellyfin::token::server_version),
+    ids_ignore_case: true,
+    caches_by_the_standard: false,
+    route_prefixes: &["/emby"],
+};
+
+/// Jellyfin's walk batch with Emby's numeric ids for a single item's read.
+static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
+    is_page: jellyfin::is_items_listing,
+    single_id,
+    window: 32,
+    json_items: &["Items"],
+    id_name: "Id",
+    parent_names: &[],
+    bare_single: true,
+    batch_target: |prefix, ids, _| {
+        let listing = prefix.trim_end_matches('/');
+        format!("{listing}?Ids={ids}&Fields={}", jellyfin::all_fields())
+    },
+};
+
+/// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}`: a number of at most 20 digits, nothing
+/// after it.
+pub(crate) fn single_id(path: &str) -> Option<&str> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (first, second) = (parts.next()?, parts.next()?);
+    let id = if first.eq_ignore_ascii_case("users") && !second.is_empty() {
+        if !parts.next()?.eq_ignore_ascii_case("items") {
+            return None;
+        }
+        parts.next()?
+    } else if first.eq_ignore_ascii_case("items") {
+        second
+    } else {
+        return None;
+    };
+    let number = !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
+    (parts.next().is_none() && number).then_some(id)
+}
+
+/// No search is answered from the index yet: a search's results that tie on its sort (two
+/// albums of one title) are written in the order Jellyfin's GUIDs give them, and which order
+/// Emby gives them, with its numeric ids, is not proven. Every search goes to the server
+/// (`copy_declined{reason="unmodelled_parameter"}`). The copy's walks (a series' seasons and
+/// episodes, pages of a listing) stay: each is proven on the server's own answers byte for byte
+/// before the copy gives one.
+impl SearchRoutes for Emby {
+    fn search_route(
+        &self,
+        _search: IndexSearch,
+        _raw_path: &str,
+        _query: Option<&str>,
+    ) -> Option<SearchRoute> {
+        None
+    }
+}
+
+impl Dialect for Emby {
+    fn facts(&self) -> &'static DialectFacts {
+        &FACTS
+    }
+
+    fn who_answer(&self, method: &http::Method, path: &str) -> Option<WhoAnswer> {
+        Jellyfin.who_answer(method, path)
+    }
+
+    fn read_who(&self, kind: WhoAnswer, body: &[u8]) -> Option<Named> {
+        Jellyfin.read_who(kind, body)
+    }
+
+    fn items_shown(&self, body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
+        Jellyfin.items_shown(body, shown, named);
+    }
+
+    /// Jellyfin 10.x's reading, which is Emby's: Emby never refused a legacy form, so no
+    /// release reads fewer (`server_token_at` stays the default).
+    fn server_token<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> Option<Cow<'a, str>> {
+        Jellyfin.server_token(headers, query, seen)
+    }
+
+    /// As on Jellyfin: `/System/Info/Public` and images answer anyone. (cachearr's own
+    /// requests carry `X-Emby-Token`, what Emby's own clients send: the default
+    /// [`Dialect::own_credential`].)
+    fn authenticates(&self, class: Class) -> bool {
+        Jellyfin.authenticates(class)
+    }
+
+    fn prefetch_trigger(&self, path: &str) -> Option<Trigger> {
+        Jellyfin.prefetch_trigger(path)
+    }
+
+    fn follow_ups(
+        &self,
+        trigger: Trigger,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+        max: usize,
+    ) -> Vec<String> {
+        Jellyfin.follow_ups(trigger, path, query, body, max)
+    }
+
+    fn client_name(&self, headers: &HeaderMap) -> Option<String> {
+        Jellyfin.client_name(headers)
+    }
+
+    fn read_request<'a>(
+        &self,
+        path: &str,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+        seen: &mut Candidates<'a>,
+    ) -> ServerReading<'a> {
+        ServerReading::of(self, path, headers, query, seen)
+    }
+
+    fn play_state_probes(&self, sections: &UserSections) -> Vec<PlayStateProbe> {
+        Jellyfin.play_state_probes(sections)
+    }
+
+    fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
+        Jellyfin.play_state_items(body)
+    }
+
+    fn play_state_digest(&self, body: &[u8]) -> Option<u64> {
+        Jellyfin.play_state_digest(body)
+    }
+
+    fn plays_since(&self, cursor: Option<&PlayCursor>, start: usize) -> Option<String> {
+        Jellyfin.plays_since(cursor, start)
+    }
+
+    fn played_entries(&self, body: &[u8]) -> Option<Vec<PlayedEntry>> {
+        Jellyfin.played_entries(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emby_prefixed_paths_read_as_the_routes_themselves() {
+        let emby = crate::of(Profile::Emby);
+        assert_eq!(emby.api_path("/emby/Items"), Some("/Items"));
+        assert_eq!(emby.api_path("/EMBY/Users/Me"), Some("/Users/Me"));
+        assert_eq!(emby.api_path("/embywebsocket"), None);
+        assert_eq!(emby.api_path("/emby"), None);
+        assert_eq!(emby.api_path("/Items"), None);
+        assert_eq!(crate::of(Profile::Jellyfin).api_path("/emby/Items"), None);
+    }
+
+    #[test]
+    fn a_single_item_is_a_number() {
+        assert_eq!(single_id("/Users/abc/Items/1234"), Some("1234"));
+        assert_eq!(single_id("/items/77"), Some("77"));
+        assert_eq!(single_id("/Items/77/Images"), None);
+        assert_eq!(single_id("/Items/Latest"), None);
+        assert_eq!(single_id("/Items/5ac00e92043c8c466e7a83a900001a96"), None);
+        assert_eq!(single_id("/Items/123456789012345678901"), None);
+    }
+
+    #[test]
+    fn own_requests_carry_x_emby_token() {
+        let emby = crate::of(Profile::Emby);
+        let value = http::HeaderValue::from_static("secret");
+        let (name, written) = emby.own_credential(&value).expect("a header");
+        assert_eq!(name.as_str(), "x-emby-token");
+        assert_eq!(written, value);
+    }
+
+    #[test]
+    fn every_legacy_form_counts_at_every_release() {
+        let emby = crate::of(Profile::Emby);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-emby-token", "abc".parse().unwrap());
+        assert!(
+            emby.server_token_at("4.9.5.0", &headers, None).is_none(),
+            "no release reads fewer forms"
+        );
+        let mut seen = Candidates::default();
+        assert_eq!(
+            emby.server_token(&headers, None, &mut seen).as_deref(),
+            Some("abc")
+        );
+        let mut seen = Candidates::default();
+        assert_eq!(
+            emby.server_token(&HeaderMap::new(), Some("api_key=xyz"), &mut seen)
+                .as_deref(),
+            Some("xyz")
+        );
+    }
+}
