@@ -1,6 +1,7 @@
 """Jellyseerr's full Jellyfin library scan, as Fallenbagel/jellyseerr does it
 (server/lib/scanners/jellyfin/index.ts with server/api/jellyfin.ts and externalapi.ts:
-`X-Emby-Authorization: MediaBrowser … Token=…`, `Accept: application/json`).
+`Authorization: MediaBrowser … Token=…` since seerr-team/seerr#2211, which every Jellyfin
+release takes and 12 requires, `Accept: application/json`).
 
 The libraries (`/Library/MediaFolders`, or `/Users/{uid}/Views` when that is refused, as for
 a user who is no administrator; music, books and the like left out), then per library one
@@ -22,7 +23,7 @@ def replay(http, base, user, ctx=None):
     uid = user["jellyfin_id"]
     auth = ('MediaBrowser Client="Jellyseerr", Device="Jellyseerr", DeviceId="cachearr-bench", '
             f'Version="2.5.0", Token="{user["jellyfin_token"]}"')
-    heads = {"X-Emby-Authorization": auth, "Accept": "application/json", "Content-Type": "application/json"}
+    heads = {"Authorization": auth, "Accept": "application/json", "Content-Type": "application/json"}
 
     def get(path, params=None):
         return http.get(base + path, params=params, headers=heads)

@@ -32,6 +32,8 @@ LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr libra
           "plexapi_search": "python-plexapi searchTracks"}
 TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")
+# The Jellyfin release the simulator follows (`cachearr sim --jellyfin-version`).
+JELLYFIN_VERSION = ENV.get("JELLYFIN_VERSION", "10.11.11")
 NAMES = {"shared": ENV.get("SHARED_USER", "alice"), "new": ENV.get("SHARED_USER", "alice"),
          "restricted": ENV.get("RESTRICTED_USER", "carol")}
 
@@ -64,7 +66,8 @@ class Sim:
         self.plextv = f"http://127.0.0.1:{free_port()}"
         args = [BIN, "sim", "--plex-listen", f"127.0.0.1:{self.ports['plex']}",
                 "--plextv-listen", self.plextv.removeprefix("http://"),
-                "--jellyfin-listen", f"127.0.0.1:{self.ports['jellyfin']}", "--no-cost", "--seed", ENV.get("SEED", "4")]
+                "--jellyfin-listen", f"127.0.0.1:{self.ports['jellyfin']}", "--no-cost", "--seed", ENV.get("SEED", "4"),
+                "--jellyfin-version", JELLYFIN_VERSION]
         for size in ("tracks", "movies", "shows"):
             args += [f"--{size}", ENV[size.upper()]]
         self.proc = subprocess.Popen(args, stdout=open(f"{WORK}/sim.log", "w"), stderr=subprocess.STDOUT)
@@ -192,7 +195,9 @@ burst = 100000
         if self.server == "plex":
             requests.get(self.url + "/activities", headers={"X-Plex-Token": user["plex_token"]})
         else:
-            requests.get(self.url + "/System/Info", headers={"X-Emby-Token": user["jellyfin_token"]})
+            # The credential every release takes (12 refuses `X-Emby-Token`).
+            auth = f'MediaBrowser Token="{user["jellyfin_token"]}"'
+            requests.get(self.url + "/System/Info", headers={"Authorization": auth})
 
 
 def sent_on(http):
@@ -285,7 +290,9 @@ def main():
     try:
         log(f"simulator: {ENV['TRACKS']} tracks, {ENV['MOVIES']} movies, {ENV['SHOWS']} shows")
         crawls = {}
-        for server in ("plex", "jellyfin"):
+        # Only the servers the chosen tools replay against are crawled.
+        servers = [s for s in ("plex", "jellyfin") if any(importlib.import_module(t).SERVER == s for t in TOOLS)]
+        for server in servers:
             sim.reset()
             gateways[server] = Gateway(server, sim)
             gateways[server].start()
@@ -300,13 +307,13 @@ def main():
                 proc.terminate()
     with open(f"{WORK}/results.json", "w") as f:
         json.dump({"crawls": crawls, "results": results}, f, indent=1)
-    print(f"cachearr {FEED} configuration{VARIANT}; through cachearr: all the server was asked "
+    print(f"Jellyfin {JELLYFIN_VERSION}; cachearr {FEED} configuration{VARIANT}; through cachearr: all the server was asked "
           f"(the tool's requests cachearr sent on / cachearr's own)\n")
     print("| tool | server | user | direct | cold (tool's / own) | warm (tool's / own) | cold reduction | server s direct / cold (model) | answers equal |")
     print("|---|---|---|---:|---:|---:|---:|---:|---|")
     print("\n".join(rows))
-    print(f"\nIndex crawls (once per library, not per tool): Plex {crawls['plex']} server requests, "
-          f"Jellyfin {crawls['jellyfin']}.")
+    print("\nIndex crawls (once per library, not per tool): "
+          + ", ".join(f"{s.capitalize()} {n} server requests" for s, n in crawls.items()) + ".")
     print(shapes(results))
 
 

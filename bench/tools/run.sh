@@ -47,11 +47,13 @@
 # simulator's default cost model (10 ms a request, 5 ms an item returned). Every answer
 # through cachearr is compared with the direct one for the same request and user (digests of
 # the normalised bodies: bench/tools/common.py). Sizes: TRACKS (5000), MOVIES (200), SHOWS
-# (30), SEED (4); TOOLS and KINDS pick a subset.
+# (30), SEED (4); TOOLS and KINDS pick a subset. JELLYFIN_VERSION (10.11.11) is the Jellyfin
+# release the simulator follows (10.10.7, 10.11.11, 12.0.0: `cachearr sim --jellyfin-version`).
 #
 #   bench/tools/run.sh                         # release build; Markdown on stdout
 #   CACHEARR=/work/bin/cachearr TOOLS=kometa,tautulli bench/tools/run.sh
 #   FEED=off TOOLS=kometa bench/tools/run.sh    # the variant: probes and sampling off
+#   JELLYFIN_VERSION=12.0.0 TOOLS=jellyseerr,jellyfin_kodi KINDS=owner,shared bench/tools/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK_NAME=cachearr-tools
