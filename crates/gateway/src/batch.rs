@@ -815,6 +815,7 @@ impl Batcher {
         };
         let (reads, up, user) = (reads.clone(), up.clone(), user.clone());
         tokio::spawn(async move {
+            first_reading_in(&reads, &user).await;
             // One batch after the other: a client reading the page waits for the batch
             // holding its item, not for all of them.
             let json = is_json(&proof.value.body);
@@ -954,6 +955,47 @@ fn target_of(
     })
 }
 
+/// How long a batch waits, at most, for the first reading of its user's play state
+/// ([`first_reading_in`]), in steps of [`FIRST_READING_STEP`].
+const FIRST_READING_WAIT: Duration = Duration::from_secs(2);
+const FIRST_READING_STEP: Duration = Duration::from_millis(20);
+
+/// Waits (at most [`FIRST_READING_WAIT`]) while the play-state watch takes its first reading
+/// of `user`, woken by their first answers: once in, it drops every answer of theirs whose
+/// load started before it (the copy's `play_watch`, "the first reading of a user"), and a
+/// batch started a moment earlier would have its parts dropped with them — its walk's items
+/// then each go to the server. Nothing is waited for when the watch is off, the user was
+/// not read, or their first reading is in (or kept from an earlier run).
+async fn first_reading_in(reads: &BatchReads, user: &UserRecord) {
+    let feed = &reads.read_through().config().feed;
+    if !feed.enabled || feed.play_state_probe.is_zero() || user.play_read_ms() == 0 {
+        return;
+    }
+    let baselined = || {
+        user.play_lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .baselined
+    };
+    let steps = FIRST_READING_WAIT.as_millis() / FIRST_READING_STEP.as_millis();
+    for _ in 0..steps {
+        if baselined() {
+            return;
+        }
+        tokio::time::sleep(FIRST_READING_STEP).await;
+    }
+}
+
+/// Batches asked for the same targets at most: the first, and once again for the parts an
+/// invalidation left unstored ([`run`]).
+const BATCH_ATTEMPTS: usize = 2;
+
+/// Asks the server for `targets` in batched requests and stores each part as its single
+/// answer. A part is left unstored when an invalidation of its tags came while the batch
+/// ran (it could show what was before it): most often the first reading of a user's play
+/// state, which bumps their watch tag once, seconds into their first walk (the copy's
+/// `play_watch`). Those parts are asked for once more, in one batch after it, rather than
+/// each by the walk's single request.
 async fn run(
     reads: &BatchReads,
     up: &Arc<Upstream>,
@@ -963,22 +1005,44 @@ async fn run(
     proof: Single,
     targets: Vec<Target>,
 ) {
+    let mut targets = targets;
+    for attempt in 0..BATCH_ATTEMPTS {
+        let wanted = not_cached(reads.cache(), reads.batcher(), targets).await;
+        if wanted.is_empty() {
+            return;
+        }
+        let again = attempt > 0;
+        let asked = (&headers, &frame, &proof);
+        match run_once(reads, up, user, asked, wanted, again).await {
+            Some(unstored) => targets = unstored,
+            None => return,
+        }
+    }
+}
+
+/// One batched request for `wanted` and its parts stored; the targets whose parts were left
+/// unstored, or `None` when the batch failed or was not proven. `again`: the batch repeats
+/// one whose parts an invalidation left unstored; its proof may then differ from the
+/// earlier single answer for the very reason the parts were left (the item's play state
+/// changed), so a difference stores nothing but does not turn batching off.
+async fn run_once(
+    reads: &BatchReads,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    (headers, frame, proof): (&HeaderMap, &Single, &Single),
+    wanted: Vec<Target>,
+    again: bool,
+) -> Option<Vec<Target>> {
     let batcher = reads.batcher();
     let cache = reads.cache();
-    let wanted = not_cached(reads.cache(), reads.batcher(), targets).await;
-    if wanted.is_empty() {
-        return;
-    }
     let mut ids = String::from(&*proof.id);
     for t in &wanted {
         ids.push(',');
         ids.push_str(&t.id);
     }
     let walk = cachearr_dialect::of(up.profile).walk_batch();
-    let target = (walk.batch_target)(single_prefix(&proof), &ids, proof.query.as_deref());
-    let Ok(uri) = target.parse::<Uri>() else {
-        return;
-    };
+    let target = (walk.batch_target)(single_prefix(proof), &ids, proof.query.as_deref());
+    let uri = target.parse::<Uri>().ok()?;
     let stamp = cache.fetch_started();
     batcher.stats.batches.fetch_add(1, Ordering::Relaxed);
     let answer = crate::fetch::fetch_uncached(
@@ -993,17 +1057,13 @@ async fn run(
     .await;
     let value = match answer {
         Ok(Fill::Store(v) | Fill::Pass(v)) if v.status == 200 => v,
-        _ => return,
+        _ => return None,
     };
     let json = is_json(&proof.value.body);
     // A single answer is its item inside a container (the frame's head and tail), or the
     // item alone.
-    let Some(batch) = Children::of(&value.body, walk.json_items) else {
-        return;
-    };
-    let Some((head, tail)) = single_frame(walk, &frame) else {
-        return;
-    };
+    let batch = Children::of(&value.body, walk.json_items)?;
+    let (head, tail) = single_frame(walk, frame)?;
     let parts: HashMap<&str, &[u8]> = batch
         .items
         .iter()
@@ -1023,11 +1083,14 @@ async fn run(
         build(bytes) == proof.value.body && same_headers(&value.headers, &proof.value.headers)
     });
     if !proven {
-        batcher.stats.refused.fetch_add(1, Ordering::Relaxed);
-        batcher.set_proof(&up.name, json, Proof::Refused);
-        return;
+        if !again {
+            batcher.stats.refused.fetch_add(1, Ordering::Relaxed);
+            batcher.set_proof(&up.name, json, Proof::Refused);
+        }
+        return None;
     }
     batcher.set_proof(&up.name, json, Proof::Proven);
+    let mut unstored = Vec::new();
     for t in wanted {
         let Some(bytes) = parts.get(&*t.id) else {
             continue;
@@ -1037,10 +1100,13 @@ async fn run(
             headers: proof.value.headers.clone(),
             body: build(bytes),
         };
-        if store_part(reads, up, (user, &headers), t, part, None, &stamp).await {
+        if store_part(reads, up, (user, headers), t.clone(), part, None, &stamp).await {
             batcher.stats.parts_stored.fetch_add(1, Ordering::Relaxed);
+        } else {
+            unstored.push(t);
         }
     }
+    Some(unstored)
 }
 
 /// Stores `part`, one target's share of a batched answer (an item of a batch, a page of a
