@@ -255,6 +255,10 @@ impl EventSubscriptions {
         let mut subscribers = Vec::new();
         if tokio::runtime::Handle::try_current().is_ok() {
             for up in gateway.upstreams() {
+                // The release the server runs, read once as the gateway starts (it answers
+                // anyone): one kept from the last run is confirmed or followed at once.
+                let (gw, read_up) = (gateway.clone(), Arc::clone(up));
+                tokio::spawn(async move { read_server_version(&gw, &read_up).await });
                 let Some(token) = up.config.token.clone().filter(|t| !t.is_empty()) else {
                     continue;
                 };
@@ -276,9 +280,6 @@ impl EventSubscriptions {
                     source,
                 });
                 let status = Arc::new(SubscriberStatus::default());
-                // The release the server runs, read once as the subscription starts.
-                let (gw, read_up) = (gateway.clone(), Arc::clone(up));
-                tokio::spawn(async move { read_server_version(&gw, &read_up).await });
                 if let Some(feed) = gateway.feed(&up.name) {
                     feed.attach_socket(Arc::clone(&status));
                 }

@@ -1,6 +1,6 @@
 //! Where the gateway's files live in the data directory, beside the cache's own store: the
-//! library copy's files (its snapshots, element stores and frames) and the refused tokens'
-//! marks, one file per upstream. The disk tier counts this directory against `disk_max`.
+//! library copy's files (its snapshots, element stores and frames), the refused tokens'
+//! marks and the release each server was last seen at, one file per upstream. The disk tier counts this directory against `disk_max`.
 
 use std::path::{Path, PathBuf};
 

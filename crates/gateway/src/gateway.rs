@@ -341,6 +341,9 @@ fn open_upstream(
     // Refused tokens stay refused across a restart (their keyed hashes, never tokens).
     up.users
         .keep_refusals_in(data_files::file_path(&config.data_dir, &u.name, "refused"));
+    // The release the server ran is known from the first request after a restart (and read
+    // again at once: `change_events`).
+    up.keep_release_in(data_files::file_path(&config.data_dir, &u.name, "release"));
     Ok(Arc::new(up))
 }
 

@@ -189,8 +189,14 @@ pub struct Upstream {
     /// What each user may see, read from the server's account service (`None`: its
     /// dialect reads no shares, or no address or owner token is configured).
     pub shares: Option<crate::shares::ShareBook>,
-    /// The release the server last said it runs (its identity route's answer), when read.
+    /// The release the server last said it runs (its identity route's answer), when read;
+    /// at start, the one kept from the last run ([`Self::keep_release_in`]).
     server_version: Mutex<Option<Arc<str>>>,
+    /// The file the release is kept in across restarts ([`Self::keep_release_in`]).
+    release_file: std::sync::OnceLock<std::path::PathBuf>,
+    /// Whether the server itself said its release since this process started: one kept from
+    /// the last run is not confirmed until it does.
+    release_confirmed: std::sync::atomic::AtomicBool,
     /// How many times that release changed: what was read from a request under another
     /// release (its token among them) is read again.
     release_changes: std::sync::atomic::AtomicU64,
@@ -266,9 +272,11 @@ impl Upstream {
     }
 
     /// Records the release the server says it runs (read from its identity route by its
-    /// dialect); returns the release it replaces when it differs from the one read before
-    /// (the first reading replaces nothing).
+    /// dialect); returns the release it replaces when it differs from the one read before,
+    /// or kept from the last run (the first reading of a new data directory replaces
+    /// nothing). A new release is kept ([`Self::keep_release_in`]).
     pub fn note_server_version(&self, version: &str) -> Option<Arc<str>> {
+        self.release_confirmed.store(true, Ordering::Release);
         let mut known = self
             .server_version
             .lock()
@@ -277,10 +285,45 @@ impl Upstream {
             return None;
         }
         let before = known.replace(Arc::from(version));
+        drop(known);
         if before.is_some() {
             self.release_changes.fetch_add(1, Ordering::Relaxed);
         }
+        if let Some(path) = self.release_file.get()
+            && let Err(error) = write_release(path, version)
+        {
+            tracing::warn!(
+                upstream = %self.name,
+                path = %path.display(),
+                %error,
+                "the server's release could not be kept: a restart reads it again before \
+                 following it"
+            );
+        }
         before
+    }
+
+    /// Keeps the server's release in `path` from now on, and takes the one kept there by the
+    /// last run as the release the server runs (at start, before any request): a restarted
+    /// gateway reads requests by that release's rules from the first one, while the server
+    /// is asked again ([`Self::release_confirmed`]).
+    pub fn keep_release_in(&self, path: std::path::PathBuf) {
+        if let Some(kept) = read_release(&path) {
+            let mut known = self
+                .server_version
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if known.is_none() {
+                *known = Some(Arc::from(kept.as_str()));
+            }
+        }
+        let _ = self.release_file.set(path);
+    }
+
+    /// Whether the server said which release it runs since this process started (a release
+    /// kept from the last run is only what it ran then).
+    pub fn release_confirmed(&self) -> bool {
+        self.release_confirmed.load(Ordering::Acquire)
     }
 
     /// How many times the release the server runs changed ([`Self::note_server_version`]).
@@ -335,6 +378,8 @@ impl Upstream {
             flights: Flights::default(),
             prefetched: Ledger::default(),
             server_version: Mutex::new(None),
+            release_file: std::sync::OnceLock::new(),
+            release_confirmed: std::sync::atomic::AtomicBool::new(false),
             release_changes: std::sync::atomic::AtomicU64::new(0),
             heartbeats: Mutex::new(std::collections::HashMap::new()),
             client,
@@ -522,6 +567,34 @@ fn transport_failure(e: &cachearr_engine::Cause) -> &'static str {
     } else {
         "connection failed"
     }
+}
+
+/// The longest release string kept (a version such as `12.0.0`; anything longer is not one).
+const RELEASE_MAX: usize = 64;
+
+/// A release as it may be kept: short, printable, no spaces.
+fn plausible_release(text: &str) -> bool {
+    !text.is_empty() && text.len() <= RELEASE_MAX && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The release kept in `path` by an earlier run, if the file holds one.
+fn read_release(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let text = text.trim();
+    plausible_release(text).then(|| text.to_owned())
+}
+
+/// Keeps `version` in `path` (written beside it, then renamed over it).
+fn write_release(path: &std::path::Path, version: &str) -> std::io::Result<()> {
+    if !plausible_release(version) {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let temporary = path.with_extension("release.tmp");
+    std::fs::write(&temporary, format!("{version}\n"))?;
+    std::fs::rename(&temporary, path)
 }
 
 #[cfg(test)]

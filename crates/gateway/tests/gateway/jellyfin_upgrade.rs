@@ -159,3 +159,111 @@ async fn an_upgrade_to_12_under_a_running_gateway_is_followed_with_12s_answers()
         assert_eq!(refused.0, 401, "{path}: {refused:?}");
     }
 }
+
+/// A gateway restarted on its data directory reads requests by the release its last run saw,
+/// from the first request: even while the server's identity route fails (nothing confirms
+/// the release), a legacy credential — which 12 refuses — gets the server's refusal, not the
+/// answer the earlier run kept on disk for the same user. Once the server answers its identity
+/// again, the release is confirmed.
+#[tokio::test]
+async fn a_restarted_gateway_reads_requests_by_the_release_it_kept() {
+    use cachearr_sim::control::Faults;
+    use cachearr_testkit::sim_gateway;
+
+    let srv = Sim::builder()
+        .tracks(60)
+        .movies(6)
+        .shows(1)
+        .seed(5)
+        .cost(CostModel::zero())
+        .build()
+        .unwrap()
+        .start_jellyfin_test_server(JellyfinOptions {
+            version: JellyfinVersion::V12_0,
+            ..JellyfinOptions::default()
+        })
+        .await
+        .unwrap();
+    let (owner, user_token) = {
+        let state = srv.sim.state();
+        let user = state.users().iter().find(|u| !u.is_owner).unwrap().clone();
+        (state.owner().jellyfin_token.clone(), user.jellyfin_token)
+    };
+    let data = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut config =
+            sim_gateway::loopback_config(Profile::Jellyfin, &srv.base_url, data.path());
+        config.upstreams[0].token = Some(owner.clone());
+        config.cache.disk.enabled = true;
+        config
+    };
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let modern = format!(r#"MediaBrowser Client="restart", Token="{user_token}""#);
+    let modern = ("Authorization", modern.as_str());
+    let legacy = ("X-Emby-Token", user_token.as_str());
+    let path = "/Items?Recursive=true&IncludeItemTypes=Audio&SortBy=ProductionYear&Limit=20";
+
+    let first = sim_gateway::serve(sim_gateway::gateway_builder(config())).await;
+    let up = first.gateway.upstreams()[0].clone();
+    cachearr_testkit::eventually(
+        "the server's release read",
+        std::time::Duration::from_secs(30),
+        async || up.server_version().as_deref() == Some("12.0.0"),
+    )
+    .await;
+    let answer = ask(&client, &first.proxy, path, modern).await;
+    assert_eq!(answer.0, 200, "{answer:?}");
+    let kept = cachearr_gateway::data_files::file_path(data.path(), &up.name, "release");
+    assert_eq!(std::fs::read_to_string(&kept).unwrap().trim(), "12.0.0");
+    let sim_gateway::Served {
+        gateway,
+        stop,
+        task,
+        ..
+    } = first;
+    let _ = stop.send(());
+    task.await.unwrap();
+    drop((gateway, up));
+
+    // From now on the server does not say its release.
+    srv.sim.set_faults(Faults {
+        error_rate: 1.0,
+        error_status: 503,
+        path_prefix: Some("/System/Info/Public".into()),
+        ..Faults::default()
+    });
+    let second = sim_gateway::serve(sim_gateway::gateway_builder(config())).await;
+    let up = second.gateway.upstreams()[0].clone();
+    // Known before any request, not confirmed.
+    assert_eq!(up.server_version().as_deref(), Some("12.0.0"));
+    assert!(!up.release_confirmed());
+    // The user's answer kept on disk by the first run is theirs in the current form …
+    let again = client
+        .get(format!("{}{path}", second.proxy))
+        .header(modern.0, modern.1)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let status = header(&again, "cache-status").to_owned();
+    assert!(
+        status.contains("; hit"),
+        "not kept across the restart: {status}"
+    );
+    assert_eq!((200, again.text().await.unwrap()), answer);
+    // … but a legacy credential is no credential to 12: the server refuses it, as it would
+    // directly.
+    let refused = ask(&client, &second.proxy, path, legacy).await;
+    assert_eq!(refused.0, ask(&client, &srv.base_url, path, legacy).await.0);
+    assert_eq!(refused.0, 401, "{refused:?}");
+    assert!(!up.release_confirmed());
+
+    // The server says its release again (its socket comes back): confirmed, nothing dropped.
+    srv.sim.set_faults(Faults::default());
+    let read = cachearr_gateway::server_version::read(second.gateway.cache(), &up).await;
+    assert!(!read, "the release did not change");
+    assert!(up.release_confirmed());
+    assert_eq!(up.release_changes(), 0);
+    let _ = second.stop.send(());
+    second.task.await.unwrap();
+}
