@@ -178,6 +178,27 @@ impl WalkSources for Library {
     }
 
     fn server_changed(&self, upstream: &str) {
+        // The frames were proven on the earlier release's answers, and kept for a restart:
+        // both forgotten, so that the new release's answers prove them again.
+        if let Some(index) = self.index(upstream) {
+            index.frames().forget();
+            let kept = cachearr_gateway::data_files::file_path(
+                &self.reads.config().data_dir,
+                upstream,
+                "frames.json",
+            );
+            if let Err(e) = std::fs::remove_file(&kept)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(
+                    upstream,
+                    path = %kept.display(),
+                    error = %e,
+                    "library copy: the frames proven on the earlier release could not be \
+                     removed; a restart would load them again"
+                );
+            }
+        }
         // Read again as after a scan: the new release may list and write items otherwise.
         self.note_change(upstream, &ChangeEvent::new(Change::ScanFinished));
     }

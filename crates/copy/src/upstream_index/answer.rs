@@ -100,6 +100,7 @@ pub(crate) async fn try_answer<B>(
         handle.note_search_to_server();
         return Err(Declined::NotIndexed);
     };
+    release_confirmed(up)?;
     // An item written through cachearr is not read again yet: an answer could show it as it
     // was (or miss it under its new title). The server answers.
     if handle.has_stale() {
@@ -174,6 +175,18 @@ pub(crate) async fn try_answer<B>(
         started.elapsed().as_secs_f64(),
     );
     Ok(resp)
+}
+
+/// Whether the copy may answer for `up` as far as its server's release goes: where the
+/// dialect follows releases, only once the server said its release since the gateway started
+/// (a copy, its frames and proofs kept from the last run were made under the release the
+/// server ran then; a change found drops them and reads the server again).
+fn release_confirmed(up: &Upstream) -> Result<(), Declined> {
+    let followed = cachearr_dialect::of(up.profile).version_reader().is_some();
+    if followed && !up.release_confirmed() {
+        return Err(Declined::ReleaseUnconfirmed);
+    }
+    Ok(())
 }
 
 /// `sections` narrowed to the one with id `id` (none when the user may not see it). The
@@ -509,6 +522,7 @@ async fn walk_from_copy(
         .and_then(|routes| walk_of(answers, routes, search, path, query))
         .or_declined(Declined::UnmodelledParameter)?;
     let index = (handle.ready().filter(|_| handle.enabled())).or_declined(Declined::NotIndexed)?;
+    release_confirmed(up)?;
     // An item changed on the server or through cachearr and not read again yet: the copy may
     // be behind; the server answers (as it does what it did not answer with a 200).
     if handle.has_stale() || server.is_some_and(|v| v.status != 200) {

@@ -51,11 +51,14 @@ pub enum Declined {
     RestrictionUnknown,
     /// The item walked is one the server hides from the user: the server answers as it does.
     ItemHidden,
+    /// The server has not said which release it runs since the gateway started: the copy
+    /// was made under the release it ran before, whose answers another may not share.
+    ReleaseUnconfirmed,
 }
 
 impl Declined {
     /// Every reason, in the order they are reported.
-    pub const ALL: [Declined; 16] = [
+    pub const ALL: [Declined; 17] = [
         Declined::NotIndexed,
         Declined::NotKept,
         Declined::ItemChanged,
@@ -72,6 +75,7 @@ impl Declined {
         Declined::UserStateUnread,
         Declined::RestrictionUnknown,
         Declined::ItemHidden,
+        Declined::ReleaseUnconfirmed,
     ];
 
     /// The reason as a fixed word (a metric label value, a key in `/api/index`).
@@ -93,6 +97,7 @@ impl Declined {
             Declined::UserStateUnread => "user_state_unread",
             Declined::RestrictionUnknown => "restriction_unknown",
             Declined::ItemHidden => "item_hidden",
+            Declined::ReleaseUnconfirmed => "release_unconfirmed",
         }
     }
 

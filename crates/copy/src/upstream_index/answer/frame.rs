@@ -414,6 +414,21 @@ impl Frames {
         }
     }
 
+    /// Forgets every frame, proven or refused, and every proof on its way: the server runs
+    /// another release, whose answers are proven again before the copy gives them.
+    pub(crate) fn forget(&self) {
+        self.lock().clear();
+        self.learners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.walkers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.proved.notify_waiters();
+    }
+
     /// Whether `shape` was refused (its answers are the server's).
     pub(crate) fn refused(&self, shape: &Shape) -> bool {
         matches!(self.lock().get(shape), Some(Learned::Refused))
