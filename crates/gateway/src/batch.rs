@@ -955,7 +955,7 @@ fn target_of(
     })
 }
 
-/// How long a batch waits, at most, for the first reading of its user's play state
+/// How long a batch or a window waits, at most, for the first reading of its user's play state
 /// ([`first_reading_in`]), in steps of [`FIRST_READING_STEP`].
 const FIRST_READING_WAIT: Duration = Duration::from_secs(2);
 const FIRST_READING_STEP: Duration = Duration::from_millis(20);

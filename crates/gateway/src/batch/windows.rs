@@ -721,6 +721,9 @@ impl Windows {
             targets,
         };
         tokio::spawn(async move {
+            // A window sent as the user's first play-state reading is taken would have its
+            // pages dropped with it (`super::first_reading_in`).
+            super::first_reading_in(&reads, &user).await;
             let (ended, frame) = run(&reads, &up, &user, paged, &due, window).await;
             let ended = ended || due.ends_at.is_some_and(|t| due.start + due.items >= t);
             reads.batcher().windows.finish(
