@@ -443,14 +443,22 @@ async fn open_disk_waiting(
     memory: DiskMemory,
 ) -> Result<DiskStart, EngineError> {
     let waited_from = std::time::Instant::now();
+    let mut told = false;
     loop {
-        let at = at.clone();
+        let dir = at.clone();
         let start =
-            tokio::task::spawn_blocking(move || DiskTier::open_or_recover(at, max_bytes, memory))
+            tokio::task::spawn_blocking(move || DiskTier::open_or_recover(dir, max_bytes, memory))
                 .await
                 .map_err(|e| EngineError::Config(format!("disk open task failed: {e}")))?;
         match start {
             DiskStart::InUse { .. } if waited_from.elapsed() < IN_USE_WAIT => {
+                // Said once, so that a start held up for seconds says by what.
+                if !std::mem::replace(&mut told, true) {
+                    tracing::info!(
+                        dir = %at.display(),
+                        "the cache directory is in use; waiting up to {IN_USE_WAIT:?} for it to be let go"
+                    );
+                }
                 tokio::time::sleep(IN_USE_RETRY).await;
             }
             start => return Ok(start),

@@ -190,3 +190,32 @@ impl<H: WriteHook> Tier for HookedDisk<H> {
         self.disk.usage()
     }
 }
+
+/// What the engine logs at `level` and above while the returned guard lives (this thread
+/// only: a current-thread runtime's tasks, not a worker pool's).
+pub(crate) fn capture_logs(
+    level: tracing::Level,
+) -> (
+    tracing::subscriber::DefaultGuard,
+    Arc<std::sync::Mutex<Vec<u8>>>,
+) {
+    #[derive(Clone)]
+    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer(Arc::default());
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), buffer.0)
+}

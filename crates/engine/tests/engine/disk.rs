@@ -793,32 +793,6 @@ async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
     cache.shutdown().await;
 }
 
-/// What the engine logs at `warn` and above while the returned guard lives (this thread only).
-fn capture_warnings() -> (
-    tracing::subscriber::DefaultGuard,
-    Arc<std::sync::Mutex<Vec<u8>>>,
-) {
-    #[derive(Clone)]
-    struct Buffer(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer(Arc::default());
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (tracing::subscriber::set_default(subscriber), buffer.0)
-}
-
 /// The `dropped=` counts of the write-behind queue's warnings so far.
 fn dropped_warnings(logs: &std::sync::Mutex<Vec<u8>>) -> Vec<u64> {
     let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
@@ -833,7 +807,7 @@ fn dropped_warnings(logs: &std::sync::Mutex<Vec<u8>>) -> Vec<u64> {
 
 #[tokio::test(flavor = "current_thread")]
 async fn dropped_writes_are_warned_about_once_per_ten_seconds_with_their_count() {
-    let (_guard, logs) = capture_warnings();
+    let (_guard, logs) = capture_logs(tracing::Level::WARN);
     let store = Store {
         clock: Arc::new(ManualClock::new(1_000_000)),
         ..Store::new()

@@ -224,17 +224,18 @@ async fn a_store_let_go_a_moment_later_is_opened() {
     let dir = tempfile::tempdir().unwrap();
     let at = dir.path().join("cache");
     let holder = DiskTier::open(&at, 1 << 20).unwrap();
-    // Let go while the new cache is opening (well within its wait).
-    let letting_go = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(200));
+    let (_guard, logs) = capture_logs(tracing::Level::INFO);
+    let opening = TieredCache::builder().disk(&at, 1 << 20).build();
+    // Let go once the new cache has found the store in use and waits for it.
+    let letting_go = async {
+        eventually("the new cache waits for the store", WAIT, async || {
+            String::from_utf8_lossy(&logs.lock().unwrap()).contains("in use; waiting")
+        })
+        .await;
         drop(holder);
-    });
-    let cache = TieredCache::builder()
-        .disk(&at, 1 << 20)
-        .build()
-        .await
-        .unwrap();
-    letting_go.join().unwrap();
+    };
+    let (cache, ()) = tokio::join!(opening, letting_go);
+    let cache = cache.unwrap();
     let stats = cache.stats();
     assert!(stats.tier(TierKind::Disk).unwrap().enabled);
     assert!(stats.warnings.is_empty(), "{:?}", stats.warnings);
