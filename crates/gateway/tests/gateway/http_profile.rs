@@ -45,8 +45,30 @@ impl Seen {
     }
 }
 
+/// Holds the origin's answers to `/slow` until the test opens it: concurrent misses of one
+/// key meet while the first is asked, however slowly the gateway takes them in.
+#[derive(Clone)]
+struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Gate {
+    async fn passed(&self) {
+        let mut open = self.0.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+    }
+
+    fn open(&self) {
+        self.0.send_replace(true);
+    }
+}
+
 /// Serves `route` on a free loopback port; returns its URL.
-async fn origin(route: Route, clock: Arc<ManualClock>, seen: Seen) -> String {
+async fn origin(route: Route, clock: Arc<ManualClock>, seen: Seen, gate: Gate) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -54,21 +76,20 @@ async fn origin(route: Route, clock: Arc<ManualClock>, seen: Seen) -> String {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
-            let (clock, seen) = (clock.clone(), seen.clone());
+            let (clock, seen, gate) = (clock.clone(), seen.clone(), gate.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let (clock, seen) = (clock.clone(), seen.clone());
+                    let (clock, seen, gate) = (clock.clone(), seen.clone(), gate.clone());
                     async move {
                         let target = req.uri().path_and_query().unwrap().to_string();
-                        if req.uri().path().starts_with("/slow") {
-                            // Long enough for concurrent misses to meet while it is asked.
-                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                        }
                         seen.0.lock().unwrap().push((
                             req.method().to_string(),
                             target,
                             req.headers().clone(),
                         ));
+                        if req.uri().path() == "/slow" {
+                            gate.passed().await;
+                        }
                         let (status, headers, body) = route(&req);
                         let mut resp =
                             Response::new(Full::new(Bytes::from_static(body.as_bytes())));
@@ -100,6 +121,8 @@ struct Setup {
     admin: String,
     clock: Arc<ManualClock>,
     seen: Seen,
+    gate: Gate,
+    gateway: cachearr_gateway::Gateway,
     client: reqwest::Client,
     _data: tempfile::TempDir,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -114,7 +137,8 @@ async fn setup(route: Route) -> Setup {
 async fn setup_with(route: Route, extra: &str) -> Setup {
     let clock = Arc::new(ManualClock::new(1_800_000_000_000));
     let seen = Seen::default();
-    let url = origin(route, clock.clone(), seen.clone()).await;
+    let gate = Gate::default();
+    let url = origin(route, clock.clone(), seen.clone(), gate.clone()).await;
     let data = tempfile::tempdir().unwrap();
     let mut config = sim_gateway::loopback_config(Profile::Http, &url, data.path());
     if !extra.is_empty() {
@@ -131,6 +155,8 @@ async fn setup_with(route: Route, extra: &str) -> Setup {
         admin: served.admin,
         clock,
         seen,
+        gate,
+        gateway: served.gateway,
         client: reqwest::Client::new(),
         _data: data,
         _stop: served.stop,
@@ -249,7 +275,7 @@ fn routes(req: &Request<Incoming>) -> (u16, Vec<(&'static str, String)>, &'stati
             ],
             "dated",
         ),
-        "/api/v3/series" | "/plain" | "/slow/plain" => (200, Vec::new(), "no caching headers"),
+        "/api/v3/series" | "/plain" | "/shared/plain" => (200, Vec::new(), "no caching headers"),
         "/calendar" => (200, cc("no-store"), "calendar"),
         "/slow" => (200, cc("max-age=60"), "slow"),
         "/hostile" => (
@@ -488,7 +514,7 @@ fresh = "5m"
 override_origin = true
 
 [[upstream.route]]
-path = "/slow/plain"
+path = "/shared/plain"
 fresh = "1m"
 scope = "shared"
 
@@ -555,11 +581,11 @@ async fn a_routes_scope_and_pass_through_are_obeyed() {
     assert_hit(&hit);
     assert_eq!(s.seen.count("/private"), 3);
     // `scope = "shared"`: one entry whoever asks.
-    s.get("/slow/plain", &alice).await;
-    s.get("/slow/plain", &[("authorization", "Bearer bob")])
+    s.get("/shared/plain", &alice).await;
+    s.get("/shared/plain", &[("authorization", "Bearer bob")])
         .await;
-    s.get("/slow/plain", &[]).await;
-    assert_eq!(s.seen.count("/slow/plain"), 1);
+    s.get("/shared/plain", &[]).await;
+    assert_eq!(s.seen.count("/shared/plain"), 1);
     // `cache = false`: passed through even when the response allows storing.
     let passed = s.get("/public", &[]).await;
     assert_eq!(header(&passed, "x-cache"), "BYPASS");
@@ -596,7 +622,19 @@ async fn a_stale_answer_within_the_routes_window_is_refreshed_behind() {
 async fn concurrent_misses_of_one_key_make_one_upstream_request() {
     let s = setup(routes).await;
     let asks = (0..20).map(|_| s.get("/slow", &[]));
-    let answers = futures_util::future::join_all(asks).await;
+    // The origin holds its answer until each of the 20 has either reached it or joined the
+    // fill under way: had they not met, each would have asked the origin itself.
+    let flights = &s.gateway.upstreams()[0].flights;
+    let met = async {
+        cachearr_testkit::eventually(
+            "each request asks the origin or waits for the fill",
+            std::time::Duration::from_secs(10),
+            async || s.seen.count("/slow") + flights.waiting() == 20,
+        )
+        .await;
+        s.gate.open();
+    };
+    let (answers, ()) = tokio::join!(futures_util::future::join_all(asks), met);
     for a in answers {
         assert_eq!(a.status(), 200);
         assert_eq!(a.text().await.unwrap(), "slow");

@@ -5,7 +5,8 @@
 //! A waiter holds a `watch` receiver taken while the fill's sender lives; the sender is
 //! never used to send, only dropped when the fill ends (however it ends: an answer, an
 //! error, a panic or a cancelled client), which wakes every receiver. A receiver taken
-//! before the drop cannot miss the wake-up, which a `Notify` taken then awaited could.
+//! before the drop cannot miss the wake-up, which a `Notify` taken then awaited could. The
+//! sender's count of receivers is the count of waiters, which [`Flights::waiting`] reports.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +16,7 @@ use tokio::sync::watch;
 /// The fills under way of one upstream, by key.
 #[derive(Debug, Default)]
 pub struct Flights {
-    running: Arc<Mutex<HashMap<String, watch::Receiver<()>>>>,
+    running: Arc<Mutex<HashMap<String, Arc<watch::Sender<()>>>>>,
 }
 
 /// What a caller of [`Flights::join`] does.
@@ -31,8 +32,9 @@ pub enum Joined {
 #[derive(Debug)]
 pub struct FlightGuard {
     key: String,
-    running: Arc<Mutex<HashMap<String, watch::Receiver<()>>>>,
-    _sender: watch::Sender<()>,
+    running: Arc<Mutex<HashMap<String, Arc<watch::Sender<()>>>>>,
+    /// The fill's sender; the map's copy goes first, so dropping this one ends the flight.
+    _sender: Arc<watch::Sender<()>>,
 }
 
 impl Drop for FlightGuard {
@@ -46,16 +48,23 @@ impl Flights {
     /// Joins the flight of `key`: leads it if none is under way.
     pub fn join(&self, key: &str) -> Joined {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(rx) = running.get(key) {
-            return Joined::Wait(rx.clone());
+        if let Some(tx) = running.get(key) {
+            return Joined::Wait(tx.subscribe());
         }
-        let (tx, rx) = watch::channel(());
-        running.insert(key.to_owned(), rx);
+        let tx = Arc::new(watch::Sender::new(()));
+        running.insert(key.to_owned(), Arc::clone(&tx));
         Joined::Lead(FlightGuard {
             key: key.to_owned(),
             running: Arc::clone(&self.running),
             _sender: tx,
         })
+    }
+
+    /// Requests waiting for a fill under way, over every key: those that joined a flight and
+    /// have not been woken by its end yet.
+    pub fn waiting(&self) -> usize {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.values().map(|tx| tx.receiver_count()).sum()
     }
 
     /// Whether a fill of `key` is under way.
@@ -86,12 +95,14 @@ mod tests {
         };
         assert!(matches!(flights.join("other"), Joined::Lead(_)));
         assert!(flights.is_running("k"));
+        assert_eq!(flights.waiting(), 1);
         let waiter = tokio::spawn(wait(rx));
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
         drop(guard);
         waiter.await.expect("the waiter wakes");
         assert!(!flights.is_running("k"));
+        assert_eq!(flights.waiting(), 0);
         assert!(matches!(flights.join("k"), Joined::Lead(_)));
     }
 
