@@ -74,7 +74,7 @@ async fn redis_killed_under_load_and_restarted_costs_no_request_and_serves_nothi
 
     // Load on both gateways while Redis dies and comes back.
     let paths: Vec<String> = (0..5).map(|i| farm.item_path(i)).collect();
-    let load = farm.start_load(paths);
+    let load = farm.start_load(move |k| paths[k % paths.len()].clone());
     load.runs_for(20, "load before Redis dies").await;
     redis.kill();
     // Requests go on; the breaker opens and /ready says degraded (200), /api/stats says why.
@@ -132,20 +132,6 @@ fn has_redis_warning(stats: &serde_json::Value) -> bool {
         .is_some_and(|w| w.iter().any(|w| w.as_str().unwrap_or("").contains("redis")))
 }
 
-/// Paths for a load that keeps asking Redis: cold pages (each a miss in memory: a Redis
-/// read and a load lock) between hits on items the flows after it do not use.
-fn mixed_paths(farm: &Farm) -> Vec<String> {
-    (0..2000)
-        .map(|i| {
-            if i % 2 == 0 {
-                farm.page_path(i)
-            } else {
-                farm.item_path(4 + i % 4)
-            }
-        })
-        .collect()
-}
-
 /// Bound on any one request while Redis misbehaves, for a command timeout of `timeout`: a
 /// miss may spend a timeout on the Redis read and one on the load lock before the breaker
 /// opens; the rest is slack for a shared, loaded test machine.
@@ -173,7 +159,7 @@ async fn a_frozen_redis_costs_no_request_more_than_a_bound_and_recovers_with_not
     assert_eq!(farm.get(1, &item).await.plays, 0);
 
     let before = farm.redis_health(0);
-    let load = farm.start_load(mixed_paths(&farm));
+    let load = farm.start_load(farm.mixed_path());
     load.runs_for(20, "load before Redis freezes").await;
     redis.signal("STOP");
     eventually("A warns that Redis is skipped", SETTLE, async || {
@@ -326,7 +312,7 @@ async fn fails_over_without_errors_or_stale_answers(
     farm.flush().await;
     assert_eq!(farm.get(1, &item).await.cache, "HIT");
 
-    let load = farm.start_load(mixed_paths(farm));
+    let load = farm.start_load(farm.mixed_path());
     load.runs_for(20, "load before the master dies").await;
     let killed = Instant::now();
     let promoted = failover();

@@ -31,6 +31,14 @@ use cachearr_testkit::http::get_json;
 use cachearr_upstream::secret::Secret;
 use sim_gateway::{admin_client_builder, loopback_config, serve};
 
+/// A page of two tracks of the music section `section` from `start`: each `start` is a
+/// distinct cache key, so a load over ever new starts keeps missing memory and asking Redis.
+fn page_path(section: u32, start: usize) -> String {
+    format!(
+        "/library/sections/{section}/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=2"
+    )
+}
+
 /// How long a farm's background effect (an event, a reconnect, a recovery) may take to show:
 /// generous, the machine is shared.
 pub const SETTLE: Duration = Duration::from_secs(30);
@@ -226,15 +234,6 @@ impl Farm {
         self.gws[gw].gateway.cache().redis().unwrap().health()
     }
 
-    /// A page of the music section's tracks: `start` makes a distinct cache key, so a load
-    /// over many starts keeps missing memory and asking Redis.
-    pub fn page_path(&self, start: usize) -> String {
-        format!(
-            "/library/sections/{}/all?type=10&X-Plex-Container-Start={start}&X-Plex-Container-Size=2",
-            self.music_section
-        )
-    }
-
     /// The token of a user other than the owner who sees the music section.
     pub fn other_token(&self) -> String {
         self.sim
@@ -326,9 +325,11 @@ impl Farm {
         assert_eq!(r.status(), 200);
     }
 
-    /// Requests over `paths`, each through every gateway in turn, one at a time, until
-    /// [`Load::finish`] (or 120 s, a bound for a test that never calls it).
-    pub fn start_load(&self, paths: Vec<String>) -> Load {
+    /// Requests one at a time, each answered before the next is sent, until [`Load::finish`]
+    /// (or 120 s, a bound for a test that never calls it): round `k` asks `path(k)` of every
+    /// gateway in turn. The load is paced by its answers alone; a test waits for the traffic it
+    /// needs with [`Load::runs_for`].
+    pub fn start_load(&self, path: impl Fn(usize) -> String + Send + 'static) -> Load {
         let client = self.client.clone();
         let proxies: Vec<String> = self.gws.iter().map(|g| g.proxy.clone()).collect();
         let token = self.token.clone();
@@ -340,19 +341,17 @@ impl Farm {
             let mut report = LoadReport::default();
             let mut n = 0usize;
             while Instant::now() < deadline && !stopped.load(Ordering::Relaxed) {
-                // Each path on every gateway in turn (A, then B, then the next path).
+                // Each round's path on every gateway in turn (A, then B, then the next round).
                 let proxy = &proxies[n % proxies.len()];
-                let path = &paths[(n / proxies.len()) % paths.len()];
+                let path = path(n / proxies.len());
                 n += 1;
                 let sent = Instant::now();
-                match get_with(&client, proxy, &token, path).await {
+                match get_with(&client, proxy, &token, &path).await {
                     Some(a) if a.status == 200 => report.ok += 1,
                     _ => report.failed += 1,
                 }
                 report.slowest = report.slowest.max(sent.elapsed());
                 counted.fetch_add(1, Ordering::Relaxed);
-                // A pause between requests, so the load does not starve the machine.
-                tokio::time::sleep(Duration::from_millis(5)).await;
             }
             report
         });
@@ -360,6 +359,20 @@ impl Farm {
             stop,
             answered,
             task,
+        }
+    }
+
+    /// The path of round `k` of a load that keeps asking Redis: a page no round asked before
+    /// (a miss in memory: a Redis read and a load lock) every other round, between hits on
+    /// items the flows after it do not use.
+    pub fn mixed_path(&self) -> impl Fn(usize) -> String + Send + 'static {
+        let (section, tracks) = (self.music_section, self.tracks.clone());
+        move |k| {
+            if k % 2 == 0 {
+                page_path(section, k)
+            } else {
+                format!("/library/metadata/{}", tracks[4 + k % 4])
+            }
         }
     }
 
