@@ -14,6 +14,9 @@
 //! against 10.11, runs an application's flow (`real_clients/jellyfin_sdk/flow.mjs`: discovery,
 //! sign-in, views, paged items, searches, latest, resume, a played mark) the same two ways.
 //!
+//! Emby's own generated Python client, `embyclient` 4.9.0.33, runs an application's flow
+//! (`real_clients/emby_flow.py`) against a simulated Emby server the same two ways.
+//!
 //! Needs `<workspace>/.venv` and the SDK's `node_modules` from `scripts/setup-test-env` (which
 //! `scripts/test` runs first).
 //! The tests are named `serial_*`: nextest runs them one at a time (they start Python).
@@ -135,6 +138,50 @@ async fn serial_python_plexapi_flow_is_identical_direct_and_through_cachearr() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_jellyfin_apiclient_flow_is_identical_direct_and_through_cachearr() {
     both_ways(Profile::Jellyfin, "jellyfin_flow.py").await;
+}
+
+/// Emby's own generated client, `embyclient` 4.9.0.33 (`real_clients/emby_flow.py`: discovery,
+/// sign-in, views, paged items, a search, latest, resume, next up, a played mark), directly
+/// against a simulated Emby server and through cachearr in front of an identical one: every
+/// answer, parsed by the client's models, the same; the played mark seen at once; some reads
+/// answered by the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serial_embyclient_flow_is_identical_direct_and_through_cachearr() {
+    let script = "emby_flow.py";
+    let profile = Profile::Emby;
+    let direct_sim = sim_gateway::serve_sim(&sim(), profile).await;
+    let direct = run_flow(
+        script,
+        &flow_args(profile, &direct_sim.sim, &direct_sim.base_url),
+    )
+    .await;
+    drop(direct_sim);
+    let gw = sim_gateway::start_in_front_of(
+        sim_gateway::serve_sim(&sim(), profile).await,
+        profile,
+        |_| {},
+    )
+    .await;
+    let through = run_flow(script, &flow_args(profile, &gw.sim.sim, &gw.proxy)).await;
+    assert_eq!(
+        direct, through,
+        "{script}: answers differ directly and through cachearr"
+    );
+    assert_eq!(
+        through["discovery"]["version"],
+        cachearr_sim::jellyfin::emby::EMBY_VERSION
+    );
+    assert_eq!(through["played"][1], false, "{through}");
+    assert_eq!(
+        through["played"][2], true,
+        "the played mark is seen: {through}"
+    );
+    let stats = gw.stats().await;
+    let served = stats["total"]["hits"].as_u64().unwrap_or(0);
+    assert!(
+        served > 0,
+        "the cache answered some of the flow's reads: {stats}"
+    );
 }
 
 /// The generated client's per-route results: `(method route, parsed ok, error)`.
