@@ -506,7 +506,10 @@ impl<'a> Matcher<'a> {
             return None;
         }
         // What the query says and the track does not carry: offered for review.
-        let band = if artist_known && self.claims_backed(query, &view) {
+        let band = if artist_known
+            && self.title_agrees_beside_length(query, &view, item)
+            && self.claims_backed(query, &view)
+        {
             Band::Accept
         } else {
             Band::Review
@@ -517,6 +520,19 @@ impl<'a> Matcher<'a> {
             method: MatchMethod::Fuzzy,
             runner_up: None,
         })
+    }
+
+    /// The length found the track, not the title: a song the library does not hold may have
+    /// the length of the artist's one track in the other script. Its title must agree too:
+    /// read in the other script, a form the track keeps (a romanised title in brackets), or an
+    /// English title in katakana spelt near enough ([`katakana_near`]).
+    fn title_agrees_beside_length(&self, query: &Prepared, view: &ItemView<'_>, item: u32) -> bool {
+        self.title_similarity(query, view, item, TITLE_FLOOR)
+            .is_some()
+            || self
+                .other_form(query, item)
+                .is_some_and(|form| !form.by_work)
+            || katakana_near(&query.title.base, view.title_norm())
     }
 
     /// A translated title without a length ("Racing into the Night" for `夜に駆ける`): when
@@ -576,6 +592,25 @@ impl<'a> Matcher<'a> {
         })
     }
 }
+
+/// An English title and its katakana spelling whose [`normalize::katakana_skeleton`]s of four
+/// letters or more differ by little ("christmas eve" and `クリスマス・イブ`, where katakana drops
+/// the "t"): the title agrees, though not enough to be found by it alone.
+fn katakana_near(ours: &str, theirs: &str) -> bool {
+    let one_each = (normalize::has_katakana(theirs) && ours.is_ascii())
+        || (normalize::has_katakana(ours) && theirs.is_ascii());
+    if !one_each {
+        return false;
+    }
+    let (a, b) = (
+        normalize::katakana_skeleton(ours),
+        normalize::katakana_skeleton(theirs),
+    );
+    a.len().min(b.len()) >= 4 && similarity(&a, &b) >= KATAKANA_NEAR
+}
+
+/// How alike two katakana skeletons must be for [`katakana_near`].
+const KATAKANA_NEAR: f32 = 0.8;
 
 /// A normalised heading without the number or label before its name ("dance of the knights"
 /// for "no 13 dance of the knights", "jupiter" for "iv jupiter").

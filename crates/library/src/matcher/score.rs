@@ -146,7 +146,7 @@ impl<'a> Matcher<'a> {
     /// The best of the ways the titles can be alike that reaches `min_title`: as written,
     /// without an article, by their Latin letters, transliterated, a reading of the kanji, an
     /// English title in katakana.
-    fn title_similarity(
+    pub(super) fn title_similarity(
         &self,
         query: &Prepared,
         view: &ItemView<'_>,

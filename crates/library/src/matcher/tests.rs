@@ -370,8 +370,9 @@ fn names_and_titles_in_another_script_must_be_known_to_agree() {
     ] {
         assert_offered(&index, query, "dynamite");
     }
-    // A translated title: the artist's one track of that length in the other script.
-    assert_accepted(
+    // A translated title: the artist's one track of that length in the other script, offered
+    // (a song the library does not hold may have its length).
+    assert_offered(
         &index,
         entry("King Gnu", "Daylight", None, Some(277)),
         "hakujitsu",
@@ -397,15 +398,15 @@ fn names_and_titles_in_another_script_must_be_known_to_agree() {
 }
 
 #[test]
-fn the_album_tells_apart_songs_of_one_length_for_a_translated_title() {
+fn the_album_tells_apart_songs_of_one_length_to_offer_for_a_translated_title() {
     let index = library_of(&[
         track("moon", "鄧麗君", "月亮代表我的心", "島國之情歌第四集", 210),
         track("sweet", "鄧麗君", "甜蜜蜜", "甜蜜蜜", 211),
     ]);
     let on_album = |album| entry("鄧麗君", "Moonlit Harbor Letter", album, Some(210));
     // A translated title no table holds: its length fits both songs; the album names one of
-    // them.
-    assert_accepted(
+    // them, which is offered (the title does not say it is the song).
+    assert_offered(
         &index,
         on_album(Some("島國之情歌第四集 (Expanded Edition)")),
         "moon",
@@ -832,7 +833,8 @@ fn romanised_japanese_names_and_titles_read_their_kanji() {
             ("Misora Hibari", "Kawa no Nagare no Yō ni", "river"),
         ],
     );
-    // A translated title: the artist's one track of its length, and only with the length.
+    // An English title in katakana: the artist's one track of its length, and only with the
+    // length.
     let translated = entry("Tatsuro Yamashita", "Christmas Eve", None, Some(265));
     assert_accepted(&index, translated, "eve");
     assert_none_accepted(
@@ -2656,5 +2658,63 @@ fn a_guest_credited_with_the_main_act_in_brackets_is_read_as_both_credited() {
     assert_not_accepted(
         &index,
         entry("Dorian Vale", "Brass Harbour (Orla Finch)", None, None),
+    );
+}
+
+#[test]
+fn an_artists_one_track_in_another_script_is_accepted_only_when_its_title_agrees() {
+    let index = library_of(&[
+        track(
+            "snow",
+            "ぽぷりかもめ",
+            "ゆきだるまのうた",
+            "ふゆのまど",
+            230,
+        ),
+        track(
+            "harbor",
+            "ぽぷりかもめ",
+            "みなとのあさ (Minato no Asa)",
+            "ふゆのまど",
+            300,
+        ),
+        track(
+            "memories",
+            "ぽぷりかもめ",
+            "スイート・メモリーズ",
+            "ふゆのまど",
+            260,
+        ),
+    ]);
+    // Another title of the artist's one track of that length: a song the library does not
+    // hold may have it. The length offers the track, never accepts it.
+    for query in [
+        entry("Popuri Kamome", "Hanabi Parade", None, Some(230)),
+        entry(
+            "Popuri Kamome",
+            "Hanabi Parade",
+            Some("Fuyu no Mado"),
+            Some(231),
+        ),
+        entry("Popuri Kamome", "Snowman Song", None, Some(230)),
+    ] {
+        assert_offered(&index, query, "snow");
+    }
+    // An English title whose katakana spelling is another's ("Sweet" and more words).
+    assert_offered(
+        &index,
+        entry("Popuri Kamome", "Sweet Dreams", None, Some(260)),
+        "memories",
+    );
+    // The title itself agrees: read in kana, or the romanised title the track keeps.
+    assert_accepted(
+        &index,
+        entry("Popuri Kamome", "Yukidaruma no Uta", None, Some(230)),
+        "snow",
+    );
+    assert_accepted(
+        &index,
+        entry("Popuri Kamome", "Minato no Asa", None, Some(300)),
+        "harbor",
     );
 }
