@@ -148,7 +148,7 @@ pub struct LoaderState {
     /// The route is one the upstream authenticates: its 2xx proves the token.
     pub authenticates: bool,
     /// The answer is kept in the asking user's own scope (not the scope every trusted token
-    /// reads): only there may a refusal of who asked be kept ([`fill_of`]).
+    /// reads): only there may a refusal of who asked be kept (`fill_of`).
     pub user_scoped: bool,
     /// The client's request target (path and query are replayed upstream).
     pub uri: http::Uri,
@@ -537,7 +537,7 @@ pub async fn fetch_for_cache(
     Ok(fill_of(value, keep, refusal))
 }
 
-/// How long a refusal of who asks is kept ([`Refusal::OfWhoAsks`]): it changes only when the
+/// How long a refusal of who asks is kept (`Refusal::OfWhoAsks`): it changes only when the
 /// user's kind does (an invited user made a Home user, a share widened), which no server
 /// announces, so a time bounds how late such a change is seen.
 pub const REFUSAL_KEEP: std::time::Duration = std::time::Duration::from_secs(600);

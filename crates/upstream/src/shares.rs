@@ -1,6 +1,6 @@
 //! What each user of a server may see, read where the server reads it: the owner's shares at
 //! the server's account service (its dialect's
-//! [`ShareService`](cachearr_dialect::shares::ShareService); for Plex, plex.tv's
+//! [`ShareService`]; for Plex, plex.tv's
 //! `shared_servers`), with the owner's token.
 //!
 //! [`ShareBook`] keeps the latest list, read again when it is older than [`REFRESH`] by the
@@ -8,7 +8,7 @@
 //! user show their share changed). A user's share is found by the token they use: a share
 //! that carries a server-scoped token (managed users) is theirs when the token is that one
 //! (compared by keyed hashes: the tokens are not kept); any other token is asked of the
-//! service once for its account id ([`ShareService::account_path`](cachearr_dialect::shares::ShareService::account_path)),
+//! service once for its account id ([`ShareService::account_path`]),
 //! and the share of that account is theirs.
 //!
 //! Whenever this cannot be had — no owner token, the service unreachable or refusing, an
@@ -163,7 +163,7 @@ impl ShareBook {
 
     /// `user`'s share, `None` when it cannot be had (see the module documentation).
     /// `identity` is the server's answer of its identity path
-    /// ([`ShareService::identity_path`](cachearr_dialect::shares::ShareService::identity_path)),
+    /// ([`ShareService::identity_path`]),
     /// awaited only while the server's id is not known yet.
     pub async fn share_of(
         &self,

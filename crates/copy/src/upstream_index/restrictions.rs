@@ -13,13 +13,13 @@
 //! read has their cached answers dropped (their play-state tags). A read that fails leaves the users without a known restriction: the copy then
 //! proves sections whole by counts, or leaves the request to the server, as before.
 //!
-//! **Applying.** [`Applied`] is one answer's view of the asking user's restriction: the
+//! **Applying.** `Applied` is one answer's view of the asking user's restriction: the
 //! verdict of each item the answer would hold, from the marks of the item and its parent and
 //! grandparent (a track's album and artist, an episode's season and series) in their kept
 //! documents (the dialect's
 //! [`document_marks`](cachearr_dialect::ServerLibrary::document_marks)), kept for the answer.
 //! An item whose marks cannot be read, or whose verdict the model cannot give, makes the
-//! answer the server's ([`Applied::unknown`]).
+//! answer the server's (`Applied::unknown`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -525,7 +525,7 @@ pub fn names_the_work(text: &str, album: &str) -> bool {
 
 /// The ways a soundtrack's entry may write the film's, series' or game's name into the cue's
 /// title, as (the name, the title without it): in a closing bracket ("Far Shore (From
-/// Ironwood)", "Far Shore [Ironwood]") or before a dash or colon ("Ironwood - Far Shore",
+/// Ironwood)", "Far Shore \[Ironwood\]") or before a dash or colon ("Ironwood - Far Shore",
 /// "Ironwood: Far Shore"). Whether the name is the work's is for [`names_the_work`] to say
 /// against the album of the track found.
 ///

@@ -158,7 +158,7 @@ const TRANSLATION_ACT_FLOOR: f32 = 0.85;
 /// translation only when the title reads as another language than English (a letter with
 /// a diacritic, a word only another language has, or another script) and the part reads
 /// as English (a word only English has, none only another language has), names no
-/// recording ("Demo", "Take 2", a year), no version, edit or edition ([`classify_segment`])
+/// recording ("Demo", "Take 2", a year), no version, edit or edition (`classify_segment`)
 /// and repeats no word of the title. A title in English with a bracket ("Lantern Ferry
 /// (Greenhouse)") is left as it is: its bracket stays a claim.
 pub fn without_translation(raw: &str) -> Option<&str> {
@@ -203,7 +203,7 @@ pub fn without_translation(raw: &str) -> Option<&str> {
 
 /// The two halves of a title that may name its song twice, in two languages or two
 /// scripts: "Gruppa Krovi (Blood Group)", "Blood Group / Gruppa Krovi": a last bracket or what
-/// follows a slash, when it names no version, edit or edition ([`classify_segment`]).
+/// follows a slash, when it names no version, edit or edition (`classify_segment`).
 pub fn title_halves(raw: &str) -> Option<TitleHalves<'_>> {
     let raw = raw.trim_end();
     let (head, tail) = translation_split(raw)?;
