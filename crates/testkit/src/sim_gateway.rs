@@ -65,6 +65,26 @@ pub async fn play_state_round(
     cachearr_copy::play_watch::probe_round(library, &up).await
 }
 
+/// Reads every user's restrictions (Jellyfin policies) of `upstream` again now, as the
+/// copy's schedule does each minute: tests that change a policy on the server, with the clock
+/// held still, ask for the re-read by hand.
+///
+/// # Panics
+/// If the gateway has no upstream of that name, or no library copy.
+pub async fn read_policies_again(gateway: &Gateway, upstream: &str) {
+    let library = (gateway.library()).expect("a gateway built with its library copy");
+    let up = library
+        .upstreams()
+        .iter()
+        .find(|up| &*up.name == upstream)
+        .unwrap_or_else(|| panic!("no upstream {upstream}"))
+        .clone();
+    let handle = library
+        .index(&up.name)
+        .expect("the upstream's library copy");
+    handle.policies().read_again(library.reads(), &up).await;
+}
+
 /// A single-upstream config for `profile` in front of `upstream`: every listener on a free
 /// loopback port, the data in `data_dir`.
 pub fn loopback_config(profile: Profile, upstream: &str, data_dir: &Path) -> Config {

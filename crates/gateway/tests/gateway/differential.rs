@@ -730,7 +730,6 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
 /// after a minute (the clock does not move here): from the next answer on, the copy and the
 /// cache must give her what the server now gives her.
 async fn change_a_policy(setup: &Setup) {
-    use cachearr_copy::GatewayLibrary as _;
     use cachearr_sim::state::{JellyfinPolicy, Restrictions};
     {
         let mut state = setup.srv.sim.state();
@@ -747,10 +746,8 @@ async fn change_a_policy(setup: &Setup) {
             }
         ));
     }
-    let library = setup.h.gateway.library().unwrap();
-    let up = library.upstreams()[0].clone();
-    let handle = library.index(&up.name).unwrap();
-    handle.policies().read_again(library.reads(), &up).await;
+    let upstream = setup.h.gateway.upstreams()[0].name.clone();
+    sim_gateway::read_policies_again(&setup.h.gateway, &upstream).await;
 }
 
 /// Every request the simulator has served so far.
