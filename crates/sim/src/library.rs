@@ -19,6 +19,9 @@
 
 use std::collections::HashMap;
 
+/// The servers' search folding, shared with the gateway, which must fold as the servers do.
+use cachearr_serverfmt::search::fold;
+
 use crate::rng::{SplitMix64, mix, uuid_from};
 use crate::words::*;
 

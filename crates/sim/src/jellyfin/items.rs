@@ -23,9 +23,10 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::library::{ItemId, ItemKind, Library, Section, SectionKind, fold, id_from_guid};
+use crate::library::{ItemId, ItemKind, Library, Section, SectionKind, id_from_guid};
 use crate::rng::{mix, uuid_from};
 use crate::state::{PlayState, Playlist, PlaylistKind, State, User};
+use cachearr_serverfmt::search::fold;
 use cachearr_serverfmt::search::jellyfin_relevance;
 
 use super::ApiError;

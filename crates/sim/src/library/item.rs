@@ -423,6 +423,3 @@ pub fn id_from_guid(seed: u64, guid: &str) -> Option<ItemId> {
     let id = u32::from_str_radix(clean.get(24..)?, 16).ok()?;
     (guid_for_id(seed, id) == clean).then_some(id)
 }
-
-/// The servers' search folding (shared with the gateway, which must fold as the servers do).
-pub use cachearr_serverfmt::search::{fold, fold_into};

@@ -23,8 +23,9 @@ use axum::response::Response;
 use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
-use crate::library::{ItemId, ItemKind, Library, fold};
+use crate::library::{ItemId, ItemKind, Library};
 use cachearr_serverfmt::plex::{El, V};
+use cachearr_serverfmt::search::fold;
 
 mod edit;
 pub(crate) use edit::*;

@@ -248,7 +248,7 @@ pub(crate) fn element_of(filter: &str) -> Option<&'static str> {
 /// A tag's id: the same for the same element and text everywhere on the server, as Plex's
 /// tag ids are.
 pub(crate) fn tag_id(el: &str, tag: &str) -> u32 {
-    let key = format!("{el}\0{}", crate::library::fold(tag));
+    let key = format!("{el}\0{}", cachearr_serverfmt::search::fold(tag));
     (crate::library::fnv1a(key.as_bytes()) % 9_000_000) as u32 + 1_000
 }
 

@@ -14,9 +14,10 @@ use axum::response::Response;
 use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, reply, reply_paged, window};
 use crate::Sim;
-use crate::library::{Item, ItemId, ItemKind, Library, Section, SectionKind, fold_into};
+use crate::library::{Item, ItemId, ItemKind, Library, Section, SectionKind};
 use crate::state::State as UserState;
 use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::search::fold_into;
 
 mod filter;
 use filter::*;

@@ -171,7 +171,7 @@ pub(crate) async fn matches_of(
             .iter()
             .find(|p| title.starts_with(**p))
             .map(|p| format!("{}://{}", &p[..4], &title[5..]));
-        let folded = crate::library::fold(&title);
+        let folded = cachearr_serverfmt::search::fold(&title);
         let mut doc = El::container().a("identifier", "com.plexapp.plugins.library");
         if !title.is_empty() {
             for &cand in s.items(item.kind()) {
@@ -180,7 +180,7 @@ pub(crate) async fn matches_of(
                 };
                 let hit = match &external {
                     Some(g) => c.guids().iter().any(|x| x == g),
-                    None => crate::library::fold(c.title()).contains(&folded),
+                    None => cachearr_serverfmt::search::fold(c.title()).contains(&folded),
                 };
                 if hit {
                     doc = doc.kid(
@@ -330,7 +330,7 @@ pub(super) fn reviews(item: &Item<'_>) -> Vec<El> {
     if item.kind() != ItemKind::Movie || !rated {
         return Vec::new();
     }
-    let slug = crate::library::fold(item.title()).replace(' ', "_");
+    let slug = cachearr_serverfmt::search::fold(item.title()).replace(' ', "_");
     [
         ("Film Critic", "The Daily Review", true),
         ("Second Critic", "Weekly Screen", false),

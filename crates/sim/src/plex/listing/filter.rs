@@ -177,10 +177,10 @@ pub(super) fn matches(
     if let Some(el) = super::super::editing::element_of(&f.field) {
         let have = super::super::editing::tags(&target, el);
         let hit = f.value.split(',').any(|want| {
-            let want_folded = crate::library::fold(want);
+            let want_folded = cachearr_serverfmt::search::fold(want);
             have.iter().any(|t| {
                 super::super::editing::tag_id(el, t).to_string() == want
-                    || crate::library::fold(t) == want_folded
+                    || cachearr_serverfmt::search::fold(t) == want_folded
             })
         });
         return hit != matches!(f.op, Op::Not | Op::IsNot);
@@ -353,7 +353,7 @@ pub(super) fn sort_ids(
             return K::N(i64::MIN);
         };
         match name {
-            "titleSort" => K::T(crate::library::fold(i.title_sort())),
+            "titleSort" => K::T(cachearr_serverfmt::search::fold(i.title_sort())),
             "summary" => K::T(i.summary().to_string()),
             "tagline" => K::T(
                 i.fields()
@@ -362,8 +362,10 @@ pub(super) fn sort_ids(
                     .unwrap_or("")
                     .to_string(),
             ),
-            "title" => K::T(crate::library::fold(i.title())),
-            "originalTitle" => K::T(crate::library::fold(i.original_title().unwrap_or(""))),
+            "title" => K::T(cachearr_serverfmt::search::fold(i.title())),
+            "originalTitle" => K::T(cachearr_serverfmt::search::fold(
+                i.original_title().unwrap_or(""),
+            )),
             "originallyAvailableAt" => K::N(i64::from(i.year())),
             "userRating" => K::N(
                 state
