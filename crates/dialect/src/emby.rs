@@ -81,20 +81,9 @@ static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
 /// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}`: a number of at most 20 digits, nothing
 /// after it.
 pub(crate) fn single_id(path: &str) -> Option<&str> {
-    let mut parts = path.trim_start_matches('/').split('/');
-    let (first, second) = (parts.next()?, parts.next()?);
-    let id = if first.eq_ignore_ascii_case("users") && !second.is_empty() {
-        if !parts.next()?.eq_ignore_ascii_case("items") {
-            return None;
-        }
-        parts.next()?
-    } else if first.eq_ignore_ascii_case("items") {
-        second
-    } else {
-        return None;
-    };
-    let number = !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit());
-    (parts.next().is_none() && number).then_some(id)
+    jellyfin::item_path_id(path, |id| {
+        !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// No search is answered from the index yet: a search's results that tie on its sort (two

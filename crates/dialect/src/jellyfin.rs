@@ -235,6 +235,15 @@ pub(crate) fn all_fields() -> String {
 
 /// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}` (a GUID, nothing after it).
 pub(crate) fn single_id(path: &str) -> Option<&str> {
+    item_path_id(path, |id| {
+        let hex = id.bytes().filter(|b| *b != b'-').count();
+        hex == 32 && id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
+    })
+}
+
+/// The last segment of `/Users/{uid}/Items/{id}` or `/Items/{id}` when nothing follows it and
+/// `is_id` takes it (each server writes its item ids its own way).
+pub(crate) fn item_path_id(path: &str, is_id: impl Fn(&str) -> bool) -> Option<&str> {
     let mut parts = path.trim_start_matches('/').split('/');
     let (first, second) = (parts.next()?, parts.next()?);
     let id = if first.eq_ignore_ascii_case("users") && !second.is_empty() {
@@ -247,9 +256,7 @@ pub(crate) fn single_id(path: &str) -> Option<&str> {
     } else {
         return None;
     };
-    let hex = id.bytes().filter(|b| *b != b'-').count();
-    let guid = hex == 32 && id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit());
-    (parts.next().is_none() && guid).then_some(id)
+    (parts.next().is_none() && is_id(id)).then_some(id)
 }
 
 /// Whether `path` is an item listing, `/Users/{uid}/Items` or `/Items`.

@@ -331,3 +331,13 @@ fn a_walks_query_and_item_are_read_as_each_server_reads_them() {
     assert_eq!(jellyfin.walked_item(path).map(|r| &path[r]), Some("ab12"));
     assert_eq!(jellyfin.walked_item("/Shows/ab12/Similar"), None);
 }
+
+#[test]
+fn emby_single_ids_are_numbers_under_an_item_path() {
+    assert_eq!(crate::emby::single_id("/Items/42"), Some("42"));
+    assert_eq!(crate::emby::single_id("/Users/abc/Items/7"), Some("7"));
+    assert_eq!(crate::emby::single_id("/Items/42/Similar"), None);
+    assert_eq!(crate::emby::single_id("/Users/abc/Items/Latest"), None);
+    assert_eq!(crate::emby::single_id("/Items/123456789012345678901"), None);
+    assert_eq!(crate::emby::single_id("/Shows/42"), None);
+}
