@@ -59,6 +59,9 @@ struct Cli {
     log_format: String,
 }
 
+/// How long a finished command waits for the runtime's remaining tasks before exiting.
+const RUNTIME_SHUTDOWN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 fn main() -> std::process::ExitCode {
     // No transparent huge pages for this process. With them the kernel backs each 2 MiB
     // range the allocator touches with a whole huge page and collapses sparsely used ranges
@@ -86,7 +89,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli.command.run()) {
+    let outcome = runtime.block_on(cli.command.run());
+    // A blocking task still running (a store's open, a file being read) would hold a plain
+    // drop of the runtime, and the process with it, for as long as it runs: the command has
+    // ended, so the process ends within half a minute whatever is left.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_LIMIT);
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

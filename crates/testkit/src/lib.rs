@@ -25,7 +25,8 @@
 //!   admin's tests.
 //! - [`workspace_root`], [`venv_python`] — the workspace's files and its Python environments
 //!   (made by `scripts/setup-test-env`; missing, the test fails saying so); [`KillOnDrop`], a
-//!   child process killed and reaped on drop.
+//!   child process killed and reaped on drop; [`output_within`], a command's output, failing
+//!   with what it said if it has not ended in time.
 
 #![allow(
     clippy::disallowed_methods,
@@ -38,7 +39,7 @@ pub mod redis;
 #[cfg(feature = "sim-gateway")]
 pub mod sim_gateway;
 
-pub use process::{KillOnDrop, venv_python, workspace_root};
+pub use process::{KillOnDrop, output_within, venv_python, workspace_root};
 
 use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};

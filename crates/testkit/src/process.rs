@@ -1,8 +1,10 @@
 //! What tests run beside themselves: the workspace's files, its Python environments, and
 //! child processes that must not outlive the test.
 
+use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::Child;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The workspace's root (its `Cargo.toml`, `tests/`, the `.venv*` environments), whichever
 /// crate's test asks.
@@ -37,6 +39,55 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Runs `command` to its end like [`Command::output`], but for at most `limit`: a process
+/// still running then is killed and the test fails with what it printed, so a command that
+/// hangs shows why instead of holding the test until the runner's own timeout.
+///
+/// # Panics
+/// If the command cannot be started, or has not ended within `limit`.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let mut child = KillOnDrop(
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the command starts"),
+    );
+    // Read both pipes beside the wait: a child blocked on a full pipe would never end.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.0.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.0.stderr.take().map(|p| Box::new(p) as _));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("the command can be waited for") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let Some(status) = status else {
+        drop(child);
+        let said = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+        panic!("{command:?} was still running after {limit:?}; it said:\n{said}");
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +108,26 @@ mod tests {
         assert!(proc_dir.exists());
         drop(KillOnDrop(child));
         assert!(!proc_dir.exists(), "{} still exists", proc_dir.display());
+    }
+
+    #[test]
+    fn a_command_that_ends_gives_its_output() {
+        let out = output_within(
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
+    }
+
+    #[test]
+    #[should_panic(expected = "was still running after")]
+    fn a_command_that_hangs_fails_the_test_with_what_it_said() {
+        output_within(
+            Command::new("sh").args(["-c", "echo waiting >&2; exec sleep 600"]),
+            Duration::from_millis(300),
+        );
     }
 
     #[test]

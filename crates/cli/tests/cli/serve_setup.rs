@@ -12,7 +12,7 @@ use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cachearr_testkit::{KillOnDrop, eventually_blocking, free_port};
+use cachearr_testkit::{KillOnDrop, eventually_blocking, free_port, output_within};
 
 fn cachearr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cachearr"));
@@ -26,8 +26,9 @@ fn cachearr() -> Command {
     c
 }
 
+/// Runs a command that must end by itself: one that hangs fails the test with what it said.
 fn run(c: &mut Command) -> (bool, String, String) {
-    let out = c.output().expect("cachearr runs");
+    let out = output_within(c, Duration::from_secs(120));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
