@@ -149,6 +149,13 @@ pub fn user_watch(upstream: &str, user_hash: &str) -> String {
     join(&[upstream, ":user:", user_hash, ":watch"])
 }
 
+/// `{up}:user:{hash}:scope`: every answer kept in one user's scope, whatever it shows; bumped
+/// when what the user may see changes on the server (a restriction or policy), which can
+/// change any of them (Jellyfin's views and their counts, not only listings).
+pub fn user_scope(upstream: &str, user_hash: &str) -> String {
+    join(&[upstream, ":user:", user_hash, ":scope"])
+}
+
 fn join(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
     for p in parts {

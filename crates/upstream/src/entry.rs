@@ -34,7 +34,8 @@ pub fn cached_entry(
 }
 
 /// The key of a cached read and the route's engine policy with its tags (the user's state tag
-/// on user-scoped routes that show play state): what [`cached_entry`] gives before the change
+/// on user-scoped routes that show play state, the user's scope tag on every user-scoped
+/// one): what [`cached_entry`] gives before the change
 /// feed adjusts it for the moment of the request. A pure function of the request and the user.
 pub fn keyed_policy(
     user: &UserRecord,
@@ -49,6 +50,9 @@ pub fn keyed_policy(
     }
     if input.user.is_some() && (user_state || item_tagged(route.class)) {
         tags.push(user.watch_tag.clone());
+    }
+    if input.user.is_some() {
+        tags.push(user.scope_tag.clone());
     }
     let mut policy = route.engine.clone();
     policy.tags = tags;

@@ -63,6 +63,10 @@ pub struct UserRecord {
     /// time in this process (the library copy's `play_watch`, which says why that is safe
     /// and costs only what was filled moments before).
     pub watch_tag: Arc<str>,
+    /// Carried by every answer kept in the user's scope, whatever it shows: bumped when what
+    /// the user may see changes (a restriction changed on the server), which can change any
+    /// answer of theirs, views and counts included.
+    pub scope_tag: Arc<str>,
     /// When an answer of the user's that shows play state was last read (engine clock ms, to
     /// [`SEEN_STEP_MS`]; 0: never): the play-state watch follows only users read lately.
     play_read_ms: AtomicU64,
@@ -192,6 +196,7 @@ impl UserRecord {
             scope,
             state_tag: Arc::from(cachearr_dialect::tags::user_state(upstream, &scope_hex)),
             watch_tag: Arc::from(cachearr_dialect::tags::user_watch(upstream, &scope_hex)),
+            scope_tag: Arc::from(cachearr_dialect::tags::user_scope(upstream, &scope_hex)),
             play_lists: mate.map_or_else(Arc::default, |m| m.play_lists.clone()),
             play_read_ms: AtomicU64::new(0),
             hash_hex,

@@ -10,8 +10,9 @@
 //! injectable clock: that is how soon a changed policy is applied (the server sends no
 //! event an administrator's socket hears: `UserUpdated` goes to the user's own sessions).
 //! Readers waiting at once share one read. A user whose restriction changed since the last
-//! read has their cached answers dropped (their play-state tags). A read that fails leaves the users without a known restriction: the copy then
-//! proves sections whole by counts, or leaves the request to the server, as before.
+//! read has their cached answers dropped (their scope's tag: views and counts too). A read
+//! that fails leaves the users without a known restriction: the copy then proves sections
+//! whole by counts, or leaves the request to the server, as before.
 //!
 //! **Applying.** `Applied` is one answer's view of the asking user's restriction: the
 //! verdict of each item the answer would hold, from the marks of the item and its parent and
@@ -152,8 +153,8 @@ impl Policies {
 }
 
 /// Drops the cached answers of each user whose restriction changed between `before` and
-/// `now` (their play-state tags, which every answer of theirs that lists items carries): an
-/// answer cached under the old restriction may hold an item the server now hides.
+/// `now` (their scope's tag, which every answer kept in their scope carries): an answer cached
+/// under the old restriction may hold an item the server now hides, or count it (views).
 fn drop_changed_users_answers(
     reads: &ReadThrough,
     up: &Arc<Upstream>,
@@ -173,9 +174,8 @@ fn drop_changed_users_answers(
             continue;
         };
         if changed.contains(&&bare(&id)) {
-            let hash = &user.hash_hex;
-            tags.push(cachearr_dialect::tags::user_state(&up.name, hash));
-            tags.push(cachearr_dialect::tags::user_watch(&up.name, hash));
+            // Every token of the user shares the scope's tag: one bump drops them all.
+            tags.push(user.scope_tag.to_string());
         }
     }
     tracing::info!(

@@ -191,11 +191,18 @@ async fn restricted_users_get_the_servers_answers_from_the_copy() {
 #[tokio::test]
 async fn a_changed_policy_is_applied_once_read_again() {
     let f = start().await;
-    let (token, _) = f.user("carol");
+    let (token, uid) = f.user("carol");
     let path = "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio";
     let before = f.same("carol", path, &token).await;
     assert!(before.contains("detail=index"), "{before}");
     let (_, _, shown) = f.get(&f.run.proxy, path, &token).await;
+    // Her views are kept (for days: they change with sections, not with items); their
+    // counts follow her policy all the same.
+    let views = format!("/UserViews?userId={uid}");
+    f.same("carol", &views, &token).await;
+    let kept = f.same("carol", &views, &token).await;
+    assert!(kept.contains("hit"), "{kept}");
+    let (_, _, views_before) = f.get(&f.run.proxy, &views, &token).await;
 
     // carol may now see only what is tagged Family.
     {
@@ -221,4 +228,16 @@ async fn a_changed_policy_is_applied_once_read_again() {
         shown["TotalRecordCount"], now["TotalRecordCount"],
         "the new policy hides other tracks"
     );
+    let (_, _, counted) = f.get(&f.run.sim.base_url, &views, &token).await;
+    let counts = |v: &Value| -> Vec<Value> {
+        (v["Items"].as_array().into_iter().flatten())
+            .map(|view| view["ChildCount"].clone())
+            .collect()
+    };
+    assert_ne!(
+        counts(&counted),
+        counts(&views_before),
+        "the test needs a policy that changes the views' counts"
+    );
+    f.same("carol", &views, &token).await;
 }
