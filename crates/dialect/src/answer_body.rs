@@ -16,7 +16,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 use crate::ReadAsUser;
 use crate::answers::{Documents, ItemRef, ItemsShown};

@@ -31,9 +31,9 @@ use http::HeaderMap;
 use crate::model::library::{Rank, TitleHit, UserSection, UserSections};
 use crate::model::route::IndexSearch;
 
-/// The document tree a page is written in (Plex's documents, XML or JSON), and a value of an
-/// element's attribute: what [`Page`] and a tree walk's frames are made of.
-pub use cachearr_serverfmt::plex::{El, V};
+// The document tree a page is written in, and a value of an element's attribute: what
+// `Page` and a tree walk's frames are made of.
+use cachearr_serverfmt::tree::{El, V};
 
 /// A search the copy may answer: the read the route table recognised, with what the
 /// server's dialect read of its path and query.

@@ -5,9 +5,10 @@
 //! second copy of any piece would only be a second chance to drift.
 //!
 //! # Map
-//! - [`plex`] — Plex's response documents: one element tree ([`plex::El`]) rendered as XML
-//!   (the default) or as the JSON Plex writes for `Accept: application/json`, whole or
-//!   streamed; and [`plex::title_sort`], Plex's `titleSort`.
+//! - [`tree`] — the element tree response documents are built as ([`tree::El`]), rendered as
+//!   XML (Plex's default) or as the JSON Plex writes for `Accept: application/json`, whole or
+//!   streamed.
+//! - [`plex`] — [`plex::title_sort`], Plex's `titleSort`.
 //! - [`search`] — the case and accent folding both servers (Plex and Jellyfin) apply to
 //!   titles and queries before a substring search.
 //! - [`jellyfin`] — Jellyfin's dates: .NET's UTC `DateTime` text, written and read.
@@ -17,3 +18,4 @@
 pub mod jellyfin;
 pub mod plex;
 pub mod search;
+pub mod tree;

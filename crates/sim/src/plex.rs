@@ -6,7 +6,7 @@
 //! Paging by `X-Plex-Container-Start`/`-Size` as headers or query parameters; `Size=0` returns
 //! only the count; paged answers carry `totalSize`/`offset` and the paging response headers.
 //!
-//! Documents are `cachearr_serverfmt::plex::El` trees (XML or JSON, shared with
+//! Documents are `cachearr_serverfmt::tree::El` trees (XML or JSON, shared with
 //! the gateway). Modules: `metadata` (item elements), `listing` (the listing engine the read
 //! endpoints share: filters, sorts, paging, and the items that ids and `server://` URIs name),
 //! `browse` (sections, section listings, metadata, children), `lists` (search, hubs, recently
@@ -45,7 +45,7 @@ use futures_util::StreamExt;
 
 use crate::Sim;
 use crate::state::User;
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// The Plex API router (without `/_sim/`; [`Sim::serve_plex`] adds it).
 pub fn router(sim: Sim) -> Router {

@@ -49,7 +49,7 @@ use tokio::net::TcpListener;
 
 use crate::state::User;
 use crate::{Sim, SimError};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// How plex.tv is served.
 #[derive(Debug, Clone, Default)]

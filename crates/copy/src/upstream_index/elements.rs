@@ -45,9 +45,9 @@ use fjall::{CompressionType, Database, Keyspace, KeyspaceCreateOptions};
 use super::written::{Form, Halves, Written, WrittenItems, decimal_id, document_id};
 use cachearr_dialect::Profile;
 use cachearr_dialect::answer_body::{CutDocument, DocumentForm};
-pub(crate) use cachearr_dialect::answers::El;
 use cachearr_dialect::kept::{AttrsRef, ElementRef, Kept, KeptDocument, item_el, kept_answer};
 pub(crate) use cachearr_dialect::kept::{Element, Scalar, container_el, interned};
+pub(crate) use cachearr_serverfmt::tree::El;
 
 /// Where an item's element is cut for its written halves (`El::halves`): the dialect's place
 /// of a user's values.

@@ -24,7 +24,7 @@
 //! background ([`WrittenItems::fill_once`]), until three quarters of the share is used: a
 //! tool's first walk of a library then finds its items written, not only its second.
 //!
-//! [`El::halves`]: cachearr_serverfmt::plex::El::halves
+//! [`El::halves`]: cachearr_serverfmt::tree::El::halves
 //! [`DocumentForm`]: cachearr_dialect::answer_body::DocumentForm
 
 use std::collections::HashSet;

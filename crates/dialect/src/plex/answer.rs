@@ -19,8 +19,8 @@ use crate::answers::{
 };
 use crate::model::library::{Rank, TitleHit, UserSection};
 use crate::model::route::IndexSearch;
-use cachearr_serverfmt::plex::El;
-use cachearr_serverfmt::plex::V;
+use cachearr_serverfmt::tree::El;
+use cachearr_serverfmt::tree::V;
 
 /// One result: an item of the index, or a show known from its episodes (which only tells
 /// that the server has something to say: see [`page`]).

@@ -16,8 +16,8 @@ use std::sync::{OnceLock, RwLock};
 use rustc_hash::FxHashMap;
 
 use crate::model::element::{Element, ElementRef, JsonElement, Scalar, ScalarRef};
-use cachearr_serverfmt::plex::El;
-use cachearr_serverfmt::plex::V;
+use cachearr_serverfmt::tree::El;
+use cachearr_serverfmt::tree::V;
 
 /// Attributes that say something about one user, not the item: the play state a listing
 /// shows.

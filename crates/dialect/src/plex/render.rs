@@ -1,5 +1,5 @@
 //! Plex documents answered from the index (`upstream_index::answer`): the Plex names of kinds and
-//! type numbers. The document tree ([`El`](cachearr_serverfmt::plex::El)) and its writers —
+//! type numbers. The document tree ([`El`](cachearr_serverfmt::tree::El)) and its writers —
 //! XML by default, the JSON Plex writes for `Accept: application/json` — are
 //! `cachearr-serverfmt`'s, the very code the
 //! simulator answers with. The item elements themselves are the server's own, kept by

@@ -10,7 +10,7 @@ use cachearr_library::ItemKind;
 use super::render;
 use crate::answers::{RecentRequest, WalkOrder, WalkRequest, param};
 use crate::model::library::UserSection;
-use cachearr_serverfmt::plex::V;
+use cachearr_serverfmt::tree::V;
 
 /// What a Plex `type=` (or a section's default) asks a title search for.
 #[derive(Clone, Copy, PartialEq)]

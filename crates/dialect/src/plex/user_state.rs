@@ -35,8 +35,8 @@ use serde_json::Value;
 
 use super::render::type_number;
 use crate::ReadAsUser;
-use cachearr_serverfmt::plex::El;
-use cachearr_serverfmt::plex::V;
+use cachearr_serverfmt::tree::El;
+use cachearr_serverfmt::tree::V;
 
 /// What the server said about one user and one item.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -214,7 +214,7 @@ pub async fn write_halves(
             attrs.attrs.clear();
             attrs = state.attrs(attrs);
             for (k, v) in &attrs.attrs {
-                cachearr_serverfmt::plex::push_attr(&mut values_text, k, v, json);
+                cachearr_serverfmt::tree::push_attr(&mut values_text, k, v, json);
             }
         }
         values.push(from..values_text.len());

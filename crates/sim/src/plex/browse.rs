@@ -15,7 +15,7 @@ use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{Item, ItemId, ItemKind, Library, Section};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 pub(crate) mod sonic;
 mod views;

@@ -24,8 +24,8 @@ use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind, Library};
-use cachearr_serverfmt::plex::{El, V};
 use cachearr_serverfmt::search::fold;
+use cachearr_serverfmt::tree::{El, V};
 
 mod edit;
 pub(crate) use edit::*;

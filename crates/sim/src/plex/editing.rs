@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::Sim;
 use crate::edits::{self, ItemEdits};
 use crate::library::{Item, ItemId, ItemKind, PLEX_TAG_ELEMENTS};
-use cachearr_serverfmt::plex::{El, V};
+use cachearr_serverfmt::tree::{El, V};
 
 /// Fields kept on the item itself (searched and sorted on).
 const RECORD_FIELDS: &[&str] = &["title", "originalTitle", "year", "index"];

@@ -16,8 +16,8 @@ use super::{Ctx, reply, reply_paged, window};
 use crate::Sim;
 use crate::library::{Item, ItemId, ItemKind, Library, Section, SectionKind};
 use crate::state::State as UserState;
-use cachearr_serverfmt::plex::El;
 use cachearr_serverfmt::search::fold_into;
+use cachearr_serverfmt::tree::El;
 
 mod filter;
 use filter::*;

@@ -11,8 +11,8 @@ use super::{Ctx, plex_error, reply, reply_paged, window};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind, Library, Section, SectionKind};
 use crate::state::Playlist;
-use cachearr_serverfmt::plex::El;
 use cachearr_serverfmt::search::{fold, fold_into};
+use cachearr_serverfmt::tree::El;
 
 /// Items of `kinds` in the sections `ctx`'s user may see (optionally one section) whose title
 /// contains the folded query, best matches first (exact, prefix, contains). Returns the hits

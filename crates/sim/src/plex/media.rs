@@ -12,7 +12,7 @@ use crate::Sim;
 use crate::edits::ArtKind;
 use crate::library::{ItemId, fnv1a};
 use crate::media::{media_response, png, png_response};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 fn visible(sim: &Sim, ctx: &Ctx, id: &str) -> Option<(ItemId, u64, u32)> {
     let id: ItemId = id.parse().ok()?;

@@ -3,7 +3,7 @@
 //! here is exactly what the filter parser in `browse` understands.
 
 use crate::library::{ItemKind, Section};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// (field key without the type prefix, title, field type) per type, own fields first (plexapi
 /// takes the first field whose last segment matches).

@@ -6,7 +6,7 @@ use crate::library::{
     allowed_attr,
 };
 use crate::state::{PlayState, State};
-use cachearr_serverfmt::plex::{El, V};
+use cachearr_serverfmt::tree::{El, V};
 
 /// What to include beyond the listing defaults.
 #[derive(Debug, Clone, Copy, Default)]

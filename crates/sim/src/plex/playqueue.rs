@@ -20,7 +20,7 @@ use super::metadata::{RenderOpts, item_el};
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::ItemId;
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// One play queue.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use axum::response::Response;
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::SectionKind;
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// One setting's definition.
 struct Def {

@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// (name, title, description, interval in days) of the butler's tasks.
 const BUTLER_TASKS: &[(&str, &str, &str, u32)] = &[

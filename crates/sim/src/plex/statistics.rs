@@ -15,7 +15,7 @@ use axum::response::Response;
 
 use super::{Ctx, plex_error, reply};
 use crate::Sim;
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// Media bytes sent in one time bin to one account's device on one network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::{Ctx, plex_error, reply};
 use crate::Sim;
 use crate::library::{ItemId, ItemKind};
 use crate::state::{PlayState, PlaybackState, PlaylistKind, StateError};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// The answer to a write that returns nothing (an empty `MediaContainer`), once the work on
 /// `scanned` items is charged.

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::plextv::{
     AccountKind, App, Caller, PlexTv, RestrictionProfile, ShareChange, XML, error, render, xml,
 };
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// `GET /api/v2/user`: the caller's account.
 pub(crate) async fn user(State(app): State<App>, caller: Caller) -> Response {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::plextv::{
     AccountKind, App, Caller, CreatedHomeUser, OWNER_ACCOUNT_ID, PlexTv, error, xml,
 };
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// A created Home user as `/api/users` and `/api/home/users` list it: managed (no login, no
 /// e-mail), `protected` while it has a PIN.

@@ -6,7 +6,7 @@ use crate::Identity;
 use crate::library::Library;
 use crate::plextv::{AccountKind, PlexTv, SECTION_ID_BASE, SHARE_ID_BASE};
 use crate::state::{State, User};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// When every simulated account joined plex.tv and the server was first seen (2020-01-01).
 pub(crate) const JOINED_AT: u32 = 1_577_836_800;

@@ -15,7 +15,7 @@ use crate::plextv::{
     xml,
 };
 use crate::state::{PlexFilter, State as UserState, User};
-use cachearr_serverfmt::plex::El;
+use cachearr_serverfmt::tree::El;
 
 /// A filter as plex.tv receives it: python-plexapi joins values with a literal `%2C`.
 fn filter(s: &str) -> PlexFilter {

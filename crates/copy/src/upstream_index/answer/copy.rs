@@ -11,10 +11,10 @@ use super::super::declined::Declined;
 use super::super::elements;
 use super::super::titles;
 use super::{Answer, AnswerBody, Ctx, UserSection, UserSections};
-use cachearr_dialect::answers::El;
 use cachearr_dialect::answers::{CopyView, Found, Page};
 use cachearr_dialect::model::library::Rank;
 use cachearr_dialect::model::library::TitleHit;
+use cachearr_serverfmt::tree::El;
 
 impl Ctx<'_> {
     /// The sections to search: the visible ones (optionally one), each of which the index

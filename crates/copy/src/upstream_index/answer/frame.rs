@@ -32,8 +32,8 @@ use cachearr_library::ItemKind;
 
 use super::super::elements::{self, Element, Scalar};
 use super::super::status::CopyReport;
-use cachearr_dialect::answers::El;
-use cachearr_dialect::answers::V;
+use cachearr_serverfmt::tree::El;
+use cachearr_serverfmt::tree::V;
 use cachearr_upstream::keys::UserHash;
 
 /// Server answers on different parents a frame must reproduce byte for byte before the copy

@@ -25,7 +25,7 @@ use super::frame::{Frame, Observed, Shape, ShapeLike, Sources};
 use super::{Answer, AnswerBody, Ctx, ItemRef};
 use cachearr_dialect::CopyAnswers;
 use cachearr_dialect::Profile;
-use cachearr_dialect::answers::El;
+use cachearr_serverfmt::tree::El;
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
 /// read once from the server and then served from the cache.

@@ -12,7 +12,7 @@ use super::views::sized_reply;
 use super::*;
 use crate::library::SectionKind;
 use crate::rng::mix;
-use cachearr_serverfmt::plex::V;
+use cachearr_serverfmt::tree::V;
 
 /// The server's defaults (python-plexapi's documentation of `sonicallySimilar`).
 const DEFAULT_LIMIT: usize = 50;
