@@ -362,6 +362,11 @@ impl UpstreamIndex {
     /// server does ([`UpstreamIndex::has_stale`]). An event naming no item (a scan) leaves
     /// everything stale until the next pass (`ANY_ITEM`).
     pub fn note_change(&self, event: &ChangeEvent) -> bool {
+        if event.change == Change::UserChanged {
+            // What the user may see is read again before the copy answers anyone (the read
+            // drops the answers of every user whose restriction it finds changed).
+            self.policies.forget();
+        }
         // Sent even before the index is ready: a failed first build is tried again at once
         // when the server speaks.
         let kept = self.enabled()

@@ -163,6 +163,11 @@ pub enum Change {
     Rated,
     /// Plex says a new item appears in a user's On Deck.
     OnDeck,
+    /// A user's account or policy changed, or the user was deleted (Emby's `UserUpdated` and
+    /// `UserDeleted`, its `user.policyupdated` webhook): what that user may see, and so any
+    /// answer of theirs, may have changed. The event's item is the user's server id; its
+    /// tags are none of the library's: the gateway drops that user's scope.
+    UserChanged,
 }
 
 impl Change {
@@ -178,6 +183,7 @@ impl Change {
             Change::SessionChanged => "session_changed",
             Change::Rated => "rated",
             Change::OnDeck => "ondeck",
+            Change::UserChanged => "user_changed",
         }
     }
 }
@@ -289,8 +295,10 @@ impl ChangeEvent {
     /// listings), every list of its section, recently added and the sections list. With the section unknown, every list
     /// (`listings`) stands in for the section's. Metadata of other items is never touched,
     /// except by a scan with no section (or a reconnect after which events may have been
-    /// missed), which touches everything. The gateway fills in the section (and the parents)
-    /// from the library index when the source does not say (Jellyfin).
+    /// missed), which touches everything. A user's change touches no answer of the library's
+    /// (its item is a user: the gateway drops that user's scope). The gateway fills in the
+    /// section (and the parents) from the library index when the source does not say
+    /// (Jellyfin).
     pub fn tags(&self, upstream: &str) -> Vec<String> {
         use crate::tags;
         let own = self.own_items();
@@ -377,6 +385,9 @@ impl ChangeEvent {
                 t.lists();
             }
             Change::OnDeck => t.out.push(tags::ondeck(upstream)),
+            // No answer of the library's changed; the user's own are the gateway's to drop
+            // (their scope's tag, which only it can name).
+            Change::UserChanged => {}
         }
         t.finish()
     }
@@ -443,7 +454,10 @@ impl TagList<'_> {
         let (event, upstream) = (self.event, self.upstream);
         // Answers too large to carry each item's tags carry this one.
         if !event.items.is_empty()
-            && !matches!(event.change, Change::SessionChanged | Change::OnDeck)
+            && !matches!(
+                event.change,
+                Change::SessionChanged | Change::OnDeck | Change::UserChanged
+            )
         {
             self.out.push(crate::tags::any_item(upstream));
         }

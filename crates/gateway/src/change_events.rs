@@ -25,9 +25,14 @@ impl EventApplier {
     /// …): completes it from the index, lets the index's keeper fetch what changed, notes it
     /// in the feed, bumps its tags and counts it. Returns the tags bumped.
     pub fn apply(&self, upstream: &str, source: &'static str, event: &ChangeEvent) -> Vec<String> {
-        let completed = self.complete(upstream, event);
-        let event = completed.as_ref().unwrap_or(event);
+        // A user's change names a user, not an item: nothing of the library completes it.
+        let completed =
+            (event.change != Change::UserChanged).then(|| self.complete(upstream, event));
+        let event = completed.as_ref().and_then(Option::as_ref).unwrap_or(event);
         let mut tags = event.tags(upstream);
+        if event.change == Change::UserChanged {
+            tags.extend(self.user_scopes(upstream, event));
+        }
         // The library index fetches what was added or changed and drops what was removed.
         let keeper = (self.gateway.copy()).is_some_and(|copy| copy.note_change(upstream, event));
         if keeper && event.change == Change::Added && event.section.is_none() {
@@ -63,6 +68,28 @@ impl EventApplier {
             .iter()
             .find(|(name, _)| name == upstream)
             .map_or(0, |(_, count)| count.load(Ordering::Relaxed))
+    }
+
+    /// The scope tags of the users a [`Change::UserChanged`] names: every token the server
+    /// said is theirs shares their scope (keyed by their server id, as the server writes it);
+    /// a token whose user is still unknown may be theirs, so its own scope goes too. Every
+    /// answer kept for them goes; the other users' stay.
+    fn user_scopes(&self, upstream: &str, event: &ChangeEvent) -> Vec<String> {
+        let Some(up) = self.gateway.upstream(upstream) else {
+            return Vec::new();
+        };
+        let secret = self.gateway.secret();
+        let mut scopes: Vec<String> = (event.own_items().iter())
+            .map(|id| tags::user_scope(upstream, &secret.scope_of_user(upstream, id).to_string()))
+            .collect();
+        scopes.extend(
+            (up.users.all().iter())
+                .filter(|user| !user.is_confirmed() && user.server_user_id().is_none())
+                .map(|user| user.scope_tag.to_string()),
+        );
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
     }
 
     /// The event with what its source left out and the index knows, or `None` when it

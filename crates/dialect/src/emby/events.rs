@@ -7,10 +7,11 @@
 //! a user's library changes only to that user's sessions: the owner's token goes in `api_key`
 //! as well as in `X-Emby-Token`.
 //!
-//! A user updated (their policy: which libraries they see, parental rating) or deleted changes
-//! what their answers hold, and a deleted user's token must stop being answered from the
-//! cache: both drop every answer of the server, as a finished scan does (rare, an
-//! administrator's act).
+//! A user updated (their policy: which libraries they see, parental rating; also their last
+//! sign-in, which Emby saves as an update) or deleted changes what that user's answers hold,
+//! and a deleted user's token must stop being answered from the cache: both are
+//! [`Change::UserChanged`] naming the user, which drops that user's answers only — the
+//! library did not change, and the other users' answers stay.
 
 use http::{HeaderName, HeaderValue};
 use serde_json::Value;
@@ -43,7 +44,12 @@ pub fn parse_webhook(body: &[u8]) -> Result<Option<ChangeEvent>, EventError> {
         "playback.start" | "playback.pause" | "playback.unpause" => Change::SessionChanged,
         "playback.stop" => Change::PlaybackStopped,
         "item.update" | "item.updated" => Change::Updated,
-        "user.policyupdated" | "user.deleted" => Change::ScanFinished,
+        "user.policyupdated" | "user.deleted" => {
+            let user = value.get("User").unwrap_or(&Value::Null);
+            return Ok(Some(
+                ChangeEvent::new(Change::UserChanged).with_items([str_of(user, "Id")]),
+            ));
+        }
         _ => return Ok(None),
     };
     let item = value.get("Item").unwrap_or(&Value::Null);
@@ -60,7 +66,7 @@ pub fn parse_webhook(body: &[u8]) -> Result<Option<ChangeEvent>, EventError> {
     ))
 }
 
-/// One connection's reader: Jellyfin's, and a user updated or deleted drops every answer.
+/// One connection's reader: Jellyfin's, and a user updated or deleted named as such.
 #[derive(Debug, Default)]
 struct EmbySocket {
     jellyfin: SocketState,
@@ -71,7 +77,12 @@ impl SocketReader for EmbySocket {
         let value: Value = serde_json::from_str(text)?;
         match str_of(&value, "MessageType") {
             Some("UserUpdated" | "UserDeleted") => Ok(SocketMessage {
-                events: vec![ChangeEvent::new(Change::ScanFinished)],
+                // `UserUpdated` carries the user (`Data.Id`), `UserDeleted` their id alone.
+                events: vec![
+                    ChangeEvent::new(Change::UserChanged).with_items([value
+                        .get("Data")
+                        .and_then(|data| data.as_str().or_else(|| str_of(data, "Id")))]),
+                ],
                 keep_alive_secs: None,
                 sessions_listed: false,
             }),
@@ -142,13 +153,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn socket_user_changes_drop_everything_and_library_changes_are_jellyfins() {
+    fn socket_user_changes_name_the_user_and_library_changes_are_jellyfins() {
         let mut reader = Emby.socket_reader();
-        for kind in ["UserUpdated", "UserDeleted"] {
-            let text = format!(r#"{{"MessageType":"{kind}","Data":{{"Id":"abc"}}}}"#);
-            let message = reader.read(&text).expect("reads");
+        for text in [
+            r#"{"MessageType":"UserUpdated","Data":{"Id":"abc","Name":"x"}}"#,
+            r#"{"MessageType":"UserDeleted","Data":"abc"}"#,
+        ] {
+            let message = reader.read(text).expect("reads");
             assert_eq!(message.events.len(), 1);
-            assert_eq!(message.events[0].change, Change::ScanFinished);
+            assert_eq!(message.events[0].change, Change::UserChanged);
+            assert_eq!(message.events[0].items, ["abc"]);
+            assert!(
+                message.events[0].tags("emby").is_empty(),
+                "no library answer"
+            );
         }
         let changed = r#"{"MessageType":"LibraryChanged","Data":{"ItemsAdded":["1234"],"ItemsUpdated":[],"ItemsRemoved":[],"FoldersAddedTo":["7"],"FoldersRemovedFrom":[],"CollectionFolders":["7"]}}"#;
         let message = reader.read(changed).expect("reads");
@@ -180,6 +198,10 @@ mod tests {
             parse_webhook(played).unwrap().unwrap().change,
             Change::Played
         );
+        let policy = br#"{"Event":"user.policyupdated","User":{"Name":"kid","Id":"12"}}"#;
+        let event = parse_webhook(policy).unwrap().expect("an event");
+        assert_eq!(event.change, Change::UserChanged);
+        assert_eq!(event.items, ["12"]);
         let test = br#"{"Event":"system.notificationtest"}"#;
         assert!(parse_webhook(test).unwrap().is_none());
         assert!(parse_webhook(br#"{"NotificationType":"ItemAdded"}"#).is_err());

@@ -362,3 +362,61 @@ async fn jellyfin_socket_notifications_invalidate_renamed_items() {
 async fn emby_socket_notifications_invalidate_renamed_items() {
     rename_over_the_socket(Profile::Emby).await;
 }
+
+/// An Emby user's policy changed (its `user.policyupdated` webhook names the user): that
+/// user's cached answers go, the owner's stay, and so does the library's shared state.
+#[tokio::test]
+async fn emby_a_users_policy_change_drops_that_users_answers_only() {
+    let gw = start(Setup {
+        profile: Profile::Emby,
+        subscribe: false,
+        webhooks: false,
+    })
+    .await;
+    let (alice_token, alice_id) = {
+        let state = gw.sim.state();
+        let alice = (state.users().iter())
+            .find(|u| u.id != state.owner().id && !u.jellyfin_restricted())
+            .unwrap();
+        (alice.emby_token(), alice.jellyfin_id.clone())
+    };
+    let tracks = gw.tracks();
+    let owners = gw.item_path(&tracks[0].1);
+    let alices = format!("/emby/Items/{}?userId={alice_id}", tracks[0].1);
+    let as_alice = async || -> String {
+        let response = (gw.client.get(format!("{}{alices}", gw.proxy)))
+            .header("X-Emby-Token", &alice_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{alices}");
+        (response.headers().get("x-cache"))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    // Each says who they are, as a tool signing in does: the server's answer names the user.
+    for token in [&gw.token, &alice_token] {
+        let me = (gw.client.get(format!("{}/emby/Users/Me", gw.proxy)))
+            .header("X-Emby-Token", token.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+    }
+    for _ in 0..2 {
+        gw.get(&owners).await;
+        as_alice().await;
+    }
+    assert_eq!(gw.get(&owners).await.0, "HIT");
+    assert_eq!(as_alice().await, "HIT");
+
+    let url = format!("{}/webhooks/emby?secret={}", gw.admin, gw.webhook_secret);
+    let policy = serde_json::json!({
+        "Event": "user.policyupdated",
+        "User": {"Name": "alice", "Id": alice_id},
+    });
+    let response = gw.client.post(&url).json(&policy).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_ne!(as_alice().await, "HIT", "the user's answers are dropped");
+    assert_eq!(gw.get(&owners).await.0, "HIT", "the owner's stay");
+}
