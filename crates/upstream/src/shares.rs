@@ -11,6 +11,12 @@
 //! service once for its account id ([`ShareService::account_path`]),
 //! and the share of that account is theirs.
 //!
+//! A list read again is compared with the one before: the users whose share changed (added,
+//! removed, another restriction) are kept for [`ShareBook::take_changed`], by the tokens
+//! known to be theirs, so that the caller, which holds the cache, drops every answer kept
+//! for them. The index keeper reads the list on its schedule once it was read at all
+//! ([`ShareBook::read_when_due`]): a share changes with no event from the server.
+//!
 //! Whenever this cannot be had — no owner token, the service unreachable or refusing, an
 //! answer that does not read, a user with no share in the list — [`ShareBook::share_of`] says
 //! `None` and the caller does what it did before shares were read: the server answers that
@@ -76,6 +82,19 @@ struct BookState {
     accounts: HashMap<UserHash, Arc<str>>,
     /// Reads of the list made (successful or not).
     reads: u64,
+    /// Whose share changed between two reads, until taken ([`ShareBook::take_changed`]).
+    changed_users: Option<ChangedShares>,
+}
+
+/// The users whose share changed between two reads of the list: what they may see did, so
+/// every answer kept for them may hold what the server now hides from them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedShares {
+    /// The keyed hashes of the tokens known to be theirs.
+    pub tokens: Vec<UserHash>,
+    /// A changed share's user has no token known here (none was asked of the service for
+    /// its account): any user's token other than the owner's may be theirs.
+    pub unknown: bool,
 }
 
 /// The shares of one upstream's server (see the module documentation).
@@ -161,6 +180,25 @@ impl ShareBook {
         self.state().reads
     }
 
+    /// Whose share changed between the reads made since this was last asked, if anyone's:
+    /// the caller drops their answers (it holds the cache; this book does not).
+    pub fn take_changed(&self) -> Option<ChangedShares> {
+        self.state().changed_users.take()
+    }
+
+    /// The schedule (the index keeper's ticks): once the list has been read at all, it is
+    /// read again when due, so that a changed share is found even while no user asks.
+    pub async fn read_when_due(
+        &self,
+        secret: &Secret,
+        identity: impl Future<Output = Option<Bytes>>,
+    ) {
+        let read_before = self.state().shares.is_some();
+        if read_before && self.fresh().is_none() {
+            let _ = self.current(secret, identity).await;
+        }
+    }
+
     /// `user`'s share, `None` when it cannot be had (see the module documentation).
     /// `identity` is the server's answer of its identity path
     /// ([`ShareService::identity_path`]),
@@ -204,6 +242,19 @@ impl ShareBook {
         match read {
             Some(list) => {
                 let list = Arc::new(list);
+                if let Some((before, _)) = &state.shares {
+                    let changed = changed_between(before, &list, &state.accounts);
+                    if changed != ChangedShares::default() {
+                        tracing::info!(
+                            upstream = %self.upstream,
+                            "users' shares changed at the account service: their cached \
+                             answers are dropped"
+                        );
+                        let pending = state.changed_users.get_or_insert_default();
+                        pending.tokens.extend(changed.tokens);
+                        pending.unknown |= changed.unknown;
+                    }
+                }
                 state.shares = Some((list.clone(), now));
                 state.failed_at = None;
                 Some(list)
@@ -316,6 +367,102 @@ impl ShareBook {
     }
 }
 
+/// Whose share differs between `before` and `now` (added, removed, or another restriction),
+/// by the tokens known to be theirs: a share's own server-scoped token, and the user tokens
+/// whose `accounts` are the share's.
+fn changed_between(
+    before: &[KeptShare],
+    now: &[KeptShare],
+    accounts: &HashMap<UserHash, Arc<str>>,
+) -> ChangedShares {
+    let find = |list: &[KeptShare], account: &str| -> Option<KeptShare> {
+        list.iter()
+            .find(|kept| kept.share.account_id == account)
+            .cloned()
+    };
+    let mut changed = ChangedShares::default();
+    let every_account = (before.iter().chain(now)).map(|kept| kept.share.account_id.as_str());
+    let mut seen = std::collections::HashSet::new();
+    for account in every_account {
+        if !seen.insert(account) {
+            continue;
+        }
+        let (was, is) = (find(before, account), find(now, account));
+        let same = match (&was, &is) {
+            (Some(was), Some(is)) => was.share.restriction == is.share.restriction,
+            _ => false,
+        };
+        if same {
+            continue;
+        }
+        let mut known = false;
+        for kept in [&was, &is].into_iter().flatten() {
+            if let Some(hash) = kept.token_hash {
+                changed.tokens.push(hash);
+                known = true;
+            }
+        }
+        for (hash, of) in accounts {
+            if **of == *account {
+                changed.tokens.push(*hash);
+                known = true;
+            }
+        }
+        changed.unknown |= !known;
+    }
+    let mut once = std::collections::HashSet::new();
+    changed.tokens.retain(|hash| once.insert(*hash));
+    changed
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachearr_dialect::model::restriction::Restriction;
+
+    fn kept(account: &str, blocked: &[&str], token: Option<UserHash>) -> KeptShare {
+        let mut restriction = Restriction::default();
+        restriction.music.blocked_labels = blocked.iter().map(|s| (*s).to_owned()).collect();
+        KeptShare {
+            share: Arc::new(Share {
+                account_id: account.to_owned(),
+                server_token: None,
+                restriction,
+            }),
+            token_hash: token,
+        }
+    }
+
+    #[test]
+    fn a_changed_share_names_the_tokens_known_to_be_its_users() {
+        let managed = UserHash(7);
+        let before = [
+            kept("1", &[], None),
+            kept("2", &[], Some(managed)),
+            kept("3", &[], None),
+        ];
+        let accounts =
+            HashMap::from([(UserHash(1), Arc::from("1")), (UserHash(3), Arc::from("3"))]);
+
+        let same = changed_between(&before, &before, &accounts);
+        assert_eq!(same, ChangedShares::default(), "nothing changed");
+
+        // Account 1 filtered, the managed user's share removed: both named, nobody unknown.
+        let now = [kept("1", &["Explicit"], None), kept("3", &[], None)];
+        let changed = changed_between(&before, &now, &accounts);
+        assert_eq!(changed.tokens.len(), 2);
+        assert!(changed.tokens.contains(&UserHash(1)) && changed.tokens.contains(&managed));
+        assert!(!changed.unknown);
+
+        // A new share for an account no token is known of: its user could be anyone's token.
+        let mut added = before.to_vec();
+        added.push(kept("4", &[], None));
+        let changed = changed_between(&before, &added, &accounts);
+        assert!(changed.tokens.is_empty());
+        assert!(changed.unknown);
+    }
 }

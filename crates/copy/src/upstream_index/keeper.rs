@@ -478,6 +478,7 @@ impl Keeper {
             .policies()
             .read_when_due(&self.reads, &self.up)
             .await;
+        super::visibility::follow_shares(&self.reads, &self.up).await;
         if self.handle.ready().is_none() {
             if self.retry_at_ms.is_some_and(|at| self.now_ms() >= at) {
                 tracing::info!(upstream = %self.up.name, "trying the library index build again");

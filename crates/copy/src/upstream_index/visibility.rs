@@ -42,6 +42,8 @@
 //! ([`ShareBook::note_changed`](cachearr_upstream::shares::ShareBook::note_changed)) while
 //! this answer falls back to the counts. So does a user whose share cannot be had (the
 //! service unreachable, a token it does not know) or holds a rule the copy does not model.
+//! A share found changed when the list is read again (on a user's search, or on the index
+//! keeper's schedule, `follow_shares`) drops every answer kept for its user.
 
 use std::sync::Arc;
 
@@ -137,6 +139,38 @@ pub(crate) fn is_owner(reads: &ReadThrough, up: &Upstream, user: &UserRecord) ->
         .is_some_and(|token| reads.secret().user_of(token) == user.hash)
 }
 
+/// The index keeper's schedule for the shares: once read at all, they are read again when
+/// due, and the answers of users whose share changed are dropped, whether or not they ask.
+pub(crate) async fn follow_shares(reads: &ReadThrough, up: &Arc<Upstream>) {
+    let (Some(book), Some(service)) = (
+        up.shares.as_ref(),
+        cachearr_dialect::of(up.profile).share_service(),
+    ) else {
+        return;
+    };
+    book.read_when_due(reads.secret(), up.read_anonymous(service.identity_path()))
+        .await;
+    drop_changed_shares(reads, up);
+}
+
+/// Drops every answer kept for the users whose share changed at the last reads (their
+/// scopes' tags: every token of theirs shares one); when a changed share's user has no
+/// token known here, every user's but the owner's.
+fn drop_changed_shares(reads: &ReadThrough, up: &Arc<Upstream>) {
+    let Some(changed) = up.shares.as_ref().and_then(|book| book.take_changed()) else {
+        return;
+    };
+    let mut tags: Vec<String> = (up.users.all().iter())
+        .filter(|user| {
+            changed.tokens.contains(&user.hash) || (changed.unknown && !is_owner(reads, up, user))
+        })
+        .map(|user| user.scope_tag.to_string())
+        .collect();
+    tags.sort_unstable();
+    tags.dedup();
+    reads.invalidate_tags(&up.name, &tags);
+}
+
 /// The ids of `sections` (the user's) that `user` is shown to see whole: see the module
 /// documentation. `index_count` gives what the index holds of a section and kind, the
 /// yardstick when no owner token is configured; `held_by_leaves`, whether every item of a
@@ -208,7 +242,10 @@ async fn whole_by_share(
     let book = up.shares.as_ref()?;
     let service = cachearr_dialect::of(up.profile).share_service()?;
     let identity = up.read_anonymous(service.identity_path());
-    let share = book.share_of(reads.secret(), user, identity).await?;
+    let share = book.share_of(reads.secret(), user, identity).await;
+    // This read may have found shares changed: their users' answers go before any is given.
+    drop_changed_shares(reads, up);
+    let share = share?;
     let restriction = &share.restriction;
     if !restriction.is_modelled() {
         return None;

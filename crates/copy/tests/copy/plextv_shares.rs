@@ -343,3 +343,56 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
     assert!(!ids(&found).contains(&hidden), "{cs}");
     run.sim.sim.plextv().set_down(false);
 }
+
+/// A share tightened on plex.tv drops the answers kept for its user on the keeper's schedule,
+/// though they ask nothing meanwhile (no event says a share changed): their next answer is
+/// the server's for the new share, not one kept under the old.
+#[tokio::test]
+async fn plex_a_tightened_share_drops_the_answers_kept_for_its_user() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let run = start(clock.clone()).await;
+    let alice = account_token(&run, "alice");
+    // What a music filter hiding Explicit would hide from alice: carol's filter.
+    let (section, title, hidden, _) = hidden_and_shown(&run, "carol", ItemKind::Track);
+    let listing = format!("/library/sections/{section}/all?type=10");
+    get(&run, &listing, &alice).await;
+    let (_, cs, kept) = get(&run, &listing, &alice).await;
+    assert!(cs.contains("hit"), "{cs}");
+    assert!(ids(&kept).contains(&hidden));
+    // A search from the copy has the shares read once: the schedule follows them from then on.
+    let search = format!(
+        "/library/sections/{section}/search?type=10&query={}",
+        sim_gateway::search::enc(&title)
+    );
+    let (_, cs, _) = get(&run, &search, &alice).await;
+    assert!(cs.contains("detail=index"), "{cs}");
+    assert_eq!(shares_read(&run), 1);
+
+    let alice_id = run.sim.sim.state().user_by_name("alice").unwrap().id;
+    {
+        let mut state = run.sim.sim.state();
+        let change = ShareChange {
+            filter_music: Some(PlexFilter::parse("label!=Explicit")),
+            ..ShareChange::default()
+        };
+        run.sim
+            .sim
+            .plextv()
+            .change_share(&mut state, alice_id, change)
+            .unwrap();
+    }
+    clock.advance(cachearr_upstream::shares::REFRESH + Duration::from_secs(1));
+    assert!(run.gateway.index("plex").unwrap().look_now().await);
+    assert_eq!(shares_read(&run), 2, "the schedule read the shares again");
+
+    let (status, cs, now) = get(&run, &listing, &alice).await;
+    assert_eq!(status, 200);
+    assert!(
+        !cs.contains("hit"),
+        "an answer kept under the old share: {cs}"
+    );
+    assert!(
+        !ids(&now).contains(&hidden),
+        "alice was shown {hidden}: {cs}"
+    );
+}
