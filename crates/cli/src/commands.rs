@@ -1,5 +1,14 @@
 //! One module per subcommand; [`Command`] dispatches to them.
 
+/// A line on stderr as `eprintln!` writes it, but never a panic when stderr is closed: a
+/// service whose log reader went away (a pipe to a log shipper that restarted) keeps serving.
+macro_rules! say {
+    ($($line:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($line)*);
+    }};
+}
+
 mod admin;
 mod config;
 mod demo;

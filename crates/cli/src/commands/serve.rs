@@ -236,21 +236,21 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let bound = gateway.bind().await?;
     for (name, addr) in bound.proxy_addrs() {
         let profile = gateway.upstream(&name).map_or(Profile::Plex, |u| u.profile);
-        eprintln!("cachearr: {name} ({}) → http://{addr}", profile.as_str());
+        say!("cachearr: {name} ({}) → http://{addr}", profile.as_str());
     }
     if let Some(a) = bound.admin_addr() {
-        eprintln!("cachearr: admin → http://{a}");
+        say!("cachearr: admin → http://{a}");
         // Webhooks are authenticated by the secret in their URL: this is what to give the
         // server. The secret itself stays in its file: a service's log is read more widely.
         for up in gateway.upstreams() {
-            eprintln!(
+            say!(
                 "cachearr: {} webhook URL → {}",
                 up.name,
                 webhook_secret::url_template(a, up.profile.as_str(), &up.name)
             );
         }
         if !gateway.upstreams().is_empty() {
-            eprintln!("cachearr: {}", webhook_secret::where_it_is(&data_dir));
+            say!("cachearr: {}", webhook_secret::where_it_is(&data_dir));
         }
     }
     // Reachable? Owner token accepted? Said once, in plain words; the gateway serves meanwhile.
@@ -304,5 +304,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    eprintln!("cachearr: shutting down");
+    say!("cachearr: shutting down");
 }

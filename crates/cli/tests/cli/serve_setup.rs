@@ -8,7 +8,6 @@
 )]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,15 +47,7 @@ fn serve_until(args: &[&str], envs: &[(&str, &str)], until: &str) -> (KillOnDrop
             .unwrap(),
     );
     let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = cachearr_testkit::log_lines(stderr);
     let mut lines = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
@@ -306,4 +297,58 @@ fn health_exits_zero_for_a_running_gateway_and_one_without_it() {
     let (ok, out, err) = last;
     assert!(ok, "{out}\n{err}");
     assert!(!out.trim().is_empty(), "the health answer is printed");
+}
+
+/// A service whose log reader goes away (its stderr pipe closed, as when a log shipper it
+/// writes to restarts) keeps serving, and still stops cleanly when told to.
+#[test]
+fn serve_outlives_its_closed_log_pipe() {
+    let data = tempfile::tempdir().unwrap();
+    let (proxy, admin) = (free_port(), free_port());
+    let mut child = KillOnDrop(
+        cachearr()
+            .args([
+                "serve",
+                "--plex",
+                "http://127.0.0.1:9",
+                "--no-index",
+                "--data-dir",
+                data.path().to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{proxy}"),
+                "--admin-listen",
+                &format!("127.0.0.1:{admin}"),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut log = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("admin →") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut log, &mut line).unwrap() > 0,
+            "serve ended before saying where its admin API is"
+        );
+    }
+    drop(log);
+    let admin_url = format!("http://127.0.0.1:{admin}");
+    eventually_blocking("`cachearr health` answers", Duration::from_secs(30), || {
+        run(cachearr().args(["health", "--admin-url", &admin_url])).0
+    });
+    // Its last line ("shutting down") goes to the closed pipe: a clean exit all the same.
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exit = None;
+    eventually_blocking("serve exits", Duration::from_secs(60), || {
+        exit = child.0.try_wait().unwrap();
+        exit.is_some()
+    });
+    let exit = exit.unwrap();
+    assert!(exit.success(), "{exit:?}");
 }
