@@ -26,7 +26,8 @@
 //! - [`workspace_root`], [`venv_python`] — the workspace's files and its Python environments
 //!   (made by `scripts/setup-test-env`; missing, the test fails saying so); [`KillOnDrop`], a
 //!   child process killed and reaped on drop; [`output_within`], a command's output, failing
-//!   with what it said if it has not ended in time.
+//!   with what it said if it has not ended in time; [`log_lines`], a server's log read to
+//!   its end.
 
 #![allow(
     clippy::disallowed_methods,
@@ -39,7 +40,7 @@ pub mod redis;
 #[cfg(feature = "sim-gateway")]
 pub mod sim_gateway;
 
-pub use process::{KillOnDrop, output_within, venv_python, workspace_root};
+pub use process::{KillOnDrop, log_lines, output_within, venv_python, workspace_root};
 
 use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};

@@ -39,6 +39,21 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// The lines a child process writes to `pipe` (its stderr, usually), as they come, read to
+/// the pipe's end on a thread of their own — also once the receiver is dropped: a pipe
+/// closed under a running server fails its next write, and a server that cannot write its
+/// log may stop.
+pub fn log_lines(pipe: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
 /// Runs `command` to its end like [`Command::output`], but for at most `limit`: a process
 /// still running then is killed and the test fails with what it printed, so a command that
 /// hangs shows why instead of holding the test until the runner's own timeout.
@@ -108,6 +123,23 @@ mod tests {
         assert!(proc_dir.exists());
         drop(KillOnDrop(child));
         assert!(!proc_dir.exists(), "{} still exists", proc_dir.display());
+    }
+
+    #[test]
+    fn log_lines_are_read_to_the_end_after_the_receiver_is_gone() {
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "echo one >&2; sleep 0.2; echo two >&2; sleep 0.2; echo three >&2",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = log_lines(child.stderr.take().unwrap());
+        assert_eq!(lines.recv().unwrap(), "one");
+        drop(lines);
+        // Writing after the receiver went must not fail: the child ends as it would alone.
+        assert!(child.wait().unwrap().success());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 )]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
@@ -48,15 +48,7 @@ fn serve_with_low_fd_limit(args: &[String]) -> (KillOnDrop, Receiver<String>) {
             .unwrap(),
     );
     let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = cachearr_testkit::log_lines(stderr);
     (child, rx)
 }
 

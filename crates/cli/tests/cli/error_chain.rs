@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -96,15 +95,7 @@ fn an_unreachable_upstream_is_reported_with_each_cause_once() {
             .unwrap(),
     );
     let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = cachearr_testkit::log_lines(stderr);
     let line = loop {
         let line = rx
             .recv_timeout(Duration::from_secs(60))

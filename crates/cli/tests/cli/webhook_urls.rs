@@ -9,7 +9,6 @@
 )]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
@@ -79,14 +78,7 @@ fn serve_and_config_check_print_the_webhook_urls_and_where_the_secret_is_not_it(
             .unwrap(),
     );
     let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = cachearr_testkit::log_lines(stderr);
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut seen = Vec::new();
     // The next line of serve's stderr that holds `wanted`; the lines before it go to `seen`.
