@@ -191,6 +191,15 @@ impl SimBuilder {
             Some(spec) => spec.build(self.config.seed, now_secs())?,
             None => Library::generate(self.config),
         };
+        // A server's clock is never behind what it stamped. The generated library spreads its
+        // additions over ten years from 2015, some past today: the clock starts after them, so
+        // an edit's `updatedAt` is the library's newest, as on a real server (a client asking
+        // for what changed since the newest time it saw — `updatedAt>=` — finds the edit).
+        let newest = (library.sections().iter())
+            .map(|s| s.updated_at)
+            .max()
+            .unwrap_or(0);
+        let ahead = u64::from(newest.saturating_add(1).saturating_sub(now_secs()));
         let seed = self.config.seed;
         let machine = format!(
             "{:016x}{:016x}{:08x}",
@@ -223,7 +232,7 @@ impl SimBuilder {
                 event_seq: AtomicU64::new(0),
                 event_drops: events::EventDrops::default(),
                 lean_batches: AtomicBool::new(false),
-                clock_offset_secs: AtomicU64::new(0),
+                clock_offset_secs: AtomicU64::new(ahead),
                 sockets: sockets::channel(),
                 seed,
             }),

@@ -513,11 +513,36 @@ async fn tag_field_and_artwork_edits() {
 
 /// The server's clock moved on by the control API: what is changed from then on carries the
 /// moved time, as a gateway in its measurement mode sees a day later.
+/// A server's clock is never behind what it stamped: the generated library's newest
+/// `updatedAt` (additions spread over ten years, some past today) is older than the clock, so
+/// an edit is the newest change and a client asking for `updatedAt>=` its newest time finds it.
+#[tokio::test]
+async fn the_clock_starts_after_every_time_the_library_stamped() {
+    let srv = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let newest = (srv.sim.library().sections().iter())
+        .map(|s| s.updated_at)
+        .max()
+        .unwrap();
+    assert!(
+        srv.sim.now() > newest,
+        "now {}, newest {newest}",
+        srv.sim.now()
+    );
+    let movie = item_in(&srv, MOVIES_SECTION, ItemKind::Movie, 0);
+    srv.sim.rename_item(movie, "Renamed").unwrap();
+    let item = metadata_as(&srv, &srv.token, movie).await;
+    assert!(
+        item["updatedAt"].as_u64().unwrap() > u64::from(newest),
+        "{item}"
+    );
+}
+
 #[tokio::test]
 async fn a_rename_a_day_on_carries_that_days_time() {
     let srv = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let movie = item_in(&srv, MOVIES_SECTION, ItemKind::Movie, 0);
     let today = srv.sim.now();
+    let before = control(&srv, "/_sim/clock/advance?secs=0", serde_json::json!({})).await;
 
     let moved = control(
         &srv,
@@ -525,7 +550,11 @@ async fn a_rename_a_day_on_carries_that_days_time() {
         serde_json::json!({}),
     )
     .await;
-    assert_eq!(moved["offset_secs"], 86_400, "{moved}");
+    assert_eq!(
+        moved["offset_secs"].as_u64().unwrap(),
+        before["offset_secs"].as_u64().unwrap() + 86_400,
+        "{moved}"
+    );
     assert!(srv.sim.now() >= today + 86_400);
     srv.sim.rename_item(movie, "A day later").unwrap();
     let item = metadata_as(&srv, &srv.token, movie).await;
