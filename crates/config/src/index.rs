@@ -26,8 +26,10 @@ pub struct IndexConfig {
     pub refresh_interval: Duration,
     /// A gateway that starts from a saved index whose last build or refresh is older than this
     /// refreshes it (incrementally) at once: changes made on the server while the gateway was
-    /// down reach no event stream. A quick restart skips it, so restarts stay free; the window
-    /// in which a change can be missed until the next scheduled refresh is at most this long.
+    /// down reach no event stream. Zero (the default) catches up at every start: a change made
+    /// during a restart, however quick, would otherwise be served stale until the next
+    /// scheduled refresh (`refresh_interval`, a day). A larger value makes quicker restarts
+    /// free for the server at that price.
     #[serde(deserialize_with = "duration")]
     pub catch_up_after: Duration,
     /// Items asked for per page (10 to 10,000).
@@ -41,7 +43,7 @@ impl Default for IndexConfig {
             enabled: true,
             build_timeout: Duration::from_secs(180 * 60),
             refresh_interval: Duration::from_secs(24 * 3600),
-            catch_up_after: Duration::from_secs(10 * 60),
+            catch_up_after: Duration::ZERO,
             page_size: 500,
         }
     }

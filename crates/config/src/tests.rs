@@ -502,7 +502,7 @@ fn index_limits_and_guard_defaults_are_unchanged() {
         enabled: true,
         build_timeout: Duration::from_secs(180 * 60),
         refresh_interval: Duration::from_secs(24 * 3600),
-        catch_up_after: Duration::from_secs(10 * 60),
+        catch_up_after: Duration::ZERO,
         page_size: 500,
     };
     let limits = RequestLimits {

@@ -96,6 +96,18 @@ impl Library {
                     (reads.feed(index.upstream()), index.status().last_build)
                 {
                     feed.note_pass(last.finished_at_ms, 0);
+                    // Its keeper catches it up at once: until then, what was kept before the
+                    // start is not answered (the reads wait, bounded).
+                    let now = reads.clock().now_ms();
+                    if index.ready().is_some()
+                        && upstream_index::keeper::catch_up_due(
+                            &config.index,
+                            last.finished_at_ms,
+                            now,
+                        )
+                    {
+                        feed.begin_catch_up();
+                    }
                 }
             }
             let walks = indexes

@@ -391,6 +391,17 @@ impl UpstreamIndex {
         kept
     }
 
+    /// Anything may have changed on the server unseen (the index was loaded from disk and
+    /// the changes made while cachearr was down reached no event stream): the copy and the
+    /// index answer nothing until the keeper's next pass is installed.
+    pub(crate) fn note_anything_changed(&self) {
+        let mark = self.marks.fetch_add(1, Ordering::SeqCst) + 1;
+        self.stale
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ANY_ITEM.to_owned(), mark);
+    }
+
     /// A write through cachearr changed the items `ids` on the server (an edit of their
     /// fields, labels or guids, a removal). The index and the kept elements learn of it only
     /// when the items are read again, and the server's change event comes a moment after the

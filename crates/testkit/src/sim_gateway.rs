@@ -266,6 +266,15 @@ pub async fn restarted_after_probes(
     let restarted = tempfile::tempdir().unwrap();
     crate::copy_dir(data.path(), restarted.path());
     let served = serve(build(gateway_builder(config(restarted.path())))).await;
+    // The restart catches its copy up with the server (an incremental pass); what a test
+    // counts afterwards is then the reads it makes.
+    eventually("the restarted gateway has caught up", wait, || async {
+        served
+            .gateway
+            .feed("plex")
+            .is_none_or(|feed| !feed.catching_up())
+    })
+    .await;
     (served, restarted)
 }
 

@@ -186,7 +186,15 @@ pub struct Feed {
     /// Clock ms until which another gateway's healthy feed vouches for this one (a follower
     /// of the gateway holding this upstream's background; 0: none).
     vouched_until_ms: AtomicU64,
+    /// True from a start on a library copy kept on disk until its catch-up pass is done:
+    /// answers about library content kept from before the start wait for it
+    /// ([`Feed::caught_up`]).
+    catching_up: tokio::sync::watch::Sender<bool>,
 }
+
+/// The longest a read waits for the catch-up pass of a start ([`Feed::caught_up`]); past it,
+/// what is kept is answered as before.
+pub const CATCH_UP_WAIT: Duration = Duration::from_secs(20);
 
 /// Where the play-state watch read the server's list of every user's plays up to (the
 /// library copy's `play_watch`).
@@ -313,7 +321,36 @@ impl Feed {
             wake_watch: tokio::sync::Notify::new(),
             background: Mutex::new(Background::default()),
             vouched_until_ms: AtomicU64::new(0),
+            catching_up: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// The library copy was loaded from disk and is being caught up with what changed on the
+    /// server while cachearr was down: until [`Feed::end_catch_up`], reads of library content
+    /// wait ([`Feed::caught_up`]) instead of answering what was kept from before the start.
+    pub fn begin_catch_up(&self) {
+        self.catching_up.send_replace(true);
+    }
+
+    /// The catch-up pass is installed (its changes dropped what they made stale), failed (the
+    /// server is down: what is kept is answered, as for any failed refresh), or was not this
+    /// gateway's to make.
+    pub fn end_catch_up(&self) {
+        self.catching_up.send_replace(false);
+    }
+
+    /// Whether a catch-up is under way.
+    pub fn catching_up(&self) -> bool {
+        *self.catching_up.borrow()
+    }
+
+    /// Waits until no catch-up is under way, at most `bound`. Returns at once when none is.
+    pub async fn caught_up(&self, bound: Duration) {
+        if !self.catching_up() {
+            return;
+        }
+        let mut receiver = self.catching_up.subscribe();
+        let _ = tokio::time::timeout(bound, receiver.wait_for(|catching| !catching)).await;
     }
 
     /// Where the play-state watch read the list of every user's plays up to.

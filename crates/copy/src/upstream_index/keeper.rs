@@ -5,9 +5,9 @@
 //! # Life of an index
 //! - **Start** ([`load_at_start`], from `GatewayBuilder::build`): the snapshot
 //!   `{data_dir}/library/{upstream}.idx` is loaded, with no request to the server; the handle is
-//!   ready before the listeners bind. If its last build or refresh is older than
-//!   `[index] catch_up_after` (10 min by default), the keeper then refreshes it once: changes
-//!   made while the gateway was down reached no event stream.
+//!   ready before the listeners bind. The keeper then refreshes it once (incrementally):
+//!   changes made while the gateway was down reached no event stream. `[index]
+//!   catch_up_after` (zero by default) skips that for a snapshot younger than it.
 //! - **Build** (no snapshot, `POST /api/index/build?full=1`, or a journal left by an
 //!   interrupted build): [`crawl`] reads every music and video section page by page on the
 //!   background budget, appending each page to the journal so a stopped build resumes; after
@@ -146,6 +146,14 @@ fn items_by_kind(index: &LibraryIndex) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Whether an index last built or refreshed at `built_ms` and loaded at `now_ms` is caught up
+/// at once: older than `[index] catch_up_after`, or always when that is zero (a change made
+/// during the quickest restart reached no event stream).
+pub(crate) fn catch_up_due(config: &IndexConfig, built_ms: u64, now_ms: u64) -> bool {
+    let after = u64::try_from(config.catch_up_after.as_millis()).unwrap_or(u64::MAX);
+    after == 0 || now_ms.saturating_sub(built_ms) > after
+}
+
 /// Loads every enabled upstream's snapshot (called while the gateway is built, before any
 /// listener binds). A missing snapshot is normal; a damaged one is reported and rebuilt.
 #[allow(
@@ -264,6 +272,7 @@ pub fn spawn_all(
             retry_at_ms: None,
             role: background.role(&up.name).cloned(),
             worked: false,
+            catching_up: false,
         };
         tasks.push(tokio::spawn(keeper.run()));
     }
@@ -291,6 +300,9 @@ struct Keeper {
     /// Whether this gateway did the background work at the last look (a follower that
     /// takes over with no index builds one).
     worked: bool,
+    /// The catch-up pass at start has not been installed yet (it failed: the server was
+    /// down); it is tried again at each tick, not only when the schedule is due.
+    catching_up: bool,
 }
 
 /// What a build, refresh or event batch produced.
@@ -336,13 +348,10 @@ impl Keeper {
             .map(|b| b.finished_at_ms.saturating_add(interval))
     }
 
-    /// Whether the index loaded at start is older than `[index] catch_up_after`.
+    /// Whether the index loaded at start is to be caught up ([`catch_up_due`]).
     fn needs_catch_up(&self) -> bool {
-        let after = u64::try_from(self.config.catch_up_after.as_millis()).unwrap_or(u64::MAX);
-        self.meta
-            .last_build
-            .as_ref()
-            .is_some_and(|b| self.now_ms().saturating_sub(b.finished_at_ms) > after)
+        (self.meta.last_build.as_ref())
+            .is_some_and(|b| catch_up_due(&self.config, b.finished_at_ms, self.now_ms()))
     }
 
     async fn run(mut self) {
@@ -351,6 +360,9 @@ impl Keeper {
                 "cannot create the library directory: {}",
                 cachearr_engine::Chain(&e)
             ));
+            if let Some(feed) = self.reads.feed(&self.up.name) {
+                feed.end_catch_up();
+            }
             return;
         }
         let next = self.next_refresh_ms();
@@ -379,13 +391,23 @@ impl Keeper {
         } else if self.handle.ready().is_none() || self.path("crawl").exists() {
             self.build(false).await;
         } else if self.needs_catch_up() {
-            // Loaded from disk after a while away: what changed on the server meanwhile reached
-            // no event stream, so fetch it now instead of at the next scheduled refresh.
+            // Loaded from disk: what changed on the server meanwhile reached no event stream,
+            // so fetch it now instead of at the next scheduled refresh. Until that pass is
+            // installed the copy answers nothing (anything may have changed), and a pass that
+            // fails is tried again at each tick.
             tracing::info!(
                 upstream = %self.up.name,
-                "library index saved a while ago: refreshing what changed since"
+                "library index loaded from disk: refreshing what changed while cachearr was down"
             );
+            self.catching_up = true;
+            self.handle.note_anything_changed();
             self.refresh().await;
+        }
+        // The reads waiting for a catch-up (`Library::open` began it) go on: it is installed,
+        // failed (what is kept is answered, as for any failed refresh), or not this
+        // gateway's to make.
+        if let Some(feed) = self.reads.feed(&self.up.name) {
+            feed.end_catch_up();
         }
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -486,9 +508,10 @@ impl Keeper {
             }
             return;
         }
-        if self
-            .next_refresh_ms()
-            .is_some_and(|due| self.now_ms() >= due)
+        if self.catching_up
+            || self
+                .next_refresh_ms()
+                .is_some_and(|due| self.now_ms() >= due)
         {
             self.refresh().await;
         }

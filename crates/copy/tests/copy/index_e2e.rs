@@ -68,6 +68,8 @@ async fn start_sim(profile: Profile) -> SimServer {
 struct Running {
     gateway: Gateway,
     admin: String,
+    /// The proxy listener's base URL.
+    proxy: String,
     client: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<()>>,
@@ -86,6 +88,20 @@ impl Running {
 
     async fn get(&self, path: &str) -> Value {
         get_json(&self.client, &format!("{}{path}", self.admin)).await
+    }
+
+    /// A Plex client's JSON read through the gateway's proxy listener with `token`.
+    async fn read_as(&self, path: &str, token: &str) -> Value {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.proxy))
+            .header("X-Plex-Token", token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.json().await.unwrap()
     }
 
     async fn index_status(&self) -> Value {
@@ -135,6 +151,7 @@ async fn start_gateway(config: Config, clock: Option<Arc<ManualClock>>) -> Runni
     Running {
         gateway: served.gateway,
         admin: served.admin,
+        proxy: served.proxy,
         client: sim_gateway::admin_client(),
         stop: Some(served.stop),
         served: Some(served.task),
@@ -308,9 +325,12 @@ async fn crawl_matches_the_simulator(profile: Profile) {
     assert_eq!(refused.status(), 401);
     gw.shut_down().await;
 
-    // A second start loads the snapshot: ready before serving, and no crawl request at all.
+    // A second start loads the snapshot: ready before serving, and no crawl request at all
+    // when a restart this quick is not caught up (`catch_up_after`; by default it is, with an
+    // incremental pass: `plex_a_rename_made_during_a_quick_restart_is_served_renamed`).
     server.sim.reset_stats();
-    let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
+    let quick = |c: &mut Config| c.index.catch_up_after = Duration::from_secs(3600);
+    let gw = start_gateway(config(&server, data.path(), quick), None).await;
     assert!(gw.gateway.index(name).unwrap().ready().is_some());
     assert_eq!(gw.state(name), IndexState::Ready);
     assert_eq!(index_counts(&gw.gateway, name), sim_counts(&server));
@@ -376,9 +396,10 @@ async fn plex_elements_live_in_the_disk_cache_store_and_a_separate_one_moves_the
     assert!(kept_elements(&gw.gateway));
     gw.shut_down().await;
 
-    // They persist there: the next start needs no crawl.
+    // They persist there: the next start needs no crawl (nor, not caught up, any request).
     server.sim.reset_stats();
-    let gw = start_gateway(config(&server, data.path(), |_| {}), None).await;
+    let quick = |c: &mut Config| c.index.catch_up_after = Duration::from_secs(3600);
+    let gw = start_gateway(config(&server, data.path(), quick), None).await;
     assert_eq!(gw.state("plex"), IndexState::Ready);
     assert!(kept_elements(&gw.gateway));
     assert!(!separate_element_store(data.path(), "plex"));
@@ -625,6 +646,78 @@ async fn plex_a_renamed_show_is_named_anew_in_its_seasons_and_episodes() {
         || async { shows_of() == [renamed.clone(), renamed.clone()] },
     )
     .await;
+}
+
+/// A rename made on the server while the gateway restarts — however quickly, the clock not
+/// moved — is served renamed: the index loaded from disk is caught up at start, and until that
+/// pass is installed the copy answers nothing from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_rename_made_during_a_quick_restart_is_served_renamed() {
+    let server = start_sim(Profile::Plex).await;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    gw.wait_ready("plex").await;
+    let (movie, section) = {
+        let lib = server.sim.library();
+        let section = lib
+            .sections()
+            .iter()
+            .find(|s| !s.items(SimKind::Movie).is_empty())
+            .unwrap();
+        (section.items(SimKind::Movie)[0], section.id)
+    };
+    let metadata = format!("/library/metadata/{movie}");
+    let listing = format!("/library/sections/{section}/all");
+    let title_of = |answer: &Value| -> Vec<String> {
+        answer["MediaContainer"]["Metadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["ratingKey"].as_str() == Some(movie.to_string().as_str()))
+            .map(|m| m["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let old = [server.sim.library().item(movie).unwrap().title().to_owned()];
+    assert_eq!(title_of(&gw.read_as(&listing, &server.token).await), old);
+    assert_eq!(title_of(&gw.read_as(&metadata, &server.token).await), old);
+    gw.shut_down().await;
+
+    server
+        .sim
+        .rename_item(movie, "Renamed While Restarting")
+        .unwrap();
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock)).await;
+    let renamed = ["Renamed While Restarting".to_owned()];
+    // Every read, from the first one on, shows the server's title.
+    for _ in 0..3 {
+        assert_eq!(
+            title_of(&gw.read_as(&listing, &server.token).await),
+            renamed
+        );
+        assert_eq!(
+            title_of(&gw.read_as(&metadata, &server.token).await),
+            renamed
+        );
+    }
+    gw.wait_ready("plex").await;
+    let catch_up = gw
+        .gateway
+        .index("plex")
+        .unwrap()
+        .status()
+        .last_build
+        .unwrap();
+    assert_eq!(catch_up.kind, "refresh");
+    assert_eq!(
+        title_of(&gw.read_as(&listing, &server.token).await),
+        renamed
+    );
+    assert_eq!(
+        title_of(&gw.read_as(&metadata, &server.token).await),
+        renamed
+    );
+    gw.shut_down().await;
 }
 
 async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {

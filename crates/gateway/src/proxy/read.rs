@@ -385,6 +385,13 @@ impl CachedRead<'_> {
     /// Look up (held and watched by the batches), learn, respond and follow up.
     async fn answer(&self, reading: &Reading) -> Reply<WireHead> {
         let gw = self.call.gw;
+        // Right after a start on a kept copy, what was kept may predate a change made while
+        // cachearr was down: wait for the catch-up pass to drop it.
+        if let Some(feed) = self.feed
+            && cachearr_upstream::feed::FEED_CLASSES.contains(&self.class)
+        {
+            feed.caught_up(cachearr_upstream::feed::CATCH_UP_WAIT).await;
+        }
         let policy = self.policy(reading);
         // Pinned here and handed to the batches' layers by reference (see `Batcher::around`).
         let look_up = std::pin::pin!(self.look_up(policy, reading.copy.clone()));

@@ -113,6 +113,7 @@ impl Keeper {
                 .await;
                 self.handle
                     .read_again(Some(&[crate::upstream_index::ANY_ITEM.to_string()]), seen);
+                self.catching_up = false;
             }
             Ok(Err(e)) => self.fail(format!("refresh failed: {}", cachearr_engine::Chain(&e))),
             Err(e) => self.fail(format!("refresh failed: {}", cachearr_engine::Chain(&e))),
