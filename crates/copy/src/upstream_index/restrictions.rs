@@ -31,6 +31,7 @@ use http::header::HeaderValue;
 
 use cachearr_dialect::model::library::UserSections;
 use cachearr_dialect::model::restriction::{ItemMarks, Marks, Restriction, Verdict};
+use cachearr_dialect::tags;
 use cachearr_gateway::read_through::ReadThrough;
 use cachearr_library::LibraryIndex;
 use cachearr_library::Visibility;
@@ -168,16 +169,22 @@ fn drop_changed_users_answers(
     if changed.is_empty() {
         return;
     }
-    let mut tags = Vec::new();
+    // Every token the server said is the user's shares the scope kept under their server id
+    // (one bump drops them all, those no longer in the table too); a token whose user is
+    // still unknown may be theirs, so its own scope goes as well.
+    let secret = reads.secret();
+    let mut tags: Vec<String> = (changed.iter())
+        .map(|id| tags::user_scope(&up.name, &secret.scope_of_user(&up.name, id).to_string()))
+        .collect();
     for user in up.users.all() {
-        let Some(id) = user.server_user_id() else {
-            continue;
-        };
-        if changed.contains(&&bare(&id)) {
-            // Every token of the user shares the scope's tag: one bump drops them all.
-            tags.push(user.scope_tag.to_string());
+        match user.server_user_id() {
+            Some(id) if changed.contains(&&bare(&id)) => tags.push(user.scope_tag.to_string()),
+            None if !user.is_confirmed() => tags.push(user.scope_tag.to_string()),
+            _ => {}
         }
     }
+    tags.sort_unstable();
+    tags.dedup();
     tracing::info!(
         upstream = %up.name,
         users = changed.len(),
