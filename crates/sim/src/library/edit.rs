@@ -313,6 +313,9 @@ impl Library {
         };
         if changed {
             rec.updated_at = now.max(rec.updated_at + 1);
+            // The section's `contentChangedAt` moves with any edit of its items.
+            let sidx = usize::from(rec.section);
+            self.sections[sidx].updated_at = now;
             self.generation += 1;
             if field == "title" {
                 self.keep_title_order(id);
@@ -342,6 +345,8 @@ impl Library {
         if changed {
             let rec = &mut self.items[id as usize - 1];
             rec.updated_at = now.max(rec.updated_at + 1);
+            let sidx = usize::from(rec.section);
+            self.sections[sidx].updated_at = now;
             self.generation += 1;
         }
         Ok(changed)
