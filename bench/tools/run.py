@@ -128,9 +128,7 @@ class Gateway:
         with open(self.config, "w") as f:
             f.write(f'''data_dir = "{WORK}/{self.name}-data"
 admin_listen = "127.0.0.1:{admin}"
-{shared}[index]
-catch_up_after = "24h"
-{"" if probes else FEED_OFF}[[upstream]]
+{shared}{"" if probes else FEED_OFF}[[upstream]]
 name = "{server}"
 profile = "{server}"
 url = "{sim.url[server]}"

@@ -619,16 +619,19 @@ mod tests {
                 id: "1".into(),
                 title: "Music".into(),
                 kind: "music".into(),
+                changed_at: None,
             },
             SectionInfo {
                 id: "2".into(),
                 title: "Photos".into(),
                 kind: "other".into(),
+                changed_at: None,
             },
             SectionInfo {
                 id: "3".into(),
                 title: "Films".into(),
                 kind: "movies".into(),
+                changed_at: None,
             },
         ]
     }

@@ -354,6 +354,31 @@ impl Keeper {
             .is_some_and(|b| catch_up_due(&self.config, b.finished_at_ms, self.now_ms()))
     }
 
+    /// Whether the server's sections list says nothing was added, edited or removed since the
+    /// kept copy was made: the same sections, each with the content mark it had then (Plex
+    /// `contentChangedAt`). One request; a server that keeps no such mark (Jellyfin), a copy
+    /// saved without one, or a failed read says no, and the incremental pass runs.
+    async fn unchanged_since_kept(&self) -> bool {
+        let kept = &self.meta.sections;
+        if kept.is_empty() || kept.iter().any(|s| s.changed_at.is_none()) {
+            return false;
+        }
+        let Ok(client) = Client::new(self.up.clone()) else {
+            return false;
+        };
+        let Ok(now) = client.sections().await else {
+            return false;
+        };
+        let unchanged = now == *kept;
+        if unchanged {
+            tracing::info!(
+                upstream = %self.up.name,
+                "library index loaded from disk: no section changed on the server meanwhile"
+            );
+        }
+        unchanged
+    }
+
     async fn run(mut self) {
         if let Err(e) = std::fs::create_dir_all(self.data_dir.join("library")) {
             self.fail(format!(
@@ -401,7 +426,16 @@ impl Keeper {
             );
             self.catching_up = true;
             self.handle.note_anything_changed();
-            self.refresh().await;
+            if self.unchanged_since_kept().await {
+                // One request said it: the copy and what was kept stand as they are.
+                self.catching_up = false;
+                self.handle.read_again(
+                    Some(&[super::ANY_ITEM.to_string()]),
+                    self.handle.stale_mark(),
+                );
+            } else {
+                self.refresh().await;
+            }
         }
         // The reads waiting for a catch-up (`Library::open` began it) go on: it is installed,
         // failed (what is kept is answered, as for any failed refresh), or not this

@@ -720,6 +720,47 @@ async fn plex_a_rename_made_during_a_quick_restart_is_served_renamed() {
     gw.shut_down().await;
 }
 
+/// A restart with nothing changed on the server costs it one request: the sections list,
+/// whose content marks (`contentChangedAt`) equal those kept with the copy. The copy then
+/// answers as before the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_restart_with_nothing_changed_costs_one_request() {
+    let server = start_sim(Profile::Plex).await;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    gw.wait_ready("plex").await;
+    let built = gw
+        .gateway
+        .index("plex")
+        .unwrap()
+        .status()
+        .last_build
+        .unwrap();
+    gw.shut_down().await;
+
+    server.sim.reset_stats();
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock)).await;
+    eventually("the restart has looked at the server", WAIT, || async {
+        gw.gateway
+            .feed("plex")
+            .is_some_and(|feed| !feed.catching_up())
+    })
+    .await;
+    let routes: Vec<(String, u64)> = (server.sim.stats().routes.iter())
+        .filter(|(route, _)| route.contains("/library/"))
+        .map(|(route, r)| (route.clone(), r.requests))
+        .collect();
+    assert_eq!(routes, [("GET /library/sections".to_owned(), 1)]);
+    let status = gw.gateway.index("plex").unwrap().status();
+    assert_eq!(
+        status.last_build.unwrap().finished_at_ms,
+        built.finished_at_ms
+    );
+    assert!(!gw.gateway.index("plex").unwrap().has_stale());
+    gw.shut_down().await;
+}
+
 async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {
     let server = start_sim(profile).await;
     let data = tempfile::tempdir().unwrap();

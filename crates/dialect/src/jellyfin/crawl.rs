@@ -208,6 +208,7 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
                 id: json_text(folder, "Id")?,
                 title: json_text(folder, "Name").unwrap_or_default(),
                 kind: kind.to_string(),
+                changed_at: None,
             })
         })
         .collect()

@@ -37,6 +37,12 @@ pub struct SectionInfo {
     pub title: String,
     /// `music`, `movies`, `shows` or `other` (not crawled).
     pub kind: String,
+    /// The server's mark of the section's last change of content (Plex `contentChangedAt`),
+    /// where it keeps one: equal marks say nothing was added, edited or removed between two
+    /// readings of the sections list. (Always written: the build journal's encoding,
+    /// postcard, knows no absent field; `default` reads older JSON metadata without it.)
+    #[serde(default)]
+    pub changed_at: Option<i64>,
 }
 
 /// One section (library) the user may see.

@@ -284,6 +284,10 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
                 id,
                 title: json_text(dir, "title").unwrap_or_default(),
                 kind: kind.to_string(),
+                changed_at: dir.get("contentChangedAt").and_then(|v| {
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                }),
             })
         })
         .collect()
@@ -433,8 +437,8 @@ mod tests {
     #[test]
     fn sections_tracks_and_lenient_numbers() {
         let sections = json!({"MediaContainer": {"Directory": [
-            {"key": "1", "title": "Music", "type": "artist"},
-            {"key": 2, "title": "Films", "type": "movie"},
+            {"key": "1", "title": "Music", "type": "artist", "contentChangedAt": 4711},
+            {"key": 2, "title": "Films", "type": "movie", "contentChangedAt": "12"},
             {"key": "3", "title": "Photos", "type": "photo"},
             {"key": "4", "title": "TV", "type": "show"},
             {"title": "no key", "type": "show"}
@@ -446,6 +450,9 @@ mod tests {
             ("2", "movies")
         );
         assert_eq!(parsed[2].kind, "other");
+        // The content marks a restart compares, a number or its text; none where absent.
+        let marks: Vec<_> = parsed.iter().map(|s| s.changed_at).collect();
+        assert_eq!(marks, [Some(4711), Some(12), None, None]);
         assert_eq!(
             whole_listing_paths(&sections),
             [

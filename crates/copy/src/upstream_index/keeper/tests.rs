@@ -152,6 +152,7 @@ fn totals_per_section() {
         id: "s".into(),
         title: "Music".into(),
         kind: "music".into(),
+        changed_at: None,
     }];
     let totals = library_totals(&index, "plex", &sections, 7);
     assert_eq!(totals.items["track"], 3);
