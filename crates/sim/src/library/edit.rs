@@ -238,12 +238,14 @@ impl Library {
         };
         let sidx = usize::from(self.items[id as usize - 1].section);
         let top_kind = self.sections[sidx].kind.kinds()[0];
+        // The generated order's key: the sort title, then the year, then the id (two films
+        // of one title, or an item renamed as another, stand in one order however they came).
         let key = |lib: &Library, x: ItemId| {
             lib.item_any(x)
-                .map(|i| fold(i.title_sort()))
+                .map(|i| (fold(i.title_sort()), i.rec.year, x))
                 .unwrap_or_default()
         };
-        let own = fold(item.title_sort());
+        let own = (fold(item.title_sort()), item.rec.year, id);
         let Some(list) = self.sections[sidx]
             .lists
             .iter()

@@ -192,4 +192,22 @@ fn a_renamed_film_moves_to_where_its_new_title_sorts() {
     );
     assert!(titles(&lib).is_sorted(), "renamed through an edit");
     assert_eq!(lib.sections()[section].items(ItemKind::Movie)[0], second);
+
+    // Two films renamed to one title stand in the generated order's tie-break (year, then
+    // id), not in the order they were renamed.
+    let films = lib.sections()[section].items(ItemKind::Movie).to_vec();
+    let key = |lib: &Library, id: ItemId| (lib.item_any(id).expect("listed").rec.year, id);
+    let mut pair = [films[3], films[4]];
+    pair.sort_by_key(|id| key(&lib, *id));
+    let [first_in_order, second_in_order] = pair;
+    // Renamed in the other order.
+    lib.rename_item(second_in_order, "Twice The Same", 12)
+        .expect("rename");
+    lib.rename_item(first_in_order, "Twice The Same", 13)
+        .expect("rename");
+    let listed: Vec<ItemId> = (lib.sections()[section].items(ItemKind::Movie).iter())
+        .copied()
+        .filter(|id| pair.contains(id))
+        .collect();
+    assert_eq!(listed, pair);
 }
