@@ -37,7 +37,8 @@
 //!
 //! A mark as played or unplayed, a rating, a favourite reach no such list. Every
 //! [`play_state_user_probe`](cachearr_config::FeedConfig::play_state_user_probe) (2 min) each
-//! active user is probed: the dialect's
+//! active user is probed — after their first reading, only in the sections their cached
+//! answers come from (below): the dialect's
 //! [`play_state_probes`](cachearr_dialect::Dialect::play_state_probes) — pages of one item or
 //! none which change with any play, mark, rating or resume point — are read as that user on
 //! the background budget, past the cache, and each answer is hashed. When a hash differs from
@@ -62,7 +63,8 @@
 //!
 //! A user who is no longer active keeps their lists (with the user's record), so the first
 //! round after their return compares item by item with them and drops only what changed
-//! while they were away — in the sections their cached answers come from: every answer of
+//! while they were away. Every round after the first reading, a return included, probes only
+//! the sections their cached answers come from: every answer of
 //! theirs about library content notes, when stored, the sections it shows
 //! ([`FilledSections`](cachearr_upstream::users::FilledSections)), and a section they filled
 //! nothing from since their first reading holds nothing a change could have made stale (its
@@ -385,23 +387,25 @@ async fn probe_user(
 }
 
 /// Marks `user` probed at `now_ms`. Gives whether this is their first reading in this
-/// process and, for a user back after a pause whose answers' sections are known, those
-/// sections: the only ones their return probes.
+/// process and, once their answers' sections are known, those sections: the only ones a
+/// later round probes.
 fn start_reading(
     reads: &ReadThrough,
     user: &UserRecord,
     now_ms: u64,
 ) -> (bool, Option<FxHashSet<String>>) {
-    // A user back after a pause is probed where answers of theirs can be cached: a section
-    // they never filled an answer from holds nothing a change could have made stale, and its
-    // next reading is compared with the one kept. With a cache shared with other gateways,
-    // what they filled is not known here: every section.
+    // After the first reading, a user is probed where answers of theirs can be cached — in
+    // every round, a return after a pause included: a section they never filled an answer
+    // from since holds nothing a change could have made stale, and its next reading, when
+    // they do, is compared with the one kept (what changed meanwhile is dropped then, which
+    // is only more than needed). With a cache shared with other gateways, what they filled
+    // is not known here: every section.
     let shared_cache = reads.cache().redis().is_some();
     let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-    let returning = book.baselined && !book.watching && !shared_cache;
+    let known = book.baselined && !shared_cache && !book.filled.all;
     book.watching = true;
     book.probed_ms = now_ms;
-    let filled = (returning && !book.filled.all).then(|| book.filled.ids.clone());
+    let filled = known.then(|| book.filled.ids.clone());
     (!book.baselined, filled)
 }
 
