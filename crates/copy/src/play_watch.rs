@@ -315,7 +315,8 @@ async fn probe_user(
         round.probes += 1;
         count(1);
         let (status, body) = read(reads, up, user, &probe.probe).await?;
-        let hash = answer_hash(status, &body, dialect.play_state_digest(&body));
+        let digest = dialect.play_state_digest(&body);
+        let hash = answer_hash(status, &body, digest.map(|d| d.state));
         let known = user
             .play_lists
             .lock()
@@ -326,8 +327,10 @@ async fn probe_user(
         if known == Some(hash) {
             continue;
         }
-        // Changed, or not read before: the whole list says which items.
-        let items = if (200..300).contains(&status) {
+        // Changed, or not read before: the whole list says which items — unless the probe
+        // says it holds none (a user who never rated, never left anything half seen).
+        let empty = digest.is_some_and(|d| d.total == Some(0));
+        let items = if (200..300).contains(&status) && !empty {
             round.probes += 1;
             count(1);
             let (status, body) = read(reads, up, user, &probe.whole).await?;

@@ -175,7 +175,7 @@ impl Dialect for Emby {
         Jellyfin.play_state_items(body)
     }
 
-    fn play_state_digest(&self, body: &[u8]) -> Option<u64> {
+    fn play_state_digest(&self, body: &[u8]) -> Option<crate::model::library::ProbeDigest> {
         Jellyfin.play_state_digest(body)
     }
 

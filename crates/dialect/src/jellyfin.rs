@@ -190,7 +190,7 @@ impl Dialect for Jellyfin {
         play_state::items(body)
     }
 
-    fn play_state_digest(&self, body: &[u8]) -> Option<u64> {
+    fn play_state_digest(&self, body: &[u8]) -> Option<crate::model::library::ProbeDigest> {
         play_state::digest(body)
     }
 

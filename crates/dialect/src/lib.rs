@@ -458,9 +458,9 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// What a probe's answer (JSON, [`Self::play_state_probes`]) says of play state alone: how
     /// many items its list holds and the play state of those it shows, as one number — not
     /// their titles or anything else an edit changes, so that a renamed item leaves it as it
-    /// was. `None` for an answer that is not such a page (the watch then compares the whole
-    /// answer).
-    fn play_state_digest(&self, _body: &[u8]) -> Option<u64> {
+    /// was — and the whole list's count. `None` for an answer that is not such a page (the
+    /// watch then compares the whole answer).
+    fn play_state_digest(&self, _body: &[u8]) -> Option<crate::model::library::ProbeDigest> {
         None
     }
 

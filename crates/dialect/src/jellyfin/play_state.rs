@@ -23,7 +23,9 @@ use rustc_hash::FxHasher;
 use serde_json::Value;
 use std::hash::{Hash, Hasher};
 
-use crate::model::library::{PLAYS_PAGE, PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry};
+use crate::model::library::{
+    PLAYS_PAGE, PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, ProbeDigest,
+};
 
 /// The lists, by their filter and sort.
 const LISTS: [(&str, &str); 3] = [
@@ -61,17 +63,19 @@ pub(super) fn items(body: &[u8]) -> Option<Vec<PlayStateItem>> {
 
 /// A probe's page as what it says of play state: how many items the list holds
 /// (`TotalRecordCount`) and the `UserData` of those it shows, never their names.
-pub(super) fn digest(body: &[u8]) -> Option<u64> {
+pub(super) fn digest(body: &[u8]) -> Option<ProbeDigest> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let mut hasher = FxHasher::default();
-    v.get("TotalRecordCount")
-        .map(Value::to_string)
-        .hash(&mut hasher);
+    let count = v.get("TotalRecordCount");
+    count.map(Value::to_string).hash(&mut hasher);
     for item in items_in(&v)? {
         item.id.hash(&mut hasher);
         item.state.hash(&mut hasher);
     }
-    Some(hasher.finish())
+    Some(ProbeDigest {
+        state: hasher.finish(),
+        total: count.and_then(Value::as_u64),
+    })
 }
 
 fn items_in(v: &Value) -> Option<Vec<PlayStateItem>> {

@@ -126,6 +126,17 @@ pub struct PlayedEntry {
     pub user: Option<String>,
 }
 
+/// What a play-state probe's answer says ([`crate::Dialect::play_state_digest`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeDigest {
+    /// How many items its list holds and the play state of those it shows, as one number —
+    /// not their titles or anything else an edit changes.
+    pub state: u64,
+    /// How many items the whole list holds, where the answer says: at zero the whole list is
+    /// empty and need not be read.
+    pub total: Option<u64>,
+}
+
 /// One item of a whole play-state list, as the gateway's tags name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlayStateItem {

@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::hash::{Hash, Hasher};
 
 use crate::model::library::{
-    PLAYS_PAGE, PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections,
+    PLAYS_PAGE, PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, ProbeDigest, UserSections,
 };
 
 /// The owner's account id in a server's play history: 1 on every Plex server.
@@ -77,20 +77,25 @@ pub(super) fn items(body: &[u8]) -> Option<Vec<PlayStateItem>> {
 
 /// A probe's page as what it says of play state: how many items the list holds (`totalSize`,
 /// else `size`) and the state of those it shows ([`STATE_FIELDS`]), never their titles.
-pub(super) fn digest(body: &[u8]) -> Option<u64> {
+pub(super) fn digest(body: &[u8]) -> Option<ProbeDigest> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let container = v.get("MediaContainer")?;
     let mut hasher = FxHasher::default();
-    container
-        .get("totalSize")
-        .or_else(|| container.get("size"))
-        .map(Value::to_string)
-        .hash(&mut hasher);
+    let count = container.get("totalSize").or_else(|| container.get("size"));
+    count.map(Value::to_string).hash(&mut hasher);
     for item in items_in(container) {
         item.id.hash(&mut hasher);
         item.state.hash(&mut hasher);
     }
-    Some(hasher.finish())
+    // `totalSize` alone is the whole list's count (`size` is the page's).
+    let total = container.get("totalSize").and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    Some(ProbeDigest {
+        state: hasher.finish(),
+        total,
+    })
 }
 
 fn items_in(container: &Value) -> Vec<PlayStateItem> {
@@ -286,6 +291,27 @@ mod tests {
             Some(Vec::new())
         );
         assert_eq!(played_entries(b"<MediaContainer/>"), None);
+    }
+
+    #[test]
+    fn a_probe_says_its_lists_count_and_a_renamed_item_leaves_it() {
+        let empty = br#"{"MediaContainer":{"size":0,"totalSize":0}}"#;
+        assert_eq!(digest(empty).unwrap().total, Some(0));
+        let one = |title: &str| {
+            format!(
+                r#"{{"MediaContainer":{{"size":1,"totalSize":"7","Metadata":[
+                {{"ratingKey":"5","title":"{title}","viewCount":2,"lastViewedAt":9}}]}}}}"#
+            )
+        };
+        let first = digest(one("A").as_bytes()).unwrap();
+        assert_eq!(first.total, Some(7), "its whole list holds seven");
+        assert_eq!(first.state, digest(one("B").as_bytes()).unwrap().state);
+        assert_ne!(first.state, digest(empty).unwrap().state);
+        // A page with no `totalSize` says nothing of the whole list.
+        assert_eq!(
+            digest(br#"{"MediaContainer":{"size":0}}"#).unwrap().total,
+            None
+        );
     }
 
     #[test]
