@@ -125,6 +125,7 @@ impl<'a> Matcher<'a> {
             && let Some(offered) = self
                 .by_length_alone(query)
                 .or_else(|| self.by_album_alone(query))
+                .or_else(|| self.by_artist_alone(query))
         {
             outcome = offered;
         }
@@ -374,6 +375,71 @@ impl<'a> Matcher<'a> {
             });
         let found = on_album.next()?;
         if on_album.any(|item| !self.same_song(found, item)) {
+            return None;
+        }
+        Some(MatchOutcome {
+            best: self.candidate(found, self.config.review),
+            band: Band::Review,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        })
+    }
+
+    /// Where nothing else is found, the artist's one song in the library, when the entry's
+    /// title and the song's read as two languages ([`normalize::read_as_two_languages`]:
+    /// "Merry-Go-Round of Life" for `人生のメリーゴーランド`, "The Path of the Birds" for "Le
+    /// Chemin des Oiseaux"): a translated title no letter comparison meets. Not when the
+    /// entry's length is another's by 10 s or more, or it names an album the library holds
+    /// for the artist without the song. Never accepted — the entry may name a song the
+    /// library does not hold — but it is what a person confirming the list looks at.
+    fn by_artist_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
+        let prepared = Prepared::new(query);
+        let artists = self.known_artists(&prepared);
+        let mut tracks = artists
+            .iter()
+            .map(|artist| self.index.artist_block(*artist))
+            .filter(|block| block.len() <= self.config.max_block)
+            .flatten()
+            .copied()
+            .filter(|item| {
+                self.index
+                    .view_masked(*item, &self.mask)
+                    .is_some_and(|view| {
+                        view.kind() == ItemKind::Track && self.kinds_agree(&prepared, &view)
+                    })
+            });
+        let found = tracks.next()?;
+        if tracks.any(|item| !self.same_song(found, item)) {
+            return None;
+        }
+        let view = self.index.view_masked(found, &self.mask)?;
+        let (ours, theirs) = (
+            normalize::parse_title(&query.title).base,
+            normalize::parse_title(view.title()).base,
+        );
+        if !normalize::read_as_two_languages(&query.title, view.title())
+            || ours.is_empty()
+            || theirs.is_empty()
+        {
+            return None;
+        }
+        if prepared
+            .duration_ms
+            .zip(view.duration_ms())
+            .is_some_and(|(ours, theirs)| ours.abs_diff(theirs) >= LENGTH_AMBIGUITY_MS)
+        {
+            return None;
+        }
+        if let Some(album) = prepared.album.as_deref()
+            && !claims::same_release(album, view.album_norm())
+            && artists.iter().any(|artist| {
+                self.index.artist_block(*artist).iter().any(|item| {
+                    self.index
+                        .view_masked(*item, &self.mask)
+                        .is_some_and(|other| claims::same_release(album, other.album_norm()))
+                })
+            })
+        {
             return None;
         }
         Some(MatchOutcome {

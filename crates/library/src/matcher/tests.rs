@@ -2718,3 +2718,45 @@ fn an_artists_one_track_in_another_script_is_accepted_only_when_its_title_agrees
         "harbor",
     );
 }
+
+#[test]
+fn the_artists_one_song_is_offered_for_a_title_in_another_language() {
+    let index = library_of(&[
+        track(
+            "oiseaux",
+            "Les Ventilateurs",
+            "Le Chemin des Oiseaux",
+            "Nuit Blanche",
+            221,
+        ),
+        track("meri", "Kaito Arai", "人生の小舟", "夜の港", 310),
+        track("tide", "Orla Finch", "Evening Tide", "Paper Sky", 188),
+        track("ferry", "Orla Finch", "Night Ferry", "Paper Sky", 260),
+    ]);
+    // Translated titles, without a length or an album that tells the song.
+    assert_offered(
+        &index,
+        entry("Les Ventilateurs", "The Path of the Birds", None, None),
+        "oiseaux",
+    );
+    assert_offered(
+        &index,
+        entry(
+            "Kaito Arai",
+            "Little Boat of Life",
+            Some("Harbour at Night"),
+            None,
+        ),
+        "meri",
+    );
+    for query in [
+        // Both titles in English: another song the library does not hold.
+        entry("Les Ventilateurs", "Paper Lanterns", None, None),
+        // A length another song's by minutes.
+        entry("Les Ventilateurs", "The Path of the Birds", None, Some(412)),
+        // Two songs of the artist: which one it is, nothing says.
+        entry("Orla Finch", "La Marée du soir", None, None),
+    ] {
+        assert_rejected(&index, query);
+    }
+}

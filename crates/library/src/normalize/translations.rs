@@ -201,6 +201,39 @@ pub fn without_translation(raw: &str) -> Option<&str> {
     .then_some(head.trim_end())
 }
 
+/// True when two titles read as two languages: one in Latin letters and one in another
+/// script ("Blood Type" and "Группа крови"), or, both in Latin letters, one reading as
+/// another language than English (a letter with a diacritic, a word only French, German,
+/// Spanish, Italian or Portuguese has) and the other as English ("The Path of the Birds" and
+/// "Le Chemin des Oiseaux"). A title that reads as neither says nothing.
+pub fn read_as_two_languages(a: &str, b: &str) -> bool {
+    let (script_a, script_b) = (script_of(a), script_of(b));
+    if script_a == Script::None || script_b == Script::None {
+        return false;
+    }
+    if script_a != script_b {
+        return true;
+    }
+    if script_a != Script::Latin {
+        return false;
+    }
+    let foreign = |raw: &str| {
+        raw.chars().any(|c| c.is_alphabetic() && !c.is_ascii())
+            || words_of(raw)
+                .iter()
+                .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()))
+    };
+    let english = |raw: &str| {
+        let words = words_of(raw);
+        raw.is_ascii()
+            && words.iter().any(|w| ENGLISH_WORDS.contains(&w.as_str()))
+            && !words
+                .iter()
+                .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()))
+    };
+    (foreign(a) && english(b)) || (english(a) && foreign(b))
+}
+
 /// The two halves of a title that may name its song twice, in two languages or two
 /// scripts: "Gruppa Krovi (Blood Group)", "Blood Group / Gruppa Krovi": a last bracket or what
 /// follows a slash, when it names no version, edit or edition (`classify_segment`).
