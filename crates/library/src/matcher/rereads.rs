@@ -388,7 +388,8 @@ impl<'a> Matcher<'a> {
     /// Where nothing else is found, the artist's one song in the library, when the entry's
     /// title and the song's read as two languages ([`normalize::read_as_two_languages`]:
     /// "Merry-Go-Round of Life" for `人生のメリーゴーランド`, "The Path of the Birds" for "Le
-    /// Chemin des Oiseaux"): a translated title no letter comparison meets. Not when the
+    /// Chemin des Oiseaux", "Ue o Muite Arukō" for "Sukiyaki"): a translated or romanised
+    /// title no letter comparison meets. Not when the
     /// entry's length is another's by 10 s or more, or it names an album the library holds
     /// for the artist without the song. Never accepted — the entry may name a song the
     /// library does not hold — but it is what a person confirming the list looks at.

@@ -2730,6 +2730,7 @@ fn the_artists_one_song_is_offered_for_a_title_in_another_language() {
             221,
         ),
         track("meri", "Kaito Arai", "人生の小舟", "夜の港", 310),
+        track("walk", "Ren Okada", "Lantern Walk", "Lantern Walk", 185),
         track("tide", "Orla Finch", "Evening Tide", "Paper Sky", 188),
         track("ferry", "Orla Finch", "Night Ferry", "Paper Sky", 260),
     ]);
@@ -2749,9 +2750,16 @@ fn the_artists_one_song_is_offered_for_a_title_in_another_language() {
         ),
         "meri",
     );
+    // A romanised title for the store's name of the song.
+    assert_offered(
+        &index,
+        entry("Ren Okada", "Chōchin no Michi", None, None),
+        "walk",
+    );
     for query in [
-        // Both titles in English: another song the library does not hold.
-        entry("Les Ventilateurs", "Paper Lanterns", None, None),
+        // Both titles in one language: another song the library does not hold.
+        entry("Les Ventilateurs", "La Fenêtre du soir", None, None),
+        entry("Ren Okada", "Paper Bridges", None, None),
         // A length another song's by minutes.
         entry("Les Ventilateurs", "The Path of the Birds", None, Some(412)),
         // Two songs of the artist: which one it is, nothing says.

@@ -204,8 +204,9 @@ pub fn without_translation(raw: &str) -> Option<&str> {
 /// True when two titles read as two languages: one in Latin letters and one in another
 /// script ("Blood Type" and "Группа крови"), or, both in Latin letters, one reading as
 /// another language than English (a letter with a diacritic, a word only French, German,
-/// Spanish, Italian or Portuguese has) and the other as English ("The Path of the Birds" and
-/// "Le Chemin des Oiseaux"). A title that reads as neither says nothing.
+/// Spanish, Italian or Portuguese has) and the other not ("The Path of the Birds" and "Le
+/// Chemin des Oiseaux"; "Ue o Muite Arukō", romanised, and "Sukiyaki", a store's name for
+/// it). Two titles that read alike in this say nothing.
 pub fn read_as_two_languages(a: &str, b: &str) -> bool {
     let (script_a, script_b) = (script_of(a), script_of(b));
     if script_a == Script::None || script_b == Script::None {
@@ -223,15 +224,7 @@ pub fn read_as_two_languages(a: &str, b: &str) -> bool {
                 .iter()
                 .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()))
     };
-    let english = |raw: &str| {
-        let words = words_of(raw);
-        raw.is_ascii()
-            && words.iter().any(|w| ENGLISH_WORDS.contains(&w.as_str()))
-            && !words
-                .iter()
-                .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()))
-    };
-    (foreign(a) && english(b)) || (english(a) && foreign(b))
+    foreign(a) != foreign(b)
 }
 
 /// The two halves of a title that may name its song twice, in two languages or two
