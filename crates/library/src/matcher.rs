@@ -242,6 +242,12 @@ struct Prepared {
     /// The credit with its number words as digits ("marrow 7" for "Marrow Seven"), when it
     /// has some ([`normalize::number_words_as_digits`]).
     artists_in_digits: Option<String>,
+    /// The whole credit, normalised ("guns and roses"): a name the credit's split at "and"
+    /// may be said as ([`normalize::spoken_name`]).
+    credit: String,
+    /// The whole credit with "and" written "n" ("guns n roses" for "Guns and Roses"), when
+    /// it says "and".
+    credit_with_n: Option<String>,
     /// The credit of an act whose name is only symbols ("!!!", "+/-"), which normalising
     /// leaves without a name ([`normalize::symbol_name`]).
     symbol_artist: Option<String>,
@@ -312,6 +318,14 @@ impl Prepared {
         let artists_joined = artists.join(" ");
         let artists_in_digits = normalize::number_words_as_digits(&artists_joined);
         let symbol_artist = normalize::symbol_name(&artist);
+        let credit = normalize::normalize_text(&artist);
+        let credit_with_n = credit.split(' ').any(|word| word == "and").then(|| {
+            credit
+                .split(' ')
+                .map(|word| if word == "and" { "n" } else { word })
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
         let artist_script = normalize::script_of(&artists_joined);
         let album = query
             .album
@@ -337,6 +351,8 @@ impl Prepared {
             leader_and_band: normalize::leader_and_band(&artist),
             artists_joined,
             artists_in_digits,
+            credit,
+            credit_with_n,
             symbol_artist,
             artist_script,
             album,
@@ -995,6 +1011,16 @@ impl<'a> Matcher<'a> {
         // "Marrow Seven" for the library's "Marrow 7".
         if let Some(id) = prepared
             .artists_in_digits
+            .as_deref()
+            .and_then(|name| self.index.artist_id(name))
+            && !artist_ids.contains(&id)
+        {
+            artist_ids.push(id);
+        }
+        // "Guns and Roses" for the library's "Guns N' Roses", "Salt and Pepa" for
+        // "Salt-N-Pepa": the whole credit, which the names split at "and".
+        if let Some(id) = prepared
+            .credit_with_n
             .as_deref()
             .and_then(|name| self.index.artist_id(name))
             && !artist_ids.contains(&id)

@@ -283,6 +283,12 @@ impl<'a> Matcher<'a> {
         if normalize::name_similarity(&query.artists_joined, &names.join(" ")) >= 0.9 {
             return Credit::Carried;
         }
+        // "Guns and Roses" splits where "Guns N' Roses" is one name: the whole credit, said.
+        if let Some(said) = normalize::spoken_name(&names.join(" "))
+            && normalize::spoken_name(&query.credit).unwrap_or_else(|| query.credit.clone()) == said
+        {
+            return Credit::Carried;
+        }
         // The release credits more than the track may: the album artist's names one by one
         // ("Queen & David Bowie") and the guests its album's name credits ("Work (feat.
         // Drake) - Single").

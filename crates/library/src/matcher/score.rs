@@ -453,7 +453,32 @@ impl<'a> Matcher<'a> {
             } else {
                 0.0
             };
-            set.max(whole).max(in_digits)
+            // A name as it is said ("Ten Thousand Maniacs" and "10,000 Maniacs", "Guns and
+            // Roses" and "Guns N' Roses", "Mister Big" and "Mr. Big"), either side.
+            let ours_said = normalize::spoken_name(&query.credit);
+            let theirs_said = normalize::spoken_name(&joined);
+            let said = if ours_said.is_some() || theirs_said.is_some() {
+                let (ours, theirs) = (
+                    ours_said.as_deref().unwrap_or(&query.credit),
+                    theirs_said.as_deref().unwrap_or(&joined),
+                );
+                // Said alike, numbers and all: "9000" is not "10000", however alike the
+                // letters.
+                let numbers = |name: &str| -> Vec<String> {
+                    name.split(' ')
+                        .filter(|word| word.bytes().any(|b| b.is_ascii_digit()))
+                        .map(str::to_string)
+                        .collect()
+                };
+                if numbers(ours) == numbers(theirs) {
+                    normalize::name_similarity(ours, theirs)
+                } else {
+                    0.0
+                }
+            } else {
+                0.0
+            };
+            set.max(whole).max(in_digits).max(said)
         };
         let own = set_score(&theirs);
         let album_artist = view

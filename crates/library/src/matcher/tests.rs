@@ -2768,3 +2768,36 @@ fn the_artists_one_song_is_offered_for_a_title_in_another_language() {
         assert_rejected(&index, query);
     }
 }
+
+#[test]
+fn an_act_named_in_numbers_or_titles_is_found_as_its_name_is_said() {
+    let index = library_of(&[
+        track("lanterns", "10,000 Lanterns", "Quiet Harbour", "Piers", 201),
+        track("meridian", "Fifth Meridian", "Glass Tide", "Tides", 214),
+        track("harbour", "Harbour 500", "Rope Walk", "Knots", 236),
+        track("bones", "Rust N' Bones", "Iron Gate", "Gates", 187),
+        track("moth", "Mr. Moth", "Paper Wings", "Wings", 199),
+        track("degrees", "77 Degrees", "Heatwave Lane", "Summer", 222),
+    ]);
+    assert_each_accepted(
+        &index,
+        &[
+            ("Ten Thousand Lanterns", "Quiet Harbour", "lanterns"),
+            ("10000 Lanterns", "Quiet Harbour", "lanterns"),
+            ("5th Meridian", "Glass Tide", "meridian"),
+            ("Harbour Five Hundred", "Rope Walk", "harbour"),
+            ("Rust and Bones", "Iron Gate", "bones"),
+            ("Rust & Bones", "Iron Gate", "bones"),
+            ("Mister Moth", "Paper Wings", "moth"),
+            ("77°", "Heatwave Lane", "degrees"),
+        ],
+    );
+    // Another number is another name.
+    assert_none_accepted(
+        &index,
+        &[
+            ("Nine Thousand Lanterns", "Quiet Harbour"),
+            ("Harbour Four Hundred", "Rope Walk"),
+        ],
+    );
+}

@@ -300,6 +300,45 @@ pub fn without_cue_number(title: &str) -> Option<String> {
     (!name.is_empty() && name.chars().any(char::is_alphabetic)).then(|| name.to_string())
 }
 
+/// A normalised act's name as it is said, so that the ways of writing one name meet: its
+/// numbers as digits, hundreds, thousands and ordinals too ("ten thousand maniacs" and "10
+/// 000 maniacs" as "10000 maniacs", "fifth harmony" as "5th harmony", "haircut one hundred"
+/// as "haircut 100"), a lone "n" as "and" ("guns n roses", "salt n pepa"), the titles
+/// "mr", "dr", "st" and "mt" spelt out, and "degrees" after a number left out ("98°"
+/// keeps only its digits). `None` when the name is said as it is written.
+///
+/// ```
+/// use cachearr_library::normalize::spoken_name;
+/// assert_eq!(spoken_name("ten thousand maniacs"), spoken_name("10 000 maniacs"));
+/// assert_eq!(spoken_name("guns n roses").as_deref(), Some("guns and roses"));
+/// assert_eq!(spoken_name("doctor hook"), None);
+/// ```
+pub fn spoken_name(name: &str) -> Option<String> {
+    let words: Vec<&str> = name
+        .split(' ')
+        .filter(|word| !word.is_empty())
+        .map(|word| match word {
+            "n" => "and",
+            "mr" => "mister",
+            "dr" => "doctor",
+            "st" => "saint",
+            "mt" => "mount",
+            other => other,
+        })
+        .collect();
+    let mut said = super::title::canonical_numbers(&words);
+    let mut at = 1;
+    while at < said.len() {
+        if said[at] == "degrees" && said[at - 1].bytes().all(|b| b.is_ascii_digit()) {
+            said.remove(at);
+        } else {
+            at += 1;
+        }
+    }
+    let said = said.join(" ");
+    (said != name).then_some(said)
+}
+
 /// Number words in a normalised name written as digits ("maroon five" → "maroon 5",
 /// "matchbox twenty" → "matchbox 20"), when it has one; compared both ways with the name's
 /// digits ("Matchbox 20").
