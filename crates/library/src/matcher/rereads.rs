@@ -661,17 +661,23 @@ fn length_cannot_be_the_tracks(ours: u32, theirs: u32) -> bool {
     preview || run_together
 }
 
-/// An entry shorter than the track (`theirs`, titled `their_title`), by at most half of it,
-/// whose title is the track's exactly and whose title and album name no edit, no version
-/// and nothing more of the recording: the length is a shorter edit's, which a radio log or
-/// a chart lists under the song's plain name. (A near title is not enough: the length may
-/// be all that tells another song apart; a music video's shorter length is the video's
-/// edit.)
+/// A single's edit of a long album track runs two and a half minutes or more however long
+/// the track: "Autobahn", 22:43 on the album, 3:27 as a single; "Layla" 7:05 and 2:43;
+/// "In-A-Gadda-Da-Vida" 17:05 and 2:52.
+const SINGLE_EDIT_MS: u32 = 150_000;
+
+/// An entry shorter than the track (`theirs`, titled `their_title`), by at most half of it
+/// or running a single edit's length ([`SINGLE_EDIT_MS`]) however much shorter, whose title
+/// is the track's exactly and whose title and album name no edit, no version and nothing
+/// more of the recording: the length is a shorter edit's, which a radio log or a chart
+/// lists under the song's plain name. (A near title is not enough: the length may be all
+/// that tells another song apart; a music video's shorter length is the video's edit. A
+/// minute and a half of a four-minute song is no single's edit: offered.)
 fn plain_entry_of_an_edit(query: &TrackQuery, their_title: &str, ours: u32, theirs: u32) -> bool {
     let title = normalize::parse_title(&query.title);
     let album = query.album.as_deref().unwrap_or("");
     ours < theirs
-        && ours * 2 >= theirs
+        && (ours * 2 >= theirs || ours >= SINGLE_EDIT_MS)
         && title.version.is_original()
         && title.qualifiers.is_empty()
         && title.base == library_title(their_title).base

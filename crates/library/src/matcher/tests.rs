@@ -2801,3 +2801,37 @@ fn an_act_named_in_numbers_or_titles_is_found_as_its_name_is_said() {
         ],
     );
 }
+
+#[test]
+fn a_single_edit_of_a_long_album_track_is_the_song_under_its_plain_name() {
+    let index = library_of(&[
+        track("motorway", "Motorik Brothers", "Motorway", "Motorway", 1363),
+        track("ember", "Kestrel Vane", "Ember Road", "Roads", 425),
+    ]);
+    // A single's edit, a sixth and two fifths of the album track: the song.
+    assert_accepted(
+        &index,
+        entry("Motorik Brothers", "Motorway", None, Some(207)),
+        "motorway",
+    );
+    assert_accepted(
+        &index,
+        entry("Kestrel Vane", "Ember Road", None, Some(163)),
+        "ember",
+    );
+    // Shorter than a single's edit and under half the track, or naming the edit: offered.
+    assert_offered(
+        &index,
+        entry("Kestrel Vane", "Ember Road", None, Some(120)),
+        "ember",
+    );
+    assert_not_accepted(
+        &index,
+        entry(
+            "Motorik Brothers",
+            "Motorway (Single Edit)",
+            None,
+            Some(207),
+        ),
+    );
+}
