@@ -406,6 +406,13 @@ fn alternate_forms(
     {
         forms.push(other.to_string());
     }
+    // A film's theme titled the other way round ("Ironwood Theme" for "Theme from
+    // Ironwood").
+    for form in normalize::theme_forms(raw_title) {
+        if form != title.base && !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
     for written in as_written {
         if written != title.base && !forms.contains(&written) {
             forms.push(written);

@@ -2835,3 +2835,52 @@ fn a_single_edit_of_a_long_album_track_is_the_song_under_its_plain_name() {
         ),
     );
 }
+
+#[test]
+fn a_films_theme_is_found_with_the_films_name_before_or_after_the_word() {
+    let index = library_of(&[
+        track(
+            "ironwood",
+            "Aria Holt",
+            "Theme from Ironwood",
+            "Ironwood (Original Motion Picture Soundtrack)",
+            209,
+        ),
+        track(
+            "ember",
+            "Aria Holt",
+            "Welcome to Ironwood",
+            "Ironwood (Original Motion Picture Soundtrack)",
+            475,
+        ),
+        track(
+            "glass",
+            "Orla Finch",
+            "Glass Harbour Theme",
+            "Glass Harbour",
+            180,
+        ),
+    ]);
+    for query in [
+        entry("Aria Holt", "Ironwood Theme", None, None),
+        entry("Aria Holt", "Ironwood: Theme", None, Some(209)),
+        entry("Orla Finch", "Theme from Glass Harbour", None, None),
+        entry("Orla Finch", "Main Theme (Glass Harbour)", None, Some(180)),
+    ] {
+        let outcome = run(&index, query.clone());
+        assert!(
+            outcome
+                .accepted_id()
+                .is_some_and(|id| id == "ironwood" || id == "glass"),
+            "{query:?} → {outcome:?}"
+        );
+    }
+    // Another film's theme is not this one.
+    assert_none_accepted(
+        &index,
+        &[
+            ("Aria Holt", "Ashwood Theme"),
+            ("Orla Finch", "Theme from Glass Tower"),
+        ],
+    );
+}

@@ -339,6 +339,76 @@ pub fn spoken_name(name: &str) -> Option<String> {
     (said != name).then_some(said)
 }
 
+/// The other ways a film's, series' or game's theme is titled, for a title that is one:
+/// "Theme from Ironwood", "Ironwood Theme", "Ironwood: Main Theme", "Ironwood (Main Theme)",
+/// "Main Theme (Ironwood)", and the love theme's likewise ("Love Theme from Ironwood",
+/// "Ironwood Love Theme"). Soundtracks and stores put the work's name before or after the
+/// word, and "main" or not, for one cue. Normalised title words; none for another title.
+///
+/// ```
+/// use cachearr_library::normalize::theme_forms;
+/// assert!(theme_forms("Ironwood - Main Theme").contains(&"theme from ironwood".to_string()));
+/// assert!(theme_forms("Love Theme (From \"Ironwood\")")
+///     .contains(&"ironwood love theme".to_string()));
+/// assert!(theme_forms("Themes of Ironwood").is_empty());
+/// ```
+pub fn theme_forms(raw: &str) -> Vec<String> {
+    let text = normalize_text(raw);
+    let mut words: Vec<&str> = text.split(' ').filter(|word| !word.is_empty()).collect();
+    if words.first() == Some(&"the") {
+        words.remove(0);
+    }
+    let Some(at) = words.iter().position(|word| *word == "theme") else {
+        return Vec::new();
+    };
+    let (kind, name): (&[&str], &[&str]) = if at + 1 < words.len() {
+        // "[Main] Theme [from] [the] Ironwood".
+        let mut name = &words[at + 1..];
+        if name.first() == Some(&"from") {
+            name = &name[1..];
+        }
+        (&words[..at], name)
+    } else {
+        // "Ironwood [Main] Theme".
+        let before = &words[..at];
+        match before.last() {
+            Some(&("main" | "love")) => (&before[before.len() - 1..], &before[..before.len() - 1]),
+            _ => (&[][..], before),
+        }
+    };
+    let love = match kind {
+        [] | ["main"] => false,
+        ["love"] => true,
+        _ => return Vec::new(),
+    };
+    if name.is_empty() || name.iter().any(|word| matches!(*word, "theme" | "from")) {
+        return Vec::new();
+    }
+    let name = name.join(" ");
+    let forms: Vec<String> = if love {
+        vec![
+            format!("{name} love theme"),
+            format!("love theme from {name}"),
+        ]
+    } else {
+        vec![
+            format!("{name} theme"),
+            format!("theme from {name}"),
+            format!("{name} main theme"),
+            format!("main theme from {name}"),
+        ]
+    };
+    let own = normalize_title_words(raw);
+    let mut out: Vec<String> = Vec::new();
+    for form in forms {
+        let form = normalize_title_words(&form);
+        if form != own && !out.contains(&form) {
+            out.push(form);
+        }
+    }
+    out
+}
+
 /// Number words in a normalised name written as digits ("maroon five" → "maroon 5",
 /// "matchbox twenty" → "matchbox 20"), when it has one; compared both ways with the name's
 /// digits ("Matchbox 20").
