@@ -333,19 +333,10 @@ async fn probe_user(
         let items = if (200..300).contains(&status) && !empty {
             round.probes += 1;
             count(1);
-            let (status, body) = read(reads, up, user, &probe.whole).await?;
-            if (200..300).contains(&status) {
-                dialect.play_state_items(&body)?
-            } else {
-                Vec::new()
-            }
+            whole_list(reads, up, user, &probe.whole).await?
         } else {
-            Vec::new()
+            FxHashMap::default()
         };
-        let items: FxHashMap<String, (u64, Vec<String>)> = items
-            .into_iter()
-            .map(|i| (i.id, (i.state, i.parents)))
-            .collect();
         let before = user
             .play_lists
             .lock()
@@ -387,6 +378,28 @@ async fn probe_user(
     }
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
+}
+
+/// The whole list a probe pages, read as `user`: each item's play-state hash and parents
+/// (none for a refusal). `None` when it could not be had.
+async fn whole_list(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    path: &str,
+) -> Option<FxHashMap<String, (u64, Vec<String>)>> {
+    let (status, body) = read(reads, up, user, path).await?;
+    let items = if (200..300).contains(&status) {
+        cachearr_dialect::of(up.profile).play_state_items(&body)?
+    } else {
+        Vec::new()
+    };
+    Some(
+        items
+            .into_iter()
+            .map(|i| (i.id, (i.state, i.parents)))
+            .collect(),
+    )
 }
 
 /// Marks `user` probed at `now_ms`. Gives whether this is their first reading in this

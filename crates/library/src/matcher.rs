@@ -319,13 +319,7 @@ impl Prepared {
         let artists_in_digits = normalize::number_words_as_digits(&artists_joined);
         let symbol_artist = normalize::symbol_name(&artist);
         let credit = normalize::normalize_text(&artist);
-        let credit_with_n = credit.split(' ').any(|word| word == "and").then(|| {
-            credit
-                .split(' ')
-                .map(|word| if word == "and" { "n" } else { word })
-                .collect::<Vec<_>>()
-                .join(" ")
-        });
+        let credit_with_n = credit_with_n(&credit);
         let artist_script = normalize::script_of(&artists_joined);
         let album = query
             .album
@@ -380,6 +374,17 @@ impl Prepared {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// A credit with "and" written "n" ("Guns and Roses" for "Guns N' Roses"), when it has one.
+fn credit_with_n(credit: &str) -> Option<String> {
+    credit.split(' ').any(|word| word == "and").then(|| {
+        credit
+            .split(' ')
+            .map(|word| if word == "and" { "n" } else { word })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 /// The other forms of a title a library may carry it under ([`ParsedTitle::alternates`]),
