@@ -84,7 +84,7 @@ impl EventApplier {
             .collect();
         scopes.extend(
             (up.users.all().iter())
-                .filter(|user| !user.is_confirmed() && user.server_user_id().is_none())
+                .filter(|user| user.is_unnamed())
                 .map(|user| user.scope_tag.to_string()),
         );
         scopes.sort_unstable();

@@ -217,6 +217,12 @@ impl UserRecord {
         self.scope != self.hash
     }
 
+    /// Whether nothing says whose the token is (neither confirmed nor its server id learnt):
+    /// a change to any user may be a change to its user, so its scope goes with theirs.
+    pub fn is_unnamed(&self) -> bool {
+        !self.is_confirmed() && self.server_user_id().is_none()
+    }
+
     /// A play-state write of the user's went through cachearr, touching the items of the
     /// [`cachearr_dialect::tags::plays`] tags among `tags`. Their answers were dropped and may be filled
     /// again at once with the state the write made, which the lists the play-state watch keeps

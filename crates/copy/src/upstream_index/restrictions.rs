@@ -177,10 +177,9 @@ fn drop_changed_users_answers(
         .map(|id| tags::user_scope(&up.name, &secret.scope_of_user(&up.name, id).to_string()))
         .collect();
     for user in up.users.all() {
-        match user.server_user_id() {
-            Some(id) if changed.contains(&&bare(&id)) => tags.push(user.scope_tag.to_string()),
-            None if !user.is_confirmed() => tags.push(user.scope_tag.to_string()),
-            _ => {}
+        let theirs = (user.server_user_id()).is_some_and(|id| changed.contains(&&bare(&id)));
+        if theirs || user.is_unnamed() {
+            tags.push(user.scope_tag.to_string());
         }
     }
     tags.sort_unstable();
