@@ -426,13 +426,14 @@ impl Keeper {
             );
             self.catching_up = true;
             self.handle.note_anything_changed();
+            // Marks made while the look runs (an event naming no item) are not the look's to
+            // clear.
+            let seen = self.handle.stale_mark();
             if self.unchanged_since_kept().await {
                 // One request said it: the copy and what was kept stand as they are.
                 self.catching_up = false;
-                self.handle.read_again(
-                    Some(&[super::ANY_ITEM.to_string()]),
-                    self.handle.stale_mark(),
-                );
+                self.handle
+                    .read_again(Some(&[super::ANY_ITEM.to_string()]), seen);
             } else {
                 self.refresh().await;
             }
