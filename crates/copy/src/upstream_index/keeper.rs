@@ -305,6 +305,17 @@ struct Keeper {
     catching_up: bool,
 }
 
+/// Ends the feed's catch-up ([`cachearr_upstream::feed::Feed::end_catch_up`]) when dropped.
+struct CatchUpEnd(Option<Arc<cachearr_upstream::feed::Feed>>);
+
+impl Drop for CatchUpEnd {
+    fn drop(&mut self) {
+        if let Some(feed) = &self.0 {
+            feed.end_catch_up();
+        }
+    }
+}
+
 /// What a build, refresh or event batch produced.
 struct Built {
     index: LibraryIndex,
@@ -380,14 +391,14 @@ impl Keeper {
     }
 
     async fn run(mut self) {
+        // The reads waiting for a catch-up (`Library::open` began it) go on once the start's
+        // work below is done, or the keeper stops before it.
+        let caught_up = CatchUpEnd(self.reads.feed(&self.up.name).cloned());
         if let Err(e) = std::fs::create_dir_all(self.data_dir.join("library")) {
             self.fail(format!(
                 "cannot create the library directory: {}",
                 cachearr_engine::Chain(&e)
             ));
-            if let Some(feed) = self.reads.feed(&self.up.name) {
-                feed.end_catch_up();
-            }
             return;
         }
         let next = self.next_refresh_ms();
@@ -438,12 +449,9 @@ impl Keeper {
                 self.refresh().await;
             }
         }
-        // The reads waiting for a catch-up (`Library::open` began it) go on: it is installed,
-        // failed (what is kept is answered, as for any failed refresh), or not this
-        // gateway's to make.
-        if let Some(feed) = self.reads.feed(&self.up.name) {
-            feed.end_catch_up();
-        }
+        // The catch-up is installed, failed (what is kept is answered, as for any failed
+        // refresh), or not this gateway's to make.
+        drop(caught_up);
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
