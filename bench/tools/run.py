@@ -9,7 +9,10 @@ the change feed's sampled revalidations and play-state probes off (what the pass
 cost, without the background that runs while they do); it is never the headline. What the
 server is asked through cachearr is told apart: the tool's requests cachearr sent on (counted
 at its proxy listener, `/api/stats` → `headline.clients.to_server`) and cachearr's own (every
-other request the simulator counted meanwhile: its background, proofs, nested reads)."""
+other request the simulator counted meanwhile: its background, proofs, nested reads).
+
+SERVER=emby starts the simulator's Emby 4.9 server too and replays the Jellyfin tools' Emby
+counterparts (`EMBY`) against it, through a gateway with `profile = "emby"`."""
 import importlib
 import json
 import os
@@ -29,11 +32,21 @@ LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr libra
           "tautulli": "Tautulli polling (%s rounds)" % ENV.get("TAUTULLI_CYCLES", "3"),
           "plexkodiconnect": "PlexKodiConnect full sync",
           "jellyfin_kodi": "Jellyfin for Kodi full sync", "plexist": "Plexist track index",
-          "plexapi_search": "python-plexapi searchTracks"}
-TOOLS = ENV.get("TOOLS", ",".join(LABELS)).split(",")
+          "plexapi_search": "python-plexapi searchTracks",
+          "jellyseerr_emby": "Jellyseerr library scan", "emby_kodi": "Emby for Kodi Next Gen full sync"}
+# SERVER=emby: the Jellyfin tools' passes against the simulator's Emby 4.9 server instead, each
+# replayed by its Emby counterpart (the same tool in its Emby mode, or the Emby add-on).
+SERVER = ENV.get("SERVER", "jellyfin")
+EMBY = {"jellyseerr": "jellyseerr_emby", "jellyfin_kodi": "emby_kodi"}
+if SERVER not in ("jellyfin", "emby"):
+    raise SystemExit(f"SERVER={SERVER}: jellyfin or emby")
+DEFAULT_TOOLS = list(EMBY) if SERVER == "emby" else [t for t in LABELS if t not in EMBY.values()]
+TOOLS = [EMBY.get(t, t) if SERVER == "emby" else t for t in ENV.get("TOOLS", ",".join(DEFAULT_TOOLS)).split(",")]
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")
 # The Jellyfin release the simulator follows (`cachearr sim --jellyfin-version`).
 JELLYFIN_VERSION = ENV.get("JELLYFIN_VERSION", "10.11.11")
+# The simulator's Emby server runs when a tool replays against it.
+WITH_EMBY = SERVER == "emby" or any(t in EMBY.values() for t in TOOLS)
 NAMES = {"shared": ENV.get("SHARED_USER", "alice"), "new": ENV.get("SHARED_USER", "alice"),
          "restricted": ENV.get("RESTRICTED_USER", "carol")}
 
@@ -60,6 +73,8 @@ def wait_http(url, secs=60):
 class Sim:
     def __init__(self):
         self.ports = {"plex": free_port(), "jellyfin": free_port()}
+        if WITH_EMBY:
+            self.ports["emby"] = free_port()
         self.url = {k: f"http://127.0.0.1:{p}" for k, p in self.ports.items()}
         # The simulator's plex.tv, where cachearr reads the Plex server's shares (never the
         # real one from a benchmark).
@@ -68,11 +83,16 @@ class Sim:
                 "--plextv-listen", self.plextv.removeprefix("http://"),
                 "--jellyfin-listen", f"127.0.0.1:{self.ports['jellyfin']}", "--no-cost", "--seed", ENV.get("SEED", "4"),
                 "--jellyfin-version", JELLYFIN_VERSION]
+        if WITH_EMBY:
+            args += ["--emby-listen", f"127.0.0.1:{self.ports['emby']}"]
         for size in ("tracks", "movies", "shows"):
             args += [f"--{size}", ENV[size.upper()]]
         self.proc = subprocess.Popen(args, stdout=open(f"{WORK}/sim.log", "w"), stderr=subprocess.STDOUT)
         wait_http(self.url["plex"] + "/identity")
         self.users = requests.get(self.url["plex"] + "/_sim/tokens").json()["users"]
+        # The release the Emby server reports (`/System/Info/Public` → `Version`).
+        self.emby_version = requests.get(self.url["emby"] + "/System/Info/Public").json()["Version"] \
+            if WITH_EMBY else None
 
     def user(self, kind):
         if kind == "owner":
@@ -192,6 +212,8 @@ burst = 100000
         """One request as USER that no replay makes, so that cachearr has seen the user."""
         if self.server == "plex":
             requests.get(self.url + "/activities", headers={"X-Plex-Token": user["plex_token"]})
+        elif self.server == "emby":
+            requests.get(self.url + "/System/Info", headers={"X-Emby-Token": user["emby_token"]})
         else:
             # The credential every release takes (12 refuses `X-Emby-Token`).
             auth = f'MediaBrowser Token="{user["jellyfin_token"]}"'
@@ -289,7 +311,7 @@ def main():
         log(f"simulator: {ENV['TRACKS']} tracks, {ENV['MOVIES']} movies, {ENV['SHOWS']} shows")
         crawls = {}
         # Only the servers the chosen tools replay against are crawled.
-        servers = [s for s in ("plex", "jellyfin") if any(importlib.import_module(t).SERVER == s for t in TOOLS)]
+        servers = [s for s in ("plex", "jellyfin", "emby") if any(importlib.import_module(t).SERVER == s for t in TOOLS)]
         for server in servers:
             sim.reset()
             gateways[server] = Gateway(server, sim)
@@ -305,7 +327,8 @@ def main():
                 proc.terminate()
     with open(f"{WORK}/results.json", "w") as f:
         json.dump({"crawls": crawls, "results": results}, f, indent=1)
-    print(f"Jellyfin {JELLYFIN_VERSION}; cachearr {FEED} configuration{VARIANT}; through cachearr: all the server was asked "
+    release = f"Emby {sim.emby_version}" if SERVER == "emby" else f"Jellyfin {JELLYFIN_VERSION}"
+    print(f"{release}; cachearr {FEED} configuration{VARIANT}; through cachearr: all the server was asked "
           f"(the tool's requests cachearr sent on / cachearr's own)\n")
     print("| tool | server | user | direct | cold (tool's / own) | warm (tool's / own) | cold reduction | server s direct / cold (model) | answers equal |")
     print("|---|---|---|---:|---:|---:|---:|---:|---|")
