@@ -31,6 +31,8 @@ use cachearr_config::UpstreamConfig;
 use cachearr_config::policy::RouteTable;
 use cachearr_dialect::Profile;
 
+use crate::redact;
+
 mod fair;
 mod flights;
 mod guard;
@@ -440,6 +442,15 @@ impl Upstream {
         budget: Budget,
     ) -> Result<http::Response<Incoming>, UpstreamError> {
         let asker = req.extensions().get::<Asker>().copied().unwrap_or_default();
+        // What the server is asked, one line each at trace level (credentials redacted): how
+        // an operator sees which of the server's requests are a tool's and which cachearr's.
+        tracing::trace!(
+            upstream = %self.name,
+            method = %req.method(),
+            target = %redact::uri_target(req.uri()),
+            ?budget,
+            "request to the server"
+        );
         let mut permit = self.guard.acquire(budget, asker).await?;
         let result =
             tokio::time::timeout(self.guard.cfg.read_timeout, self.client.request(req)).await;
