@@ -592,6 +592,16 @@ async fn walk_from_copy(
         }
     };
     let (answer, frame, shape, proof_key) = ctx.tree_walk(made, observed.as_ref())?;
+    // Learning from the server's answer: not when this listing ends before its frame could
+    // be proven (its last page is never learnt from, `Turn::leaves_to_server`): the user's
+    // play state read for the proof would buy no answer.
+    if server.is_some() && !probing {
+        let pages_after = walk.pages_after(up.profile, &state.client_headers, &folded);
+        let learnable = pages_after.map(|after| after.saturating_sub(1));
+        if learnable.is_some_and(|n| !handle.frames().proof_can_complete(&shape, &proof_key, n)) {
+            return Err(Declined::FrameUnproven);
+        }
+    }
     let answer = ctx.with_user_state_from(answer, heads).await?;
 
     if handle.has_stale() {

@@ -511,6 +511,62 @@ async fn a_listings_last_page_costs_the_server_no_more_than_itself() {
     );
 }
 
+/// A listing read in two pages, pass after pass (Kometa's daily run), is never answered from
+/// the copy: its last page is never learnt from, so its frame cannot be proven. From the
+/// user's second pass on, when the copy would learn from the first page, it reads nothing for
+/// that either (the user's play state, to write the answer compared with the server's): each
+/// pass costs the server its two pages alone.
+#[tokio::test]
+async fn a_two_page_listing_read_pass_after_pass_costs_its_pages_alone() {
+    let r = start().await;
+    let owner = r.sim.token.clone();
+    let total = keys(&r, "/library/sections/2/all?type=1").await.len();
+    assert!(total >= 4, "{total}");
+    let half = total.div_ceil(2);
+    let copy_report = async || {
+        let api =
+            cachearr_testkit::http::get_json(&r.client, &format!("{}/api/index", r.admin)).await;
+        api["upstreams"][0]["copy"].clone()
+    };
+    let learning_before = copy_report().await["shapes_learning"].as_u64().unwrap();
+    // The first pass in JSON, the next in XML: each page a miss of the same walk, the second
+    // pass's first page one the copy learns the XML shape's frame from. The second pass also
+    // costs the count that proves the section whole when the copy first looks at answering
+    // the walk (an index installed without a crawl knows no count of the owner's).
+    for (json, own) in [(true, 0), (false, 1)] {
+        let before = requests_on(&r, "/all");
+        for start in [0, half] {
+            let path = format!(
+                "/library/sections/2/all?type=1&X-Plex-Container-Start={start}&X-Plex-Container-Size={half}"
+            );
+            let (status, via) = get(&r, &r.proxy, &path, &owner, json).await;
+            assert_eq!(status, 200);
+            let (_, direct) = get(&r, &r.sim.base_url, &path, &owner, json).await;
+            sim_gateway::assert_same_answer(&via, &direct, &path);
+        }
+        assert_eq!(
+            requests_on(&r, "/all") - before,
+            4 + own,
+            "json {json}: the two pages through the gateway and the two read directly"
+        );
+    }
+    let after_passes = requests_on(&r, "/all");
+    // The copy has looked at the first page's answer (the shape it would learn is known)...
+    let wait = std::time::Duration::from_secs(10);
+    cachearr_testkit::eventually("the first page's shape learnt", wait, async || {
+        copy_report().await["shapes_learning"].as_u64().unwrap() > learning_before
+    })
+    .await;
+    // ...and read nothing to prove a frame the listing ends before it could prove.
+    let report = copy_report().await;
+    assert_eq!(report["proofs"].as_u64().unwrap(), 0, "{report}");
+    assert_eq!(
+        requests_on(&r, "/all"),
+        after_passes,
+        "no list of the owner's play state read"
+    );
+}
+
 /// A shared user who sees every library walks one show section's seasons: the copy answers
 /// them after the proofs, and proving that user sees the section whole costs the counts of
 /// that section only (the owner's and theirs), not those of every library they may open —

@@ -352,6 +352,29 @@ impl Frames {
         }
     }
 
+    /// Whether proving `shape` on the server's answer at `proof_key` is worth its reads:
+    /// the frame is proven already (the proof checks it again), or it can be with at most
+    /// `learnable` more proofs after this one. A walk that ends before its frame could be
+    /// proven would pay for the proof (the user's play state read to write the copy's answer)
+    /// and never be answered from it: Kometa lists a section of 200 in two pages, and only the
+    /// first may be learnt from ([`Walk::ends_listing`](super::walk::Walk::ends_listing)).
+    pub(crate) fn proof_can_complete(
+        &self,
+        shape: &Shape,
+        proof_key: &str,
+        learnable: u64,
+    ) -> bool {
+        match self.lock().get(shape) {
+            Some(Learned::Learning(frame)) => {
+                let new = !frame.proven.iter().any(|p| p == proof_key);
+                let after = frame.proven.len() + usize::from(new);
+                frame.proven() || (after as u64).saturating_add(learnable) >= PROOFS as u64
+            }
+            // A refused shape learns nothing; one not learnt is not proven by this answer.
+            Some(Learned::Refused) | None => false,
+        }
+    }
+
     /// The frame of `shape` when it is proven; while it is being learnt and enough server
     /// answers to prove it are on their way, waits for them (at most [`PROOF_WAIT`]) instead
     /// of sending another. `None`: this load goes to the server, counted as on its way to

@@ -215,6 +215,33 @@ impl Walk {
             }
         }
     }
+
+    /// How many pages of a section listing follow this one, by the index's count of the kind
+    /// its query names (0 for its last page or the whole listing, unpaged); `None` when that
+    /// cannot be told (not a listing, a kind or paging the dialect does not read, a count).
+    pub(super) fn pages_after(
+        &self,
+        profile: Profile,
+        headers: &http::HeaderMap,
+        folded: &FoldedTitles,
+    ) -> Option<u64> {
+        let Walk::Listing { section, params } = self else {
+            return None;
+        };
+        let answers = cachearr_dialect::of(profile).answers()?;
+        let kind = (answers.kind_named(params)).and_then(|t| answers.kind_of_type(t))?;
+        let (start, size) = answers.paging(headers, params)?;
+        let Some(size) = size else {
+            return Some(0);
+        };
+        // A count (a page of no item) is no page of a walk.
+        let size = u64::try_from(size).ok().filter(|&s| s > 0)?;
+        let start = u64::try_from(start.unwrap_or(0)).unwrap_or(u64::MAX);
+        let left = folded
+            .count(section, kind)
+            .saturating_sub(start.saturating_add(size));
+        Some(left.div_ceil(size))
+    }
 }
 
 /// A walk made ready: its items in order, its shape, and which kept elements its frame reads
