@@ -364,6 +364,32 @@ impl<'a> Matcher<'a> {
 /// says nothing against the recording. Another studio album, a live one or a sequel still
 /// does.
 fn same_recording_elsewhere(query: &Prepared, view: &ItemView<'_>, ours: &str) -> bool {
+    // A scrobble or a chart line gives no length: the compilation it names by its name
+    // ("Greatest Hits", "Now 45", a film's soundtrack) gathers the released recordings, and
+    // what it claims of them ("Live", "Re-Recorded") is weighed by the album's claims. Where
+    // only the library's album is one, the entry's may be a live album named without the
+    // word ("Stop Making Sense"): the length must tell. A compilation of other versions
+    // ("Acoustic Hits", "Piano Classics", "Karaoke Hits") holds other recordings.
+    if query.duration_ms.is_none() {
+        return normalize::names_a_compilation(ours)
+            && normalize::kinds_named(VersionTags::NONE, ours).is_original()
+            && !ours.split(' ').any(|word| {
+                matches!(
+                    word,
+                    "piano"
+                        | "lullaby"
+                        | "lullabies"
+                        | "karaoke"
+                        | "tribute"
+                        | "covers"
+                        | "orchestral"
+                        | "symphonic"
+                        | "reimagined"
+                        | "rerecorded"
+                        | "versions"
+                )
+            });
+    }
     query
         .duration_ms
         .zip(view.duration_ms())

@@ -2341,8 +2341,9 @@ fn the_same_recording_on_a_compilation_or_soundtrack_is_accepted_by_its_length()
             entry("Dorian Vale", "Sleepwalker Avenue", Some(album), Some(234)),
             "sleep",
         );
-        // Without the length, or 5 s off: offered.
-        assert_offered(
+        // Without the length the compilation's name vouches (a scrobble gives none); 5 s
+        // off: offered.
+        assert_accepted(
             &index,
             entry("Dorian Vale", "Sleepwalker Avenue", Some(album), None),
             "sleep",
@@ -2883,4 +2884,52 @@ fn a_films_theme_is_found_with_the_films_name_before_or_after_the_word() {
             ("Orla Finch", "Theme from Glass Tower"),
         ],
     );
+}
+
+#[test]
+fn a_compilation_named_without_a_length_holds_the_same_recording() {
+    let index = library_of(&[
+        track("stop", "Orla Finch", "Don't Stop Now", "Blue Hours", 188),
+        track("pier", "Ada Quill", "Harbor Lights", "Greatest Hits", 230),
+    ]);
+    // A scrobble of the song from the artist's best-of or a soundtrack: no length, and the
+    // album's name says it gathers released recordings.
+    for album in [
+        "The Very Best of Orla Finch",
+        "Lanterns (Original Motion Picture Soundtrack)",
+    ] {
+        assert_accepted(
+            &index,
+            entry("Orla Finch", "Don't Stop Now", Some(album), None),
+            "stop",
+        );
+    }
+    // A live compilation, an album not named as a compilation, a length that disagrees, and
+    // an album named beside the library's compilation (it may be a live album named without
+    // the word): offered, not accepted.
+    for query in [
+        entry(
+            "Orla Finch",
+            "Don't Stop Now",
+            Some("Greatest Hits Live"),
+            None,
+        ),
+        entry("Orla Finch", "Don't Stop Now", Some("Acoustic Hits"), None),
+        entry("Orla Finch", "Don't Stop Now", Some("Piano Classics"), None),
+        entry("Orla Finch", "Don't Stop Now", Some("Lanterns"), None),
+        entry(
+            "Orla Finch",
+            "Don't Stop Now",
+            Some("The Very Best of Orla Finch"),
+            Some(200),
+        ),
+        entry(
+            "Ada Quill",
+            "Harbor Lights",
+            Some("Evening at the Pier"),
+            None,
+        ),
+    ] {
+        assert_not_accepted(&index, query);
+    }
 }
