@@ -108,6 +108,104 @@ const SONGS: &[(&str, &str, &str)] = &[
         "The Ecstasy of Gold",
     ),
     ("Domenico Modugno", "Nel blu, dipinto di blu", "Volare"),
+    (
+        "Ennio Morricone",
+        "Il buono, il brutto, il cattivo",
+        "The Good, the Bad and the Ugly",
+    ),
+    (
+        "Ennio Morricone",
+        "C'era una volta il West",
+        "Once Upon a Time in the West",
+    ),
+    (
+        "Ennio Morricone",
+        "Nuovo Cinema Paradiso",
+        "Cinema Paradiso",
+    ),
+    ("Nino Rota", "Parla più piano", "Speak Softly Love"),
+    ("Ludovico Einaudi", "Nuvole bianche", "White Clouds"),
+    // French, Spanish, Romanian.
+    (
+        "Serge Gainsbourg",
+        "Je t'aime... moi non plus",
+        "I Love You... Me Neither",
+    ),
+    ("Édith Piaf", "Hymne à l'amour", "Hymn to Love"),
+    ("Las Ketchup", "Aserejé", "The Ketchup Song"),
+    ("O-Zone", "Dragostea din tei", "Numa Numa"),
+    // Japanese, by the romanised titles stores give them.
+    ("Kyu Sakamoto", "Sukiyaki", "Ue o Muite Aruko"),
+    ("Kyu Sakamoto", "Sukiyaki", "Ue wo Muite Arukou"),
+    ("LiSA", "紅蓮華", "Gurenge"),
+    ("LiSA", "炎", "Homura"),
+    ("RADWIMPS", "前前前世", "Zenzenzense"),
+    ("RADWIMPS", "なんでもないや", "Nandemonaiya"),
+    ("Kenshi Yonezu", "感電", "Kanden"),
+    ("Kenshi Yonezu", "打上花火", "Uchiage Hanabi"),
+    ("King Gnu", "白日", "Hakujitsu"),
+    ("Aimer", "残響散歌", "Zankyosanka"),
+    ("Eve", "廻廻奇譚", "Kaikai Kitan"),
+    ("Mariya Takeuchi", "プラスティック・ラブ", "Plastic Love"),
+    // Film and game scores, by the titles their English releases give them.
+    ("Joe Hisaishi", "あの夏へ", "One Summer's Day"),
+    (
+        "Joe Hisaishi",
+        "人生のメリーゴーランド",
+        "Merry-Go-Round of Life",
+    ),
+    ("Joe Hisaishi", "風の通り道", "The Path of the Wind"),
+    ("Joe Hisaishi", "君をのせて", "Carrying You"),
+    ("Joe Hisaishi", "もののけ姫", "Princess Mononoke"),
+    ("Youmi Kimura", "いつも何度でも", "Always with Me"),
+    ("Azumi Inoue", "となりのトトロ", "My Neighbor Totoro"),
+    ("Azumi Inoue", "さんぽ", "Hey Let's Go"),
+    ("Nobuo Uematsu", "片翼の天使", "One-Winged Angel"),
+    ("Nobuo Uematsu", "エアリスのテーマ", "Aerith's Theme"),
+    ("Nobuo Uematsu", "ザナルカンドにて", "To Zanarkand"),
+    ("Koji Kondo", "地上BGM", "Ground Theme"),
+    ("Koji Kondo", "地上BGM", "Overworld Theme"),
+    ("Koji Kondo", "ゼルダの子守唄", "Zelda's Lullaby"),
+    ("Yasunori Mitsuda", "風の憧憬", "Wind Scene"),
+    ("Koichi Sugiyama", "序曲", "Overture"),
+    (
+        "Ryuichi Sakamoto",
+        "戦場のメリークリスマス",
+        "Merry Christmas Mr. Lawrence",
+    ),
+    ("Yellow Magic Orchestra", "ライディーン", "Rydeen"),
+    ("Hikaru Utada", "桜流し", "Sakura Nagashi"),
+    ("Hikaru Utada", "花束を君に", "Hanataba wo Kimi ni"),
+    ("Kenshi Yonezu", "馬と鹿", "Uma to Shika"),
+    ("Spitz", "チェリー", "Cherry"),
+    ("Southern All Stars", "いとしのエリー", "Itoshi no Ellie"),
+    // Korean and Chinese.
+    ("Zion.T", "양화대교", "Yanghwa Bridge"),
+    (
+        "Cho Yong-pil",
+        "돌아와요 부산항에",
+        "Come Back to Busan Port",
+    ),
+    ("Jay Chou", "告白气球", "Love Confession"),
+    ("G.E.M.", "光年之外", "Light Years Away"),
+    // Russian and Ukrainian.
+    ("DDT", "Что такое осень", "What Is Autumn"),
+    ("Alla Pugacheva", "Арлекино", "Harlequin"),
+    ("Zemfira", "Хочешь?", "Do You Want?"),
+    ("Okean Elzy", "Обійми", "Embrace"),
+    // German, French, Spanish, Italian, Portuguese, Turkish.
+    ("Falco", "Der Kommissar", "The Commissioner"),
+    ("Peter Fox", "Haus am See", "House by the Lake"),
+    ("Herbert Grönemeyer", "Männer", "Men"),
+    ("Jacques Brel", "Ne me quitte pas", "If You Go Away"),
+    ("Stromae", "Alors on danse", "So We Dance"),
+    ("Zaz", "Je veux", "I Want"),
+    ("Indila", "Dernière danse", "Last Dance"),
+    ("Juanes", "La camisa negra", "The Black Shirt"),
+    ("Manu Chao", "Me gustas tú", "I Like You"),
+    ("Måneskin", "Zitti e buoni", "Shut Up and Behave"),
+    ("Michel Teló", "Ai se eu te pego", "Oh If I Catch You"),
+    ("Tarkan", "Şımarık", "Kiss Kiss"),
 ];
 
 struct Table {
@@ -327,6 +425,21 @@ mod tests {
         );
         assert_eq!(translated_title(&t("Changes"), &[n("David Bowie")]), None);
         assert_eq!(translated_title(&t("Lantern Ferry"), &[n("BTS")]), None);
+    }
+
+    #[test]
+    fn a_song_known_by_its_nickname_or_romanised_title_is_read_as_its_own() {
+        let n = |raw: &str| normalize_text(raw);
+        let t = |raw: &str| normalize_title_words(raw);
+        assert_eq!(
+            translated_title(&t("Numa Numa"), &[n("O-Zone")]),
+            Some(t("Dragostea din tei").as_str())
+        );
+        assert_eq!(
+            translated_title(&t("Zenzenzense"), &[n("RADWIMPS")]),
+            Some(t("前前前世").as_str())
+        );
+        assert_eq!(translated_title(&t("Numa Numa"), &[n("Orla Finch")]), None);
     }
 
     #[test]
