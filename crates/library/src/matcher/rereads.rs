@@ -317,12 +317,19 @@ impl<'a> Matcher<'a> {
                 .flatten()
                 .copied()
         };
+        // "Song (Live)" may be the plain "Song" of a live album not named live, which only
+        // the length tells from the studio recording.
+        let live_plain = |view: &ItemView<'_>| {
+            prepared.title.version == VersionTags::LIVE
+                && view.version().is_original()
+                && library_title(view.title()).base == prepared.title.base
+        };
         let within = |item: u32, limit: u32| {
             self.index
                 .view_masked(item, &self.mask)
                 .is_some_and(|view| {
                     view.kind() == ItemKind::Track
-                        && self.kinds_agree(&prepared, &view)
+                        && (self.kinds_agree(&prepared, &view) || live_plain(&view))
                         && view
                             .duration_ms()
                             .is_some_and(|theirs| theirs.abs_diff(duration) <= limit)
@@ -358,7 +365,7 @@ impl<'a> Matcher<'a> {
         let album = prepared.album.as_deref()?;
         let artists = self.known_artists(&prepared);
         let live = prepared.title.version == VersionTags::LIVE;
-        let mut on_album = artists
+        let on_album = artists
             .iter()
             .map(|artist| self.index.artist_block(*artist))
             .filter(|block| block.len() <= self.config.max_block)
@@ -373,10 +380,27 @@ impl<'a> Matcher<'a> {
                             && claims::same_release(album, view.album_norm())
                     })
             });
-        let found = on_album.next()?;
-        if on_album.any(|item| !self.same_song(found, item)) {
-            return None;
-        }
+        let on_album: Vec<u32> = on_album.collect();
+        let found = *on_album.first()?;
+        let found = if on_album.iter().all(|item| self.same_song(found, *item)) {
+            found
+        } else {
+            // Several songs: the one titled as the entry's title without its version ("Song"
+            // for "Song (Live)"), where one is.
+            let titled: Vec<u32> = on_album
+                .iter()
+                .copied()
+                .filter(|item| {
+                    self.index
+                        .view_masked(*item, &self.mask)
+                        .is_some_and(|view| library_title(view.title()).base == prepared.title.base)
+                })
+                .collect();
+            match titled.first() {
+                Some(first) if titled.iter().all(|item| self.same_song(*first, *item)) => *first,
+                _ => return None,
+            }
+        };
         Some(MatchOutcome {
             best: self.candidate(found, self.config.review),
             band: Band::Review,

@@ -2933,3 +2933,48 @@ fn a_compilation_named_without_a_length_holds_the_same_recording() {
         assert_not_accepted(&index, query);
     }
 }
+
+#[test]
+fn a_live_entry_offers_the_plain_song_of_a_live_album_by_its_length_or_album() {
+    let index = library_of(&[
+        track(
+            "studio",
+            "Velvet Orchards",
+            "Lantern Road",
+            "Tidewater",
+            250,
+        ),
+        track(
+            "live",
+            "Velvet Orchards",
+            "Lantern Road",
+            "Night at the Foundry",
+            281,
+        ),
+        track(
+            "bells",
+            "Velvet Orchards",
+            "Copper Bells",
+            "Night at the Foundry",
+            240,
+        ),
+    ]);
+    // The live album is not named live, so its plain title is no candidate for "(Live)";
+    // the length, or the album named, points at it: offered, never accepted (a live bonus
+    // track of a studio album looks the same).
+    for query in [
+        entry("Velvet Orchards", "Lantern Road (Live)", None, Some(282)),
+        entry(
+            "Velvet Orchards",
+            "Lantern Road (Live)",
+            Some("Night at the Foundry"),
+            None,
+        ),
+    ] {
+        assert_offered(&index, query, "live");
+    }
+    assert_not_accepted(
+        &index,
+        entry("Velvet Orchards", "Lantern Road (Live)", None, Some(250)),
+    );
+}
