@@ -103,8 +103,13 @@ impl<'a> Matcher<'a> {
             consider(self.match_stages(&reread, scratch), &mut outcome)?;
         }
         // The track offered, spelt as the library spells it: the entry's artist and title differ
-        // from its by letters a scan confuses or by a transliteration of accented letters alone.
-        if let Some(reread) = self.spelt_as_offered(query, &outcome) {
+        // from its by letters a scan confuses or by a transliteration of accented letters
+        // alone, or the act is written by its initials.
+        let as_offered = [
+            self.spelt_as_offered(query, &outcome),
+            self.by_initials(query, &outcome),
+        ];
+        for reread in as_offered.into_iter().flatten() {
             let other = self.match_stages(&reread, scratch);
             if other.band == Band::Accept {
                 return ControlFlow::Break(other);
@@ -116,20 +121,25 @@ impl<'a> Matcher<'a> {
         if let Some(accepted) = self.by_title_alone(query, &outcome) {
             return ControlFlow::Break(accepted);
         }
-        if outcome.band == Band::Reject
-            && let Some(offered) = self.by_either_half(query, scratch)
-        {
-            outcome = offered;
+        ControlFlow::Continue(self.offered_where_nothing_found(query, scratch, outcome))
+    }
+
+    /// Where the entry found nothing, what a half of its title, its length, its album or its
+    /// artist alone offers.
+    fn offered_where_nothing_found(
+        &self,
+        query: &TrackQuery,
+        scratch: &mut Scratch,
+        outcome: MatchOutcome,
+    ) -> MatchOutcome {
+        if outcome.band != Band::Reject {
+            return outcome;
         }
-        if outcome.band == Band::Reject
-            && let Some(offered) = self
-                .by_length_alone(query)
-                .or_else(|| self.by_album_alone(query))
-                .or_else(|| self.by_artist_alone(query))
-        {
-            outcome = offered;
-        }
-        ControlFlow::Continue(outcome)
+        self.by_either_half(query, scratch)
+            .or_else(|| self.by_length_alone(query))
+            .or_else(|| self.by_album_alone(query))
+            .or_else(|| self.by_artist_alone(query))
+            .unwrap_or(outcome)
     }
 
     /// The entry read with the act its title's last bracket names credited beside its artist
@@ -472,6 +482,59 @@ impl<'a> Matcher<'a> {
             band: Band::Review,
             method: MatchMethod::Fuzzy,
             runner_up: None,
+        })
+    }
+
+    /// The entry with the offered track's credit, when the entry writes the act by its
+    /// initials ("GY!BE", "5SOS", "PUSA", "EW&F"): one word of two to six letters and digits
+    /// (marks between them left out), the first letters of the words of the track's act, with
+    /// or without its small words ("the", "of", "and", "to"), a number's digits for the
+    /// number. The title must be the track's exactly; the reading then accepts on the usual
+    /// rules.
+    fn by_initials(&self, query: &TrackQuery, outcome: &MatchOutcome) -> Option<TrackQuery> {
+        let best = outcome
+            .best
+            .as_ref()
+            .filter(|_| outcome.band == Band::Review)?;
+        let raw = query.artist.trim();
+        if raw.contains(' ') {
+            return None;
+        }
+        let ours: String = raw
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .flat_map(|c| c.to_lowercase())
+            .collect();
+        if !(2..=6).contains(&ours.len()) {
+            return None;
+        }
+        let view = self.index.view_masked(best.item.0, &self.mask)?;
+        if normalize::parse_title(&query.title).base != library_title(view.title()).base {
+            return None;
+        }
+        let initials = |name: &str, small: bool| -> String {
+            normalize::normalize_text(name)
+                .split(' ')
+                .filter(|word| {
+                    !word.is_empty()
+                        && (small || !matches!(*word, "the" | "of" | "and" | "to" | "a"))
+                })
+                .map(|word| {
+                    if word.bytes().all(|b| b.is_ascii_digit()) {
+                        word.to_string()
+                    } else {
+                        word.chars().take(1).collect()
+                    }
+                })
+                .collect()
+        };
+        let artist = view.artists().into_iter().find(|name| {
+            let whole = initials(name, true);
+            whole.len() >= 2 && (whole == ours || initials(name, false) == ours)
+        })?;
+        Some(TrackQuery {
+            artist: artist.to_string(),
+            ..query.clone()
         })
     }
 

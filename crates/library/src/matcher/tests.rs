@@ -2978,3 +2978,27 @@ fn a_live_entry_offers_the_plain_song_of_a_live_album_by_its_length_or_album() {
         entry("Velvet Orchards", "Lantern Road (Live)", None, Some(250)),
     );
 }
+
+#[test]
+fn an_act_written_by_its_initials_is_read_as_its_name() {
+    let index = library_of(&[
+        track(
+            "lanterns",
+            "Harbour Owls of Tin",
+            "Paper Lanterns",
+            "Brass",
+            214,
+        ),
+        track("howl", "7 Grey Wolves", "Howling Season", "Moon", 240),
+    ]);
+    for (artist, title, seconds, id) in [
+        ("HOOT", "Paper Lanterns", 214, "lanterns"),
+        ("H.O.T.", "Paper Lanterns", 214, "lanterns"),
+        ("7GW", "Howling Season", 240, "howl"),
+    ] {
+        assert_accepted(&index, entry(artist, title, None, Some(seconds)), id);
+    }
+    // Other letters, or another title: not the act.
+    assert_not_accepted(&index, entry("HOX", "Paper Lanterns", None, None));
+    assert_not_accepted(&index, entry("HOOT", "Paper Lantern Song", None, None));
+}
