@@ -3002,3 +3002,21 @@ fn an_act_written_by_its_initials_is_read_as_its_name() {
     assert_not_accepted(&index, entry("HOX", "Paper Lanterns", None, None));
     assert_not_accepted(&index, entry("HOOT", "Paper Lantern Song", None, None));
 }
+
+#[test]
+fn a_url_encoded_title_whose_words_end_in_marks_is_read_back() {
+    let index = library_of(&[track(
+        "side",
+        "The Velvet Orchards",
+        "Mr. Lanternside",
+        "Copper Fuss",
+        222,
+    )]);
+    for title in ["Mr.+Lanternside", "Mr.%2BLanternside"] {
+        assert_accepted(
+            &index,
+            entry("The+Velvet+Orchards", title, None, Some(222)),
+            "side",
+        );
+    }
+}

@@ -15,6 +15,7 @@ use super::*;
 /// assert_eq!(repaired_text("Beyonc%E9").as_deref(), Some("Beyoncé"));
 /// assert_eq!(repaired_text("Rock &amp; Roll").as_deref(), Some("Rock & Roll"));
 /// assert_eq!(repaired_text("CafÃ© Ã‰lan").as_deref(), Some("Café Élan"));
+/// assert_eq!(repaired_text("Mr.+Brightside").as_deref(), Some("Mr. Brightside"));
 /// assert_eq!(repaired_text("Love + Hate"), None);
 /// assert_eq!(repaired_text("Café"), None);
 /// ```
@@ -46,10 +47,13 @@ fn url_decoded(raw: &str) -> Option<String> {
     let escapes = bytes
         .windows(3)
         .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit());
+    // A word may end in a mark before the `+` ("Mr.+Brightside", "Don't+Stop!+Now").
     let plus_for_space = !raw.contains(' ')
-        && bytes
-            .windows(3)
-            .any(|w| w[1] == b'+' && w[0].is_ascii_alphanumeric() && w[2].is_ascii_alphanumeric());
+        && bytes.windows(3).any(|w| {
+            w[1] == b'+'
+                && (w[0].is_ascii_alphanumeric() || b".,!?')".contains(&w[0]))
+                && w[2].is_ascii_alphanumeric()
+        });
     if !escapes && !plus_for_space {
         return None;
     }
