@@ -160,6 +160,29 @@ const ACTS: &[&[&str]] = &[
     &["Eric Chou", "周興哲", "周兴哲"],
     // Japanese acts written in kana or in Latin letters otherwise than by their reading.
     &["Southern All Stars", "サザンオールスターズ"],
+    // Japanese singers and film and game composers by their names in kanji or kana.
+    &["Kyu Sakamoto", "坂本九", "Sakamoto Kyu"],
+    &["Ryuichi Sakamoto", "坂本龍一", "Sakamoto Ryuichi"],
+    &["Joe Hisaishi", "久石譲", "Hisaishi Joe"],
+    &["Nobuo Uematsu", "植松伸夫", "Uematsu Nobuo"],
+    &["Koji Kondo", "近藤浩治", "Kondo Koji"],
+    &["Yoko Kanno", "菅野よう子", "Kanno Yoko"],
+    &["Yoko Shimomura", "下村陽子", "Shimomura Yoko"],
+    &["Yasunori Mitsuda", "光田康典", "Mitsuda Yasunori"],
+    &["Koichi Sugiyama", "すぎやまこういち", "Sugiyama Koichi"],
+    &["Shiro Sagisu", "鷺巣詩郎", "Sagisu Shiro"],
+    &["Hiroyuki Sawano", "澤野弘之", "Sawano Hiroyuki"],
+    &["Yuki Kajiura", "梶浦由記", "Kajiura Yuki"],
+    &["Kenji Kawai", "川井憲次", "Kawai Kenji"],
+    &["Akira Yamaoka", "山岡晃", "Yamaoka Akira"],
+    &["Junichi Masuda", "増田順一", "Masuda Junichi"],
+    &["Mariya Takeuchi", "竹内まりや", "Takeuchi Mariya"],
+    &["Hibari Misora", "美空ひばり", "Misora Hibari"],
+    &["Miki Matsubara", "松原みき", "Matsubara Miki"],
+    &["Yoko Takahashi", "高橋洋子", "Takahashi Yoko"],
+    &["Azumi Inoue", "井上あずみ", "Inoue Azumi"],
+    &["Youmi Kimura", "木村弓", "Kimura Youmi"],
+    &["Yorushika", "ヨルシカ"],
     &[
         "Official HIGE DANdism",
         "Official髭男dism",
@@ -291,6 +314,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_japanese_composer_in_kanji_or_kana_is_the_name_in_latin_letters() {
+        let n = |raw: &str| normalize_text(raw);
+        assert!(same_act(&n("植松伸夫"), &n("Nobuo Uematsu")));
+        assert!(same_act(&n("Uematsu Nobuo"), &n("Nobuo Uematsu")));
+        assert!(same_act(&n("菅野よう子"), &n("Yoko Kanno")));
+        assert!(!same_act(&n("植松伸夫"), &n("Yoko Kanno")));
     }
 
     #[test]
