@@ -206,6 +206,35 @@ const SONGS: &[(&str, &str, &str)] = &[
     ("Måneskin", "Zitti e buoni", "Shut Up and Behave"),
     ("Michel Teló", "Ai se eu te pego", "Oh If I Catch You"),
     ("Tarkan", "Şımarık", "Kiss Kiss"),
+    ("Claude François", "Comme d'habitude", "My Way"),
+    ("Yves Montand", "Les feuilles mortes", "Autumn Leaves"),
+    ("Mecano", "Hijo de la luna", "Son of the Moon"),
+    ("Toto Cutugno", "L'italiano", "The Italian"),
+    ("Al Bano & Romina Power", "Felicità", "Happiness"),
+    ("Jimmy Fontana", "Il mondo", "The World"),
+    ("Splean", "Выхода нет", "No Way Out"),
+    ("Aquarium", "Город золотой", "Golden City"),
+    ("BLACKPINK", "뚜두뚜두", "DDU-DU DDU-DU"),
+    ("BLACKPINK", "붐바야", "BOOMBAYAH"),
+    ("BIGBANG", "뱅뱅뱅", "Bang Bang Bang"),
+    ("PSY", "젠틀맨", "Gentleman"),
+    ("2NE1", "내가 제일 잘 나가", "I Am the Best"),
+    ("Wonder Girls", "텔미", "Tell Me"),
+    ("IU", "에잇", "eight"),
+    ("IU", "라일락", "LILAC"),
+    ("IU", "블루밍", "Blueming"),
+    ("Epik High", "우산", "Umbrella"),
+    ("Ado", "うっせぇわ", "Usseewa"),
+    ("Fujii Kaze", "死ぬのがいいわ", "Shinunoga E-Wa"),
+    ("Fujii Kaze", "きらり", "Kirari"),
+    ("Official HIGE DANdism", "宿命", "Shukumei"),
+    ("Official HIGE DANdism", "ミックスナッツ", "Mixed Nuts"),
+    ("Vaundy", "怪獣の花唄", "Kaiju no Hanauta"),
+    ("Aimer", "カタオモイ", "Kataomoi"),
+    ("Jay Chou", "夜曲", "Nocturne"),
+    ("Jay Chou", "听妈妈的话", "Listen to Mom"),
+    ("G.E.M.", "泡沫", "Bubble"),
+    ("JJ Lin", "江南", "Jiangnan"),
 ];
 
 struct Table {
@@ -440,6 +469,24 @@ mod tests {
             Some(t("前前前世").as_str())
         );
         assert_eq!(translated_title(&t("Numa Numa"), &[n("Orla Finch")]), None);
+    }
+
+    #[test]
+    fn a_k_pop_or_j_pop_song_is_known_by_its_romanised_or_english_title() {
+        let n = |raw: &str| normalize_text(raw);
+        let t = |raw: &str| normalize_title_words(raw);
+        assert_eq!(
+            translated_title(&t("Shinunoga E-Wa"), &[n("Fujii Kaze")]),
+            Some(t("死ぬのがいいわ").as_str())
+        );
+        assert_eq!(
+            translated_title(&t("붐바야"), &[n("BLACKPINK")]),
+            Some(t("BOOMBAYAH").as_str())
+        );
+        assert_eq!(
+            translated_title(&t("Hijo de la luna"), &[n("Mecano")]),
+            Some(t("Son of the Moon").as_str())
+        );
     }
 
     #[test]
