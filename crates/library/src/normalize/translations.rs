@@ -235,6 +235,34 @@ const SONGS: &[(&str, &str, &str)] = &[
     ("Jay Chou", "听妈妈的话", "Listen to Mom"),
     ("G.E.M.", "泡沫", "Bubble"),
     ("JJ Lin", "江南", "Jiangnan"),
+    ("Joe Dassin", "L'été indien", "Indian Summer"),
+    (
+        "Joe Dassin",
+        "Et si tu n'existais pas",
+        "If You Didn't Exist",
+    ),
+    ("Édith Piaf", "Sous le ciel de Paris", "Under Paris Skies"),
+    ("Mercedes Sosa", "Gracias a la vida", "Thanks to Life"),
+    ("Selena", "Amor prohibido", "Forbidden Love"),
+    ("Selena", "Como la flor", "Like the Flower"),
+    ("Alejandro Sanz", "Corazón partío", "Broken Heart"),
+    (
+        "Helene Fischer",
+        "Atemlos durch die Nacht",
+        "Breathless Through the Night",
+    ),
+    ("Die Toten Hosen", "Tage wie diese", "Days Like These"),
+    ("Die Ärzte", "Schrei nach Liebe", "Cry for Love"),
+    ("Vladimir Troshin", "Подмосковные вечера", "Moscow Nights"),
+    ("Mark Bernes", "Тёмная ночь", "Dark Is the Night"),
+    (
+        "Shuli Natan",
+        "Yerushalayim Shel Zahav",
+        "Jerusalem of Gold",
+    ),
+    ("Sigur Rós", "Hoppípolla", "Hopping into Puddles"),
+    ("Sigur Rós", "Svefn-g-englar", "Sleepwalkers"),
+    ("Loituma", "Ievan Polkka", "Leva's Polka"),
 ];
 
 struct Table {
@@ -486,6 +514,10 @@ mod tests {
         assert_eq!(
             translated_title(&t("Hijo de la luna"), &[n("Mecano")]),
             Some(t("Son of the Moon").as_str())
+        );
+        assert_eq!(
+            translated_title(&t("Leva's Polka"), &[n("Loituma")]),
+            Some(t("Ievan Polkka").as_str())
         );
     }
 
