@@ -102,11 +102,12 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_dialect::model::library::ProbeDigest;
 use cachearr_gateway::background::{Background, Role};
 use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::feed::BackgroundKind;
-use cachearr_upstream::users::{PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
+use cachearr_upstream::users::{EmptyList, PlayList, PlayLists, UNKNOWN_STATE, UserRecord};
 
 /// What one round of the watch did ([`probe_round`]).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -314,8 +315,20 @@ async fn probe_user(
     for probe in probes {
         round.probes += 1;
         count(1);
+        let stamp = reads.cache().fetch_started();
         let (status, body) = read(reads, up, user, &probe.probe).await?;
         let digest = dialect.play_state_digest(&body);
+        note_empty(
+            user,
+            &probe.whole,
+            (200..300).contains(&status),
+            digest,
+            || EmptyList {
+                read_ms: now_ms,
+                stamp,
+                body: body.clone(),
+            },
+        );
         let hash = answer_hash(status, &body, digest.map(|d| d.state));
         let known = user
             .play_lists
@@ -378,6 +391,24 @@ async fn probe_user(
     }
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
+}
+
+/// Keeps, or forgets, that the whole list at `whole` holds nothing, as its probe's answer
+/// (`ok`: a 2xx; `digest`: the dialect's reading of it) says: the library copy then writes
+/// the user's play state from it without reading that list ([`PlayLists::empty`]).
+fn note_empty(
+    user: &UserRecord,
+    whole: &str,
+    ok: bool,
+    digest: Option<ProbeDigest>,
+    empty: impl FnOnce() -> EmptyList,
+) {
+    let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+    if ok && digest.is_some_and(|d| d.total == Some(0)) {
+        book.empty.insert(whole.to_owned(), empty());
+    } else {
+        book.empty.remove(whole);
+    }
 }
 
 /// The whole list a probe pages, read as `user`: each item's play-state hash and parents

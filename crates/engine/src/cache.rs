@@ -342,6 +342,12 @@ impl TieredCache {
         }
     }
 
+    /// Whether some tag was bumped since `stamp` ([`Self::fetch_started`]): what was read
+    /// then may predate a change (any change: the caller needs no tag list to ask).
+    pub fn bumped_since(&self, stamp: &FetchStamp) -> bool {
+        self.inner.inval.bump_clock() > stamp.bumps_before
+    }
+
     /// Stores `value`, fetched since `stamp`, under `key` as a load would have: with the
     /// policy's tags and `value_tags` (what the value itself names), in memory at once and in
     /// the lower tiers behind, within the same budgets. Nothing is stored — and false is

@@ -96,6 +96,24 @@ pub struct PlayLists {
     pub lists: FxHashMap<String, PlayList>,
     /// The sections the user's answers showing play state were filled from.
     pub filled: FilledSections,
+    /// The whole lists the user's probes found empty when last read, by path: when (engine
+    /// clock ms, and the cache's stamp of that moment) and the probe's answer, which reads as
+    /// a list of no items. The library copy writes a user's play state from those lists; one
+    /// its probe found empty moments ago, with no change dropped from the cache since, is
+    /// not read again (a returning user's pass starts with the probes, then those reads).
+    pub empty: FxHashMap<String, EmptyList>,
+}
+
+/// A whole list a probe found empty ([`PlayLists::empty`]).
+#[derive(Debug, Clone)]
+pub struct EmptyList {
+    /// When the probe was read (engine clock ms).
+    pub read_ms: u64,
+    /// The cache's stamp of the moment before it was read: a tag bumped since (a play made
+    /// through cachearr, a change event) makes it unusable.
+    pub stamp: cachearr_engine::FetchStamp,
+    /// The probe's answer (a page of the list, empty).
+    pub body: bytes::Bytes,
 }
 
 /// The sections a user's answers showing play state were filled from since the play-state

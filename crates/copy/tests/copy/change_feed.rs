@@ -1563,3 +1563,135 @@ async fn jellyfin_live_sessions_follow_the_socket() {
         assert_eq!(session["UserId"], bob.jellyfin_id.as_str(), "{session}");
     }
 }
+
+/// A returning user's pass starts with their probes, then the copy's answers read the lists
+/// of their play state the probes page: a list a probe found empty moments ago is not read
+/// again — the probe's answer says it all. (The lists read for the pass's first answer have
+/// gone stale meanwhile: an answer from the copy reads a user's lists again past `FRESH`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_list_its_probe_found_empty_is_not_read_again() {
+    let gw = start(Profile::Plex).await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (movies, _, _) = gw.sections();
+    let page = |start: usize| {
+        format!(
+            "/library/sections/{movies}/all?type=1&X-Plex-Container-Start={start}&X-Plex-Container-Size=2"
+        )
+    };
+    let direct = |path: String| {
+        let request = gw
+            .client
+            .get(format!("{}{path}", gw.sim_url))
+            .header("X-Plex-Token", &gw.token)
+            .header("Accept", "application/json");
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let from_copy = |path: String| {
+        let request = gw.request(&path);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.headers()["cache-status"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (
+                status.ends_with("detail=copy"),
+                response.text().await.unwrap(),
+            )
+        }
+    };
+    // The owner walks the films two by two: the copy learns the listing's frame from the
+    // server's answers and proves it (behind the answers).
+    let proven = async || {
+        let index = get_json(&gw.client, &format!("{}/api/index", gw.admin)).await;
+        index["upstreams"][0]["copy"]["shapes_proven"]
+            .as_u64()
+            .unwrap()
+    };
+    let proven_before = proven().await;
+    for start in [0, 2, 4, 6] {
+        let (_, via) = from_copy(page(start)).await;
+        sim_gateway::assert_same_answer(&via, &direct(page(start)).await, "a page");
+    }
+    eventually("the walk's frame proven", WAIT, async || {
+        proven().await > proven_before
+    })
+    .await;
+    // The owner has played and rated no film: the probes find both lists empty. (Their first
+    // reading in this process drops what was filled before it, so the next round's probes
+    // are the ones a pass meets.)
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!((round.users, round.first), (1, 1), "{round:?}");
+    // A page filled after it: the films are where the owner's answers come from.
+    let (copied, _) = from_copy(page(1)).await;
+    assert!(copied, "a page of a proven shape is the copy's");
+    gw.clock.advance(Duration::from_secs(120));
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!(
+        (round.users, round.first, round.failed),
+        (1, 0, 0),
+        "{round:?}"
+    );
+    assert_eq!(
+        round.probes - round.signal,
+        2,
+        "the films' two probes: {round:?}"
+    );
+    let all_lists = || {
+        (gw.sim.stats().routes.iter())
+            .filter(|(route, _)| route.contains("/all"))
+            .map(|(_, r)| r.requests)
+            .sum::<u64>()
+    };
+    let before = all_lists();
+    // Another page of the walk's shape, not cached: the copy's, its play state written from
+    // the probes' answers.
+    // (Pages of three: none the copy wrote ahead of the walk two by two.)
+    let other = page(4).replace("Size=2", "Size=3");
+    let (copied, via) = from_copy(other.clone()).await;
+    assert!(copied, "a page of a proven shape is the copy's");
+    assert_eq!(all_lists(), before, "a list of play state read again");
+    sim_gateway::assert_same_answer(&via, &direct(other).await, "the page");
+
+    // A film marked played through the gateway, moments after the probes: what they found
+    // empty is no longer known, and the next page shows the play as the server does.
+    let films = keys_of(&direct(format!("/library/sections/{movies}/all?type=1")).await);
+    let scrobble = format!(
+        "/:/scrobble?key={}&identifier=com.plexapp.plugins.library",
+        films[5]
+    );
+    assert!(
+        gw.request(&scrobble)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let last = page(5).replace("Size=2", "Size=3");
+    let via = gw
+        .request(&last)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let server = direct(last).await;
+    assert!(
+        server.contains("\"viewCount\":1"),
+        "the play is the server's: {server}"
+    );
+    sim_gateway::assert_same_answer(&via, &server, "the page with the film played");
+}
+
+/// The rating keys of a Plex listing's answer.
+fn keys_of(body: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+    doc["MediaContainer"]["Metadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ratingKey"].as_str().unwrap().to_owned())
+        .collect()
+}
