@@ -102,7 +102,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
-use cachearr_dialect::model::library::ProbeDigest;
+use cachearr_dialect::model::library::{PlayStateProbe, ProbeDigest};
 use cachearr_gateway::background::{Background, Role};
 use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
@@ -315,20 +315,7 @@ async fn probe_user(
     for probe in probes {
         round.probes += 1;
         count(1);
-        let stamp = reads.cache().fetch_started();
-        let (status, body) = read(reads, up, user, &probe.probe).await?;
-        let digest = dialect.play_state_digest(&body);
-        note_empty(
-            user,
-            &probe.whole,
-            (200..300).contains(&status),
-            digest,
-            || EmptyList {
-                read_ms: now_ms,
-                stamp,
-                body: body.clone(),
-            },
-        );
+        let (status, body, digest) = read_probe(reads, up, user, &probe, now_ms).await?;
         let hash = answer_hash(status, &body, digest.map(|d| d.state));
         let known = user
             .play_lists
@@ -391,6 +378,27 @@ async fn probe_user(
     }
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
+}
+
+/// Reads `probe` as `user`: its answer's status, body and what the dialect reads of it; and
+/// keeps, or forgets, that the whole list it pages is empty ([`note_empty`]).
+async fn read_probe(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    probe: &PlayStateProbe,
+    now_ms: u64,
+) -> Option<(u16, bytes::Bytes, Option<ProbeDigest>)> {
+    let stamp = reads.cache().fetch_started();
+    let (status, body) = read(reads, up, user, &probe.probe).await?;
+    let digest = cachearr_dialect::of(up.profile).play_state_digest(&body);
+    let ok = (200..300).contains(&status);
+    note_empty(user, &probe.whole, ok, digest, || EmptyList {
+        read_ms: now_ms,
+        stamp,
+        body: body.clone(),
+    });
+    Some((status, body, digest))
 }
 
 /// Keeps, or forgets, that the whole list at `whole` holds nothing, as its probe's answer

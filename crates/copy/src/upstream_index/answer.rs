@@ -581,29 +581,18 @@ async fn walk_from_copy(
     let made = ctx.made(&walk)?;
     let heads = ctx.heads_read(&walk);
     let observed = match server {
-        Some(v) => {
-            let paging = ctx.answers.facts().page_header_names;
-            let observed = Observed::of(&v.body, &v.headers, ctx.json(), paging);
-            Some(observed.or_declined(Declined::FrameRefused)?)
-        }
+        Some(v) => Some(observed_of(&ctx, v)?),
         None => {
             turn.wait_for_proof(handle.frames(), &made.shape).await?;
             None
         }
     };
     let (answer, frame, shape, proof_key) = ctx.tree_walk(made, observed.as_ref())?;
-    // Learning from the server's answer: not when this listing ends before its frame could
-    // be proven (its last page is never learnt from, `Turn::leaves_to_server`): the user's
-    // play state read for the proof would buy no answer.
-    if server.is_some() && !probing {
-        let pages_after = walk.pages_after(up.profile, &state.client_headers, &folded);
-        let learnable = pages_after.map(|after| after.saturating_sub(1));
-        if learnable.is_some_and(|n| !handle.frames().proof_can_complete(&shape, &proof_key, n)) {
-            return Err(Declined::FrameUnproven);
-        }
+    let learning = server.is_some() && !probing;
+    if learning && proof_is_futile(state, handle, &walk, &folded, &shape, &proof_key) {
+        return Err(Declined::FrameUnproven);
     }
     let answer = ctx.with_user_state_from(answer, heads).await?;
-
     if handle.has_stale() {
         return Err(Declined::ItemChanged);
     }
@@ -615,6 +604,31 @@ async fn walk_from_copy(
         (&shape, &proof_key),
         &up.name,
     )
+}
+
+/// What the server's answer `server` shows of its frame (`Err`: a shape the copy cannot
+/// read, refused).
+fn observed_of(ctx: &Ctx<'_>, server: &CachedValue) -> Result<Observed, Declined> {
+    let paging = ctx.answers.facts().page_header_names;
+    Observed::of(&server.body, &server.headers, ctx.json(), paging)
+        .or_declined(Declined::FrameRefused)
+}
+
+/// Whether learning from the server's answer to this page of `walk` would be paid for and
+/// never answer: the listing ends before its frame (of `shape`, proven on `proof_key`) could
+/// be proven — its last page is never learnt from (`Turn::leaves_to_server`) — so the user's
+/// play state read for the proof would buy nothing.
+fn proof_is_futile(
+    state: &LoaderState,
+    handle: &super::UpstreamIndex,
+    walk: &walk::Walk,
+    folded: &FoldedTitles,
+    shape: &frame::Shape,
+    proof_key: &str,
+) -> bool {
+    let pages_after = walk.pages_after(state.up.profile, &state.client_headers, folded);
+    let learnable = pages_after.map(|after| after.saturating_sub(1));
+    learnable.is_some_and(|n| !handle.frames().proof_can_complete(shape, proof_key, n))
 }
 
 /// The copy's answer `value`, counted as answered; or, given the server's answer (`server`),
