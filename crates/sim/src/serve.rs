@@ -97,7 +97,14 @@ async fn front_door(State(sim): State<Sim>, req: Request, next: Next) -> Respons
         return (status, [(header::CONTENT_TYPE, "text/html")], body).into_response();
     }
     let meter = Arc::new(AtomicU64::new(0));
-    let resp = METER.scope(meter.clone(), next.run(req)).await;
+    let mut resp = METER.scope(meter.clone(), next.run(req)).await;
+    // The server's `Date` is its own clock's, as a real server's is: what clients compare
+    // with the times it stamps (a Jellyfin item's `DateLastSaved`) — the simulator's clock
+    // may stand ahead of the machine's.
+    let now = std::time::UNIX_EPOCH + Duration::from_secs(u64::from(sim.now()));
+    if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(now)) {
+        resp.headers_mut().insert(header::DATE, date);
+    }
     let route = match resp.extensions().get::<RouteLabel>() {
         Some(label) => format!("{method} {}", label.0),
         None => route,
