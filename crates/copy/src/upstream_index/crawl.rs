@@ -17,7 +17,7 @@
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use cachearr_library::index::IndexBuilder;
 use cachearr_library::{ItemKind, ItemRecord};
@@ -45,6 +45,8 @@ pub struct Client {
     up: Arc<Upstream>,
     token: HeaderValue,
     requests: AtomicU64,
+    /// The server's time (its `Date`, Unix seconds) when its first answer was read; 0 before.
+    first_answered_at: AtomicI64,
     /// Where the items' listing elements are kept (Plex), when the store is open.
     elements: Option<Arc<ElementStore>>,
 }
@@ -114,6 +116,7 @@ impl Client {
             up,
             token,
             requests: AtomicU64::new(0),
+            first_answered_at: AtomicI64::new(0),
             elements: None,
         })
     }
@@ -173,6 +176,19 @@ impl Client {
         };
         let response = self.up.send_idempotent(&make, Budget::Background).await?;
         let status = response.status();
+        if let Some(at) = (response.headers().get(http::header::DATE))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+        {
+            let _ = (self.first_answered_at).compare_exchange(
+                0,
+                at,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
         if status == http::StatusCode::UNAUTHORIZED || status == http::StatusCode::FORBIDDEN {
             return Err(CrawlError::TokenRefused {
                 upstream: upstream(),
@@ -199,6 +215,15 @@ impl Client {
             })?
             .to_bytes();
         Ok(body)
+    }
+
+    /// The server's time (its `Date` header, Unix seconds) when it answered this client's
+    /// first request, if it said. What a build or pass started from this client read is
+    /// everything the server had saved by then: the next pass asks for what it saved since
+    /// (a Jellyfin item's answer does not say when it was last saved, so the stamps read
+    /// cannot tell).
+    pub fn first_answered_at(&self) -> Option<i64> {
+        Some(self.first_answered_at.load(Ordering::Relaxed)).filter(|&at| at > 0)
     }
 
     /// The server's sections (libraries).

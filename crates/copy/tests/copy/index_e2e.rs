@@ -761,6 +761,52 @@ async fn plex_a_restart_with_nothing_changed_costs_one_request() {
     gw.shut_down().await;
 }
 
+/// A Jellyfin item's answer says when it was created, not when it was last saved: a pass
+/// asks for what the server saved since it answered the last pass's first request, by its
+/// clock (its `Date`). An item renamed while the gateway was down is read by the pass after
+/// the restart — and not by every pass after it, which read it again and dropped its cached
+/// answers each time while the mark was the newest creation read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_an_item_saved_once_is_read_by_one_pass() {
+    let server = start_sim(Profile::Jellyfin).await;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let restart = async |clock: &Arc<ManualClock>| {
+        let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+        eventually("the restart's pass is in", WAIT, || async {
+            gw.gateway
+                .feed("jellyfin")
+                .is_some_and(|feed| !feed.catching_up())
+        })
+        .await;
+        let pass = gw
+            .gateway
+            .index("jellyfin")
+            .unwrap()
+            .status()
+            .last_build
+            .unwrap();
+        gw.shut_down().await;
+        pass
+    };
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    gw.wait_ready("jellyfin").await;
+    gw.shut_down().await;
+    let movie = server.sim.library().sections()[1].items(cachearr_sim::library::ItemKind::Movie)[0];
+    server.sim.rename_item(movie, "Saved While Down").unwrap();
+    server.sim.advance_clock(5);
+    let after_rename = restart(&clock).await;
+    assert_eq!(after_rename.kind, "refresh");
+    assert!(after_rename.fetched >= 1, "{after_rename:?}");
+    server.sim.advance_clock(5);
+    let next = restart(&clock).await;
+    assert_eq!(
+        (next.kind.as_str(), next.fetched),
+        ("refresh", 0),
+        "{next:?}"
+    );
+}
+
 async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {
     let server = start_sim(profile).await;
     let data = tempfile::tempdir().unwrap();

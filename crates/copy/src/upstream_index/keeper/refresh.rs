@@ -67,12 +67,18 @@ impl Keeper {
             repeating,
             fetched,
         } = changes;
+        // The pass read everything the server had saved when it answered the pass's first
+        // request: the next asks from then (by the server's clock), not from the newest stamp
+        // read — a Jellyfin item's answer says when it was created, not when last saved, and
+        // every item saved since the newest creation came back at every pass, its cached
+        // answers dropped.
         let high_water = upserts
             .iter()
             .map(|r| r.updated_at)
             .max()
             .unwrap_or(0)
-            .max(self.meta.high_water);
+            .max(self.meta.high_water)
+            .max(client.first_answered_at().unwrap_or(0));
         let crawled: HashSet<String> = crawl::streams(client.profile(), &sections)
             .into_iter()
             .map(|s| s.section)
