@@ -28,6 +28,7 @@ from common import Recorder
 ENV = os.environ
 BIN, WORK, ROOT = ENV["CACHEARR"], ENV["WORK"], ENV["ROOT"]
 LABELS = {"overseerr": "Overseerr library scan", "jellyseerr": "Jellyseerr library scan",
+          "jellyseerr_users_items": "Jellyseerr library scan (before 2.5.0)",
           "kometa": "Kometa library operations",
           "tautulli": "Tautulli polling (%s rounds)" % ENV.get("TAUTULLI_CYCLES", "3"),
           "plexkodiconnect": "PlexKodiConnect full sync",
@@ -40,7 +41,10 @@ SERVER = ENV.get("SERVER", "jellyfin")
 EMBY = {"jellyseerr": "jellyseerr_emby", "jellyfin_kodi": "emby_kodi"}
 if SERVER not in ("jellyfin", "emby"):
     raise SystemExit(f"SERVER={SERVER}: jellyfin or emby")
-DEFAULT_TOOLS = list(EMBY) if SERVER == "emby" else [t for t in LABELS if t not in EMBY.values()]
+# Replays of older releases, run only when TOOLS names them.
+OLDER = {"jellyseerr_users_items"}
+DEFAULT_TOOLS = list(EMBY) if SERVER == "emby" else \
+    [t for t in LABELS if t not in EMBY.values() and t not in OLDER]
 TOOLS = [EMBY.get(t, t) if SERVER == "emby" else t for t in ENV.get("TOOLS", ",".join(DEFAULT_TOOLS)).split(",")]
 KINDS = ENV.get("KINDS", "new,owner,shared,restricted").split(",")
 # The Jellyfin release the simulator follows (`cachearr sim --jellyfin-version`).

@@ -7,10 +7,12 @@
 #   overseerr        Overseerr's full Plex scan: section pages of 50, show metadata with
 #                    children, each season's episodes (sct/overseerr
 #                    server/lib/scanners/plex/index.ts, server/api/plexapi.ts)
-#   jellyseerr       Jellyseerr's full Jellyfin scan: one listing per library, each item's
-#                    /Users/{uid}/Items/{id}, /Shows/{id}/Seasons, /Shows/{id}/Episodes
-#                    (Fallenbagel/jellyseerr server/lib/scanners/jellyfin/index.ts,
-#                    server/api/jellyfin.ts)
+#   jellyseerr       Jellyseerr's full Jellyfin scan as the current release makes it: the
+#                    unpaged /Items listing per library, /Items?ids=… per item,
+#                    /Shows/{id}/Seasons once and /Shows/{id}/Episodes per season
+#                    (seerr-team/seerr 3.1.0 server/lib/scanners/jellyfin/index.ts,
+#                    server/api/jellyfin.ts); jellyseerr_users_items, run only when TOOLS
+#                    names it, is the scan of releases before 2.5.0 (/Users/{uid}/Items/{id})
 #   kometa           Kometa's library operations through python-plexapi: connect, settings,
 #                    get_all in pages of 100, each item reloaded (Kometa-Team/Kometa
 #                    modules/plex.py, modules/operations.py)
@@ -34,10 +36,8 @@
 # --emby-listen`; cachearr with `profile = "emby"` and the owner's `emby_token`), each by its
 # Emby counterpart (TOOLS names the Jellyfin tools; by default both):
 #
-#   jellyseerr       → jellyseerr_emby: Jellyseerr's full scan with the media server type Emby,
-#                    as the current release makes it: the unpaged /Items listing per library,
-#                    /Items?ids=… per item, /Shows/{id}/Seasons once and /Shows/{id}/Episodes
-#                    per season (seerr-team/seerr 3.1.0, the same files)
+#   jellyseerr       → jellyseerr_emby: the same scan with the media server type Emby (in a
+#                    full scan nothing differs by server type)
 #   jellyfin_kodi    → emby_kodi: Emby for Kodi Next Gen's first sync: under /emby/ with
 #                    X-Emby-Token, each kind of each library (people, genres, tags, studios,
 #                    movies, series, seasons, episodes, artists, albums, songs, folders) in
