@@ -63,27 +63,29 @@ static FACTS: DialectFacts = DialectFacts {
     route_prefixes: &["/emby"],
 };
 
-/// Jellyfin's walk batch with Emby's numeric ids for a single item's read.
+/// Jellyfin's walk batch with Emby's numeric ids for a single item's read (`/Items/{id}`,
+/// `/Items?ids={id}`).
 static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
-    is_page: jellyfin::is_items_listing,
-    single_id,
+    read: walk_read,
     window: 32,
     json_items: &["Items"],
     id_name: "Id",
     parent_names: &[],
-    bare_single: true,
-    batch_target: |prefix, ids, _| {
-        let listing = prefix.trim_end_matches('/');
-        format!("{listing}?Ids={ids}&Fields={}", jellyfin::all_fields())
-    },
 };
 
-/// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}`: a number of at most 20 digits, nothing
-/// after it.
+fn walk_read<'a>(path: &'a str, query: Option<&'a str>) -> Option<crate::WalkRead<'a>> {
+    jellyfin::walk_read_of(path, query, is_item_number)
+}
+
+/// Whether `id` is an Emby item id: a number of at most 20 digits.
+fn is_item_number(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}`: an item number, nothing after it.
+#[cfg(test)]
 pub(crate) fn single_id(path: &str) -> Option<&str> {
-    jellyfin::item_path_id(path, |id| {
-        !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
-    })
+    jellyfin::item_path_id(path, is_item_number)
 }
 
 /// No search is answered from the index yet: a search's results that tie on its sort (two

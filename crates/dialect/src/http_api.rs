@@ -141,15 +141,16 @@ impl Dialect for HttpApi {
 
 /// An API has no listing pages to batch: no read is a page or a single item.
 static NO_WALK: super::WalkBatch = super::WalkBatch {
-    is_page: |_| false,
-    single_id: |_| None,
+    read: no_walk_read,
     window: 1,
     json_items: &[],
     id_name: "id",
     parent_names: &[],
-    bare_single: false,
-    batch_target: |prefix, _, _| prefix.to_owned(),
 };
+
+fn no_walk_read<'a>(_path: &'a str, _query: Option<&'a str>) -> Option<super::WalkRead<'a>> {
+    None
+}
 
 /// The credential of a request: each credential field's one value, joined by a line break
 /// (which no field value holds), `None` when there is none.

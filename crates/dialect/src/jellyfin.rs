@@ -58,6 +58,7 @@ use super::{
 use crate::Profile;
 use crate::model::library::{PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections};
 use crate::model::{Class, Scope};
+use crate::walk::{IdAt, SingleRead, SingleShape, WalkRead, at_path_end};
 
 /// Jellyfin.
 #[derive(Debug, Clone, Copy)]
@@ -204,23 +205,88 @@ impl Dialect for Jellyfin {
     }
 }
 
-/// A library's listing page (`/Users/{uid}/Items`), then `/Users/{uid}/Items/{id}` of its
-/// items, as Jellyseerr scans: the batch is `/Users/{uid}/Items?Ids=…` with every field a
-/// single answer always has. Jellyseerr reads a page's items twenty at a time, in any order
-/// inside a bundle, so two items within 32 places of each other are one walk.
+/// A library's listing page (`/Users/{uid}/Items`, `/Items`), then each of its items read
+/// singly, as Jellyseerr scans: `/Users/{uid}/Items/{id}` in releases before 2.5.0,
+/// `/Items?ids={id}&fields=…` since (its `getItemData`). Jellyseerr reads a page's items
+/// twenty at a time, in any order inside a bundle, so two items within 32 places of each
+/// other are one walk.
 static WALK_BATCH: super::WalkBatch = super::WalkBatch {
-    is_page: is_items_listing,
-    single_id,
+    read: walk_read,
     window: 32,
     json_items: &["Items"],
     id_name: "Id",
     parent_names: &[],
-    bare_single: true,
-    batch_target: |prefix, ids, _| {
-        let listing = prefix.trim_end_matches('/');
+};
+
+/// `/Users/{uid}/Items/{id}` and `/Items/{id}`: the item alone. Many are
+/// `/Users/{uid}/Items?Ids=…` with every field a single answer always has (the single read's
+/// own query asks nothing of the item's fields).
+pub(crate) static ITEM_PATH: SingleShape = SingleShape {
+    bare: true,
+    batch_target: |before, ids, _| {
+        let listing = before.trim_end_matches('/');
         format!("{listing}?Ids={ids}&Fields={}", all_fields())
     },
 };
+
+/// `/Items?ids={id}&…` (or under `/Users/{uid}`): a listing of the one item. Many are the same
+/// listing with the ids joined where the one was, every other parameter as written: the
+/// server answers each item of it as it answers the item alone.
+pub(crate) static IDS_QUERY: SingleShape = SingleShape {
+    bare: false,
+    batch_target: crate::walk::ids_in_place,
+};
+
+/// What a read is to a walk, Jellyfin's ids being GUIDs.
+fn walk_read<'a>(path: &'a str, query: Option<&'a str>) -> Option<WalkRead<'a>> {
+    walk_read_of(path, query, is_guid)
+}
+
+/// What a read is to a walk when `is_id` takes the server's item ids: an item listing is a
+/// page, but a listing of one item by its id (`ids`, in any case, and nothing that pages
+/// it) is that item's single read, as is `/Items/{id}`.
+pub(crate) fn walk_read_of<'a>(
+    path: &'a str,
+    query: Option<&'a str>,
+    is_id: fn(&str) -> bool,
+) -> Option<WalkRead<'a>> {
+    if let Some(id) = item_path_id(path, is_id) {
+        return Some(WalkRead::Single(at_path_end(path, id, &ITEM_PATH)));
+    }
+    if !is_items_listing(path) {
+        return None;
+    }
+    let single = query
+        .and_then(one_id_asked)
+        .filter(|(id, _)| is_id(id))
+        .map(|(id, at)| SingleRead {
+            id,
+            at: IdAt::Query(at),
+            shape: &IDS_QUERY,
+        });
+    Some(single.map_or(WalkRead::Page, WalkRead::Single))
+}
+
+/// The one id a listing's `query` asks for by `ids` (the server reads the name in any case)
+/// and where it is written, when the query names no other `ids` and does not page its answer
+/// (`StartIndex`, `Limit`: a page of many items is not each item's page of one).
+fn one_id_asked(query: &str) -> Option<(&str, usize)> {
+    let mut found = None;
+    let mut at = 0;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name.eq_ignore_ascii_case("ids") {
+            if found.is_some() || value.contains(',') {
+                return None;
+            }
+            found = Some((value, at + name.len() + 1));
+        } else if name.eq_ignore_ascii_case("startindex") || name.eq_ignore_ascii_case("limit") {
+            return None;
+        }
+        at += pair.len() + 1;
+    }
+    found
+}
 
 /// Every `ItemFields` name a single item is answered with (the server's `new DtoOptions()`:
 /// all of them but `SeasonUserData` and `RefreshState`), joined by commas.
@@ -233,12 +299,10 @@ pub(crate) fn all_fields() -> String {
         .join(",")
 }
 
-/// `id` of `/Users/{uid}/Items/{id}` or `/Items/{id}` (a GUID, nothing after it).
-pub(crate) fn single_id(path: &str) -> Option<&str> {
-    item_path_id(path, |id| {
-        let hex = id.bytes().filter(|b| *b != b'-').count();
-        hex == 32 && id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
-    })
+/// Whether `id` is a Jellyfin item id: a GUID, with or without dashes.
+fn is_guid(id: &str) -> bool {
+    let hex = id.bytes().filter(|b| *b != b'-').count();
+    hex == 32 && id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit())
 }
 
 /// The last segment of `/Users/{uid}/Items/{id}` or `/Items/{id}` when nothing follows it and

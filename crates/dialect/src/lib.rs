@@ -59,6 +59,8 @@
 //!   read when the server does not keep them itself (Plex: plex.tv), and how its answers read.
 //! * [`tags`] — the tag vocabulary shared by the proxy and the event side
 //!   (`{up}:item:{id}` …). A leaf.
+//! * [`walk`] — [`WalkBatch`]: which reads are a walk's listing pages and single items, and
+//!   how a page's single reads are asked for in one request (the gateway's `batch`).
 //!
 //! Why "ambiguous" exists: a cache keyed on one reading of the token while the server uses
 //! another reading answers one user with another user's entry. Instead of betting on which
@@ -86,6 +88,7 @@ pub mod plex;
 mod server_json;
 pub mod shares;
 pub mod tags;
+pub mod walk;
 
 use std::borrow::Cow;
 
@@ -97,6 +100,7 @@ use crate::events::ServerEvents;
 use crate::model::route::DefaultRoutes;
 use crate::model::{Class, Scope};
 pub use library::ServerLibrary;
+pub use walk::{IdAt, SingleRead, SingleShape, WalkBatch, WalkRead};
 
 /// Which API an upstream speaks: the one name of a server outside its dialect (in the
 /// configuration's `profile`), which [`of`] turns into its rules.
@@ -545,35 +549,6 @@ pub trait ReadAsUser: Sync {
     fn items_read(&self) -> Option<&str> {
         None
     }
-}
-
-/// How a server's walk — a listing page, then each of its items singly — is asked for in
-/// one request (the gateway's `batch`): which reads are pages and singles, where an answer's items
-/// are, and the request that asks for many items at once.
-#[derive(Debug)]
-pub struct WalkBatch {
-    /// Whether a read of `path` is a listing page whose items a walk reads next.
-    pub is_page: fn(&str) -> bool,
-    /// The item id of a read of one item, or `None`.
-    pub single_id: fn(&str) -> Option<&str>,
-    /// Two items read singly this far apart in the page's order are one walk (1: only the
-    /// very next item counts; more for clients that read a page in concurrent bundles).
-    pub window: usize,
-    /// The property path to the items array of a JSON answer (`["MediaContainer",
-    /// "Metadata"]`); XML answers' items are the root element's children.
-    pub json_items: &'static [&'static str],
-    /// The item's own property (JSON) or attribute (XML) holding its id.
-    pub id_name: &'static str,
-    /// The item's properties (JSON) or attributes (XML) naming its parents, whose single
-    /// reads a walk of the page may make instead of its items' (a track's artist and album,
-    /// as a playlist indexer builds its keys): each names a walk of its own over the page's
-    /// parents of that kind, in the page's order.
-    pub parent_names: &'static [&'static str],
-    /// A single answer is the item alone, not the item inside a container.
-    pub bare_single: bool,
-    /// The request for many items: from the singles' path without the id, the ids joined
-    /// by commas and the singles' query.
-    pub batch_target: fn(prefix: &str, ids: &str, query: Option<&str>) -> String,
 }
 
 /// How a server pages a listing (`batch::windows`): which reads are pages of a walk,

@@ -254,18 +254,30 @@ impl Dialect for Plex {
 /// track's artist and album instead (`track.artist()`, `track.album()`): the page's
 /// grandparents and parents are walks of their own.
 static WALK_BATCH: super::WalkBatch = super::WalkBatch {
-    is_page: is_walked_listing,
-    single_id: single_metadata_id,
+    read: walk_read,
     window: 32,
     json_items: &["MediaContainer", "Metadata"],
     id_name: "ratingKey",
     parent_names: &["grandparentRatingKey", "parentRatingKey"],
-    bare_single: false,
-    batch_target: |prefix, ids, query| match query {
-        Some(q) => format!("{prefix}{ids}?{q}"),
-        None => format!("{prefix}{ids}"),
-    },
 };
+
+/// `/library/metadata/{id}`: the item in a `MediaContainer` of one; many are
+/// `/library/metadata/{id1},{id2},…` with the single read's query.
+static METADATA: crate::SingleShape = crate::SingleShape {
+    bare: false,
+    batch_target: crate::walk::ids_in_place,
+};
+
+/// What a read is to a walk: a walked listing's page, or an item's metadata.
+fn walk_read<'a>(path: &'a str, _query: Option<&'a str>) -> Option<crate::WalkRead<'a>> {
+    if is_walked_listing(path) {
+        return Some(crate::WalkRead::Page);
+    }
+    let id = single_metadata_id(path)?;
+    Some(crate::WalkRead::Single(crate::walk::at_path_end(
+        path, id, &METADATA,
+    )))
+}
 
 /// Whether `path` is a listing whose items (or their parents) a walk reads next: a section's
 /// plain listing (`/library/sections/{id}/all`) or the whole library's. Asked of every read

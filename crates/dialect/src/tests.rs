@@ -206,48 +206,160 @@ fn a_query_parameter_is_a_token_a_possible_nest_or_plain() {
     assert_eq!(query_param("X-Plex-Token-Extra", "10"), QueryParam::Plain);
 }
 
+/// What `walk` makes of a read of `target` (`path?query`): a page, or a single read's id and
+/// its target around the id.
+fn walk_read(walk: &WalkBatch, target: &str) -> Option<Walked> {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    Some(match (walk.read)(path, query)? {
+        WalkRead::Page => Walked::Page,
+        WalkRead::Single(single) => {
+            let (before, after) = single.around(path, query).expect("the id where it says");
+            Walked::Single(single.id.to_owned(), before, after, single.shape.bare)
+        }
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Walked {
+    Page,
+    /// The id, the target before and after it, whether the answer is the item alone.
+    Single(String, String, String, bool),
+}
+
+fn single(id: &str, before: &str, after: &str, bare: bool) -> Option<Walked> {
+    Some(Walked::Single(id.into(), before.into(), after.into(), bare))
+}
+
+/// The read of many items a single read of `target` makes.
+fn batch_of(walk: &WalkBatch, target: &str, ids: &str) -> String {
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let Some(WalkRead::Single(read)) = (walk.read)(path, query) else {
+        panic!("{target} is no single read");
+    };
+    let (before, after) = read.around(path, query).unwrap();
+    (read.shape.batch_target)(&before, ids, &after)
+}
+
 #[test]
-fn walk_batches_tell_pages_and_singles_by_path() {
+fn plex_walks_read_section_pages_and_metadata() {
     let plex = of(Profile::Plex).walk_batch();
-    assert_eq!((plex.single_id)("/library/metadata/42"), Some("42"));
-    assert_eq!((plex.single_id)("/library/metadata/4,2"), None);
-    assert_eq!((plex.single_id)("/library/metadata/42/children"), None);
-    assert!((plex.is_page)("/library/sections/3/all"));
-    assert!(!(plex.is_page)("/library/sections/3/unwatched"));
     assert_eq!(
-        (plex.batch_target)("/library/metadata/", "1,2", Some("a=b")),
+        walk_read(plex, "/library/metadata/42"),
+        single("42", "/library/metadata/", "", false)
+    );
+    assert_eq!(walk_read(plex, "/library/metadata/4,2"), None);
+    assert_eq!(walk_read(plex, "/library/metadata/42/children"), None);
+    assert_eq!(
+        walk_read(plex, "/library/sections/3/all?type=1"),
+        Some(Walked::Page)
+    );
+    assert_eq!(walk_read(plex, "/library/sections/3/unwatched"), None);
+    assert_eq!(
+        batch_of(plex, "/library/metadata/1?a=b", "1,2"),
         "/library/metadata/1,2?a=b"
     );
+}
+
+#[test]
+fn jellyfin_walks_read_items_by_path() {
     let jellyfin = of(Profile::Jellyfin).walk_batch();
     let guid = "5ac00e92043c8c466e7a83a900001a96";
     assert_eq!(
-        (jellyfin.single_id)(&format!("/Users/abc/Items/{guid}")),
-        Some(guid)
+        walk_read(jellyfin, &format!("/Users/abc/Items/{guid}")),
+        single(guid, "/Users/abc/Items/", "", true)
     );
-    assert_eq!((jellyfin.single_id)(&format!("/items/{guid}")), Some(guid));
+    assert_eq!(
+        walk_read(jellyfin, &format!("/items/{guid}?fields=A")),
+        single(guid, "/items/", "?fields=A", true)
+    );
     let dashed = "5ac00e92-043c-8c46-6e7a-83a900001a96";
     assert_eq!(
-        (jellyfin.single_id)(&format!("/Items/{dashed}")),
-        Some(dashed)
+        walk_read(jellyfin, &format!("/Items/{dashed}")),
+        single(dashed, "/Items/", "", true)
     );
     // Not one item: a sub-resource, a short or non-hex id, another route.
-    assert_eq!(
-        (jellyfin.single_id)(&format!("/Items/{guid}/Similar")),
-        None
-    );
-    assert_eq!((jellyfin.single_id)("/Users/abc/Items/Latest"), None);
-    assert_eq!((jellyfin.single_id)("/Users/abc/Items/123"), None);
-    assert_eq!((jellyfin.single_id)(&format!("/Shows/{guid}")), None);
-    assert!((jellyfin.is_page)("/Users/abc/Items"));
-    assert!((jellyfin.is_page)("/items"));
-    assert!(!(jellyfin.is_page)("/Users/abc/Items/Latest"));
-    assert!(!(jellyfin.is_page)("/Users//Items"));
-    let target = (jellyfin.batch_target)("/Users/abc/Items/", "a,b", None);
+    assert_eq!(walk_read(jellyfin, &format!("/Items/{guid}/Similar")), None);
+    assert_eq!(walk_read(jellyfin, "/Users/abc/Items/Latest"), None);
+    assert_eq!(walk_read(jellyfin, "/Users/abc/Items/123"), None);
+    assert_eq!(walk_read(jellyfin, &format!("/Shows/{guid}")), None);
+    assert_eq!(walk_read(jellyfin, "/Users/abc/Items"), Some(Walked::Page));
+    assert_eq!(walk_read(jellyfin, "/items?ParentId=x"), Some(Walked::Page));
+    assert_eq!(walk_read(jellyfin, "/Users/abc/Items/Latest"), None);
+    assert_eq!(walk_read(jellyfin, "/Users//Items"), None);
+    let target = batch_of(jellyfin, &format!("/Users/abc/Items/{guid}"), "a,b");
     assert!(
         target.starts_with("/Users/abc/Items?Ids=a,b&Fields=AirTime,"),
         "{target}"
     );
     assert!(!target.contains("SeasonUserData") && !target.contains("RefreshState"));
+}
+
+/// Jellyseerr's `getItemData` since 2.5.0: `/Items?ids={id}&fields=…`, a listing of one item
+/// by its id, is that item's single read; its batch is the same listing of many ids.
+#[test]
+fn jellyfin_walks_read_items_by_id_in_the_query() {
+    let jellyfin = of(Profile::Jellyfin).walk_batch();
+    let guid = "5ac00e92043c8c466e7a83a900001a96";
+    let fields = "fields=ProviderIds,MediaSources,Width,Height,IsHD,DateCreated";
+    let read = format!("/Items?ids={guid}&{fields}");
+    assert_eq!(
+        walk_read(jellyfin, &read),
+        single(guid, "/Items?ids=", &format!("&{fields}"), false)
+    );
+    assert_eq!(
+        batch_of(jellyfin, &read, "a,b"),
+        format!("/Items?ids=a,b&{fields}")
+    );
+    // The server reads the name in any case, anywhere in the query, under a user too.
+    assert_eq!(
+        walk_read(jellyfin, &format!("/users/abc/items?Fields=A&IDS={guid}")),
+        single(guid, "/users/abc/items?Fields=A&IDS=", "", false)
+    );
+    // Many ids, a repeated `ids`, a paged or counted answer, no id, no GUID: a page.
+    for query in [
+        format!("ids={guid},{guid}"),
+        format!("ids={guid}&Ids={guid}"),
+        format!("ids={guid}&Limit=1"),
+        format!("StartIndex=0&ids={guid}"),
+        "ids=".to_owned(),
+        "ids=123".to_owned(),
+        "fields=ids".to_owned(),
+    ] {
+        assert_eq!(
+            walk_read(jellyfin, &format!("/Items?{query}")),
+            Some(Walked::Page),
+            "{query}"
+        );
+    }
+}
+
+/// Emby writes item ids as numbers; the same reads are single, under `/emby/` too once the
+/// gateway has read the prefix off.
+#[test]
+fn emby_walks_read_items_by_number() {
+    let emby = of(Profile::Emby).walk_batch();
+    assert_eq!(
+        walk_read(emby, "/Items?ids=42&fields=ProviderIds"),
+        single("42", "/Items?ids=", "&fields=ProviderIds", false)
+    );
+    assert_eq!(
+        walk_read(emby, "/Users/abc/Items/7"),
+        single("7", "/Users/abc/Items/", "", true)
+    );
+    assert_eq!(
+        walk_read(emby, "/Items?ids=5ac00e92043c8c466e7a83a900001a96"),
+        Some(Walked::Page)
+    );
+    assert_eq!(
+        batch_of(emby, "/Items?ids=42&fields=ProviderIds", "42,43"),
+        "/Items?ids=42,43&fields=ProviderIds"
+    );
 }
 
 #[test]

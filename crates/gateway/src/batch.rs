@@ -3,16 +3,17 @@
 //! Overseerr's library scan, Kometa, Jellyseerr and the like read a section page by page and
 //! then ask for the metadata of every item of the page, one request each. Both servers answer
 //! many items in one request (Plex `/library/metadata/{id1},{id2},…`, what python-plexapi's
-//! `fetchItems` uses; Jellyfin `/Users/{uid}/Items?Ids=…` with every field a single answer
-//! has), so once a user has read a listing page and then asked for two of its items singly,
-//! one after the other in the page's order (or, for clients that read a page in concurrent
-//! bundles, near each other), the page's other items are fetched in such requests, on the
-//! upstream's background budget, with the same user's request (token, query, `Accept`) as
-//! their single requests. The answer is cut into one answer per item, each stored under
-//! exactly the key, policy and tags its single request would have had, so the walk's next
-//! requests are hits. A page read without opening its items costs nothing extra. Which reads
-//! are pages and singles, where an answer's items are and what the batch request is, is each
-//! server's ([`cachearr_dialect::WalkBatch`]).
+//! `fetchItems` uses; Jellyfin and Emby `/Users/{uid}/Items?Ids=…` with every field a single
+//! answer has, or `/Items?ids=…` as the single reads `/Items?ids={id}` ask), so once a user
+//! has read a listing page and then asked for two of its items singly, one after the other in
+//! the page's order (or, for clients that read a page in concurrent bundles, near each
+//! other), the page's other items are fetched in such requests, on the upstream's background
+//! budget, with the same user's request (token, query, `Accept`) as their single requests.
+//! The answer is cut into one answer per item, each stored under exactly the key, policy and
+//! tags its single request would have had, so the walk's next requests are hits. A page read
+//! without opening its items costs nothing extra. Which reads are pages and singles, where a
+//! single read writes its id, where an answer's items are and what the batch request is, is
+//! each server's ([`cachearr_dialect::WalkBatch`]).
 //!
 //! Children listings are not batched: Plex's `…/children` takes one id.
 //!
@@ -56,6 +57,7 @@ pub(crate) use read::{BatchedRead, Looked};
 use crate::read_through::ReadThrough;
 use cachearr_config::policy::{Class, Decision, Scope};
 use cachearr_dialect::answers::ItemsShown;
+use cachearr_dialect::{SingleRead, SingleShape, WalkRead};
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::keys::{KeyInput, UserHash};
 use cachearr_upstream::secret::Secret;
@@ -145,9 +147,10 @@ enum Proof {
 #[derive(Clone)]
 struct Single {
     id: Box<str>,
-    /// The single request's path (`/library/metadata/{id}`, `/Users/{uid}/Items/{id}`).
-    path: Box<str>,
-    query: Option<String>,
+    /// The single request's way of reading an item (the page's other items are read alike).
+    way: Way,
+    /// How the server answers it, and how it is asked for many items.
+    shape: &'static SingleShape,
     accept: Option<http::HeaderValue>,
     value: CachedValue,
     /// The answer came from the server for this request (not from the cache, where it may
@@ -170,27 +173,27 @@ struct Page {
 }
 
 impl Page {
-    /// The walk of this page made by single reads with `query` and `accept`, if one began.
-    fn walk_of(&self, query: Option<&str>, accept: Option<&http::HeaderValue>) -> Option<&Walk> {
-        self.walks.iter().find(|w| w.is(query, accept))
+    /// The walk of this page made by single reads written `way` with `accept`, if one began.
+    fn walk_of(&self, way: &Way, accept: Option<&http::HeaderValue>) -> Option<&Walk> {
+        self.walks.iter().find(|w| w.is(way, accept))
     }
 }
 
-/// The walk of a page (its `walks`) made by single reads with `query` and `accept`, begun now
-/// if it was not (the oldest walk is forgotten past [`WALKS_PER_PAGE`]).
+/// The walk of a page (its `walks`) made by single reads written `way` with `accept`, begun
+/// now if it was not (the oldest walk is forgotten past [`WALKS_PER_PAGE`]).
 fn walk_in<'w>(
     walks: &'w mut Vec<Walk>,
-    query: Option<&str>,
+    way: &Way,
     accept: Option<&http::HeaderValue>,
 ) -> &'w mut Walk {
-    let at = match walks.iter().position(|w| w.is(query, accept)) {
+    let at = match walks.iter().position(|w| w.is(way, accept)) {
         Some(at) => at,
         None => {
             if walks.len() >= WALKS_PER_PAGE {
                 walks.remove(0);
             }
             walks.push(Walk {
-                query: query.map(str::to_owned),
+                way: way.clone(),
                 accept: accept.cloned(),
                 singles: Vec::new(),
                 last_read: None,
@@ -202,21 +205,49 @@ fn walk_in<'w>(
     &mut walks[at]
 }
 
-/// A hash of a single request's query and `Accept`: which walk of a page it belongs to.
-fn shape_of(query: Option<&str>, accept: Option<&http::HeaderValue>) -> u64 {
+/// A hash of a single request's way and `Accept`: which walk of a page it belongs to.
+fn shape_of(way: &Way, accept: Option<&http::HeaderValue>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    query.hash(&mut hasher);
+    way.hash(&mut hasher);
     accept.map(http::HeaderValue::as_bytes).hash(&mut hasher);
     hasher.finish()
 }
 
-/// One way a page's items are read singly: the single requests' query and `Accept`. A batch
-/// is sent as those requests were and fills their keys, so each way is a walk of its own:
-/// Kometa's reloads (XML, its reload arguments) and Overseerr's reads (JSON) of one page are
-/// two walks, each batched once.
+/// How a single request reads its item: its target (`path?query`) before the item's id and
+/// after it. The page's other items are read alike, each its id between the two.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Way {
+    before: Box<str>,
+    after: Box<str>,
+}
+
+impl Way {
+    /// The way `read` reads its item (`uri` its request).
+    fn of(read: &SingleRead<'_>, uri: &Uri) -> Option<Way> {
+        let (before, after) = read.around(uri.path(), uri.query())?;
+        Some(Way {
+            before: before.into(),
+            after: after.into(),
+        })
+    }
+
+    /// The same read of item `id`: its path and query.
+    fn of_item(&self, id: &str) -> (String, Option<String>) {
+        let target = format!("{}{id}{}", self.before, self.after);
+        match target.split_once('?') {
+            Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+            None => (target, None),
+        }
+    }
+}
+
+/// One way a page's items are read singly: the single requests' [`Way`] and `Accept`. A
+/// batch is sent as those requests were and fills their keys, so each way is a walk of its
+/// own: Kometa's reloads (XML, its reload arguments) and Overseerr's reads (JSON) of one page
+/// are two walks, each batched once.
 struct Walk {
-    query: Option<String>,
+    way: Way,
     accept: Option<http::HeaderValue>,
     singles: Vec<Single>,
     /// Where in the page's `ids` the last item read singly is.
@@ -225,8 +256,8 @@ struct Walk {
 }
 
 impl Walk {
-    fn is(&self, query: Option<&str>, accept: Option<&http::HeaderValue>) -> bool {
-        self.query.as_deref() == query && self.accept.as_ref() == accept
+    fn is(&self, way: &Way, accept: Option<&http::HeaderValue>) -> bool {
+        self.way == *way && self.accept.as_ref() == accept
     }
 }
 
@@ -472,21 +503,25 @@ impl Batcher {
         if self.page_count.load(Ordering::Acquire) == 0 || !up.config.prefetch.batch_metadata {
             return None;
         }
-        let id = (cachearr_dialect::of(up.profile).walk_batch().single_id)(uri.path())?;
-        let (query, accept) = (uri.query(), read.headers.get(http::header::ACCEPT));
+        let walk = cachearr_dialect::of(up.profile).walk_batch();
+        let Some(WalkRead::Single(single)) = (walk.read)(uri.path(), uri.query()) else {
+            return None;
+        };
+        let accept = read.headers.get(http::header::ACCEPT);
         let who = (read.user.hash, ClientId::of(up.profile, read.headers));
-        let seq = {
+        let (seq, way) = {
             let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-            let page = pages.holding(&up.name, who, id)?;
-            if page.walk_of(query, accept).is_some_and(|w| w.batched) {
+            let page = pages.holding(&up.name, who, single.id)?;
+            let way = Way::of(&single, uri)?;
+            if page.walk_of(&way, accept).is_some_and(|w| w.batched) {
                 return None;
             }
-            page.seq
+            (page.seq, way)
         };
         if reads.cache().get(key).await.is_some() {
             return None;
         }
-        let place: PagePlace = (up.name.clone(), who.0, seq, shape_of(query, accept));
+        let place: PagePlace = (up.name.clone(), who.0, seq, shape_of(&way, accept));
         let deadline = tokio::time::Instant::now() + SINGLE_HOLD_WAIT;
         loop {
             let mut changed = {
@@ -605,27 +640,30 @@ impl Batcher {
         if !up.config.prefetch.batch_metadata || value.status != 200 {
             return;
         }
-        let path = uri.path();
         let walk = cachearr_dialect::of(up.profile).walk_batch();
         // Who reads is asked only of pages and singles: every other read passes here too.
         let who = || (user.hash, ClientId::of(up.profile, headers));
-        if (walk.is_page)(path) {
-            self.remember_page(up, who(), key, &value.body);
-        } else if let Some(id) = (walk.single_id)(path) {
-            if self.page_count.load(Ordering::Acquire) == 0 {
-                return;
+        match (walk.read)(uri.path(), uri.query()) {
+            Some(WalkRead::Page) => self.remember_page(up, who(), key, &value.body),
+            Some(WalkRead::Single(read)) => {
+                if self.page_count.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                let single = || {
+                    Some(Single {
+                        id: read.id.into(),
+                        way: Way::of(&read, uri)?,
+                        shape: read.shape,
+                        accept: headers.get(http::header::ACCEPT).cloned(),
+                        value: value.clone(),
+                        from_server,
+                    })
+                };
+                if let Some(due) = self.note_single(up, who(), read.id, single) {
+                    self.start(reads, up, user, scope_user, headers, due);
+                }
             }
-            let single = || Single {
-                id: id.into(),
-                path: path.into(),
-                query: uri.query().map(str::to_owned),
-                accept: headers.get(http::header::ACCEPT).cloned(),
-                value: value.clone(),
-                from_server,
-            };
-            if let Some(due) = self.note_single(up, who(), id, single) {
-                self.start(reads, up, user, scope_user, headers, due);
-            }
+            None => {}
         }
     }
 
@@ -712,23 +750,29 @@ impl Batcher {
         up: &Upstream,
         who: (UserHash, ClientId),
         id: &str,
-        single: impl FnOnce() -> Single,
+        single: impl FnOnce() -> Option<Single>,
     ) -> Option<Due> {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         let Page { ids, walks, .. } = pages.holding(&up.name, who, id)?;
-        let single = single();
+        let single = single()?;
+        let walk_batch = cachearr_dialect::of(up.profile).walk_batch();
+        // A read in a container that holds no item (one the user may not see) is no frame
+        // and proves nothing: it is no step of a walk.
+        if !single.shape.bare && single_frame(walk_batch, &single).is_none() {
+            return None;
+        }
         let json = is_json(&single.value.body);
         if self.proof(&up.name, json) == Some(Proof::Refused) {
             return None;
         }
         let pos = ids.iter().position(|id| *id == single.id)?;
-        let walk = walk_in(walks, single.query.as_deref(), single.accept.as_ref());
+        let walk = walk_in(walks, &single.way, single.accept.as_ref());
         if walk.batched || walk.singles.iter().any(|s| s.id == single.id) {
             return None;
         }
         // A walk reads a page's items in the page's order: items read out of order (a user
         // picking a few) never start a batch of items nobody may ask for.
-        let window = cachearr_dialect::of(up.profile).walk_batch().window;
+        let window = walk_batch.window;
         let follows = walk.last_read.is_some_and(|last| {
             if window <= 1 {
                 last + 1 == pos
@@ -794,8 +838,8 @@ impl Batcher {
         let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
         let mut targets = Vec::new();
         for id in rest.into_iter().take(cap * BATCHES_PER_PAGE) {
-            let path = format!("{}{id}", single_prefix(&proof));
-            let asked = (path, proof.query.as_deref(), id);
+            let (path, query) = proof.way.of_item(&id);
+            let asked = (path, query.as_deref(), id);
             let Some(target) = target_of(reads, up, (user, scope_user), &owned_headers, asked)
             else {
                 continue;
@@ -883,15 +927,6 @@ impl Drop for Release {
     fn drop(&mut self) {
         self.reads.batcher().release(&self.keys);
     }
-}
-
-/// The path of a single request without its id (`/library/metadata/`,
-/// `/Users/{uid}/Items/`): the other items' single requests are made alike.
-fn single_prefix(single: &Single) -> &str {
-    single
-        .path
-        .strip_suffix(&*single.id)
-        .unwrap_or("/library/metadata/")
 }
 
 /// The key and policy a client's request for `path` and `query` would have (same user, same
@@ -1041,7 +1076,7 @@ async fn run_once(
         ids.push_str(&t.id);
     }
     let walk = cachearr_dialect::of(up.profile).walk_batch();
-    let target = (walk.batch_target)(single_prefix(proof), &ids, proof.query.as_deref());
+    let target = (proof.shape.batch_target)(&proof.way.before, &ids, &proof.way.after);
     let uri = target.parse::<Uri>().ok()?;
     let stamp = cache.fetch_started();
     batcher.stats.batches.fetch_add(1, Ordering::Relaxed);
@@ -1168,7 +1203,7 @@ fn single_frame<'a>(
     walk: &cachearr_dialect::WalkBatch,
     frame: &'a Single,
 ) -> Option<(&'a [u8], &'a [u8])> {
-    if walk.bare_single {
+    if frame.shape.bare {
         return Some((b"", b""));
     }
     Children::of(&frame.value.body, walk.json_items)?.frame(&frame.value.body)

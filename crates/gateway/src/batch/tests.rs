@@ -91,28 +91,77 @@ fn a_clients_reads_find_the_page_it_listed() {
     assert_eq!(holding(&mut pages, ClientId(3), "107"), None);
 }
 
+/// A Plex metadata read's way with `after` (its query) after the id.
+fn metadata_way(after: &str) -> Way {
+    Way {
+        before: "/library/metadata/".into(),
+        after: after.into(),
+    }
+}
+
 /// A page's items read singly in two ways (XML with one query, JSON without) are two walks:
 /// one batched leaves the other to go on; past [`WALKS_PER_PAGE`] the oldest is forgotten.
 #[test]
 fn each_way_of_reading_a_pages_items_is_a_walk_of_its_own() {
     let mut page = page(1, "plex", 100);
     let json = http::HeaderValue::from_static("application/json");
-    walk_in(&mut page.walks, Some("checkFiles=0"), None).batched = true;
-    assert!(!walk_in(&mut page.walks, None, Some(&json)).batched);
-    assert!(
-        page.walk_of(Some("checkFiles=0"), None)
-            .is_some_and(|w| w.batched)
-    );
-    assert!(page.walk_of(Some("checkFiles=1"), None).is_none());
+    let checked = metadata_way("?checkFiles=0");
+    walk_in(&mut page.walks, &checked, None).batched = true;
+    assert!(!walk_in(&mut page.walks, &metadata_way(""), Some(&json)).batched);
+    assert!(page.walk_of(&checked, None).is_some_and(|w| w.batched));
+    assert!(page.walk_of(&metadata_way("?checkFiles=1"), None).is_none());
     for n in 0..WALKS_PER_PAGE {
-        walk_in(&mut page.walks, Some(&n.to_string()), None);
+        walk_in(&mut page.walks, &metadata_way(&format!("?{n}")), None);
     }
     assert_eq!(page.walks.len(), WALKS_PER_PAGE);
-    assert!(page.walk_of(Some("checkFiles=0"), None).is_none());
+    assert!(page.walk_of(&checked, None).is_none());
     assert_ne!(
-        shape_of(Some("checkFiles=0"), None),
-        shape_of(None, Some(&json))
+        shape_of(&checked, None),
+        shape_of(&metadata_way(""), Some(&json))
     );
+}
+
+/// The way `profile` reads the item of `target` (`path?query`), if it is a single read.
+fn way_of(profile: cachearr_dialect::Profile, target: &str) -> Option<(Box<str>, Way)> {
+    let uri: Uri = target.parse().unwrap();
+    let walk = cachearr_dialect::of(profile).walk_batch();
+    let WalkRead::Single(read) = (walk.read)(uri.path(), uri.query())? else {
+        return None;
+    };
+    Some((read.id.into(), Way::of(&read, &uri)?))
+}
+
+/// Jellyseerr's reads of a page's items by `/Items?ids={id}&fields=…` are one walk whatever
+/// item each names, and the walk's read of another item is written as the client writes it
+/// (the same key): the id in place, every other parameter as it was.
+#[test]
+fn reads_by_id_in_the_query_are_one_walk() {
+    use cachearr_dialect::Profile;
+    let fields = "fields=ProviderIds,MediaSources,Width,Height,IsHD,DateCreated";
+    let (a, b) = (
+        "5ac00e92043c8c466e7a83a900001a96",
+        "0bc00e92043c8c466e7a83a900001a97",
+    );
+    let (id_a, way_a) = way_of(Profile::Jellyfin, &format!("/Items?ids={a}&{fields}")).unwrap();
+    let (id_b, way_b) = way_of(Profile::Jellyfin, &format!("/Items?ids={b}&{fields}")).unwrap();
+    assert_eq!((&*id_a, &*id_b), (a, b));
+    assert!(way_a == way_b);
+    assert_eq!(shape_of(&way_a, None), shape_of(&way_b, None));
+    let (path, query) = way_a.of_item("c0ffee");
+    assert_eq!(path, "/Items");
+    assert_eq!(query.as_deref(), Some(&*format!("ids=c0ffee&{fields}")));
+    // Emby's numeric ids, the name in another case.
+    let (id, way) = way_of(Profile::Emby, "/Items?Ids=42&Fields=ProviderIds").unwrap();
+    assert_eq!(&*id, "42");
+    assert_eq!(
+        way.of_item("43"),
+        (
+            "/Items".to_owned(),
+            Some("Ids=43&Fields=ProviderIds".to_owned())
+        )
+    );
+    // A listing of a library is a page, not a single read.
+    assert!(way_of(Profile::Emby, "/Items?ParentId=7&Recursive=true").is_none());
 }
 
 const METADATA: &[&str] = &["MediaContainer", "Metadata"];
