@@ -797,8 +797,10 @@ impl Batcher {
             return None;
         }
         walk.batched = true;
-        // What the walk reads next: the rest of the page (read in bundles: all after the
-        // first item read, but those read).
+        // What the walk reads next: the rest of the page. Read in bundles, in any order
+        // inside one: everything from a window before the first item read, but those read
+        // (the items before it are of its bundle, waiting for this batch, or read already,
+        // which the batch does not ask again: `not_cached`).
         let rest: Vec<Box<str>> = if window > 1 {
             let first = walk
                 .singles
@@ -806,7 +808,7 @@ impl Batcher {
                 .filter_map(|s| ids.iter().position(|id| *id == s.id))
                 .min()
                 .unwrap_or(pos);
-            ids[first + 1..]
+            ids[first.saturating_sub(window)..]
                 .iter()
                 .filter(|id| !walk.singles.iter().any(|s| s.id == **id))
                 .cloned()

@@ -131,12 +131,12 @@ impl Scan {
         format!("/Items?ids={id}&fields={FIELDS}")
     }
 
-    /// Reads every item through the gateway, a bundle at a time, each bundle at once:
-    /// (read, `X-Cache`, body).
+    /// Reads every item through the gateway, a bundle at a time, each bundle at once and
+    /// sent in reverse (Jellyseerr's arrive in any order): (read, `X-Cache`, body).
     async fn read_items(&self, ids: &[String]) -> Vec<(String, String, Vec<u8>)> {
         let mut out = Vec::new();
         for bundle in ids.chunks(BUNDLE) {
-            let reads: Vec<String> = bundle.iter().map(|id| Self::item_read(id)).collect();
+            let reads: Vec<String> = bundle.iter().rev().map(|id| Self::item_read(id)).collect();
             let base = format!("{}{}", self.via(), self.prefix);
             let got = join_all(reads.iter().map(|read| self.get(&base, read))).await;
             for (read, (status, x_cache, body)) in reads.into_iter().zip(got) {
