@@ -492,9 +492,10 @@ impl Batcher {
     }
 
     /// Before an item read singly goes to the server: when its page is remembered (listed by
-    /// the same client) and this way of reading its items is not batched yet, and
-    /// [`SINGLES_BEFORE_BATCH`] of the page's items read so are on their way there already (a
-    /// client reading a page's items all at once, as Overseerr does), waits for them (at most
+    /// the same client) and this way of reading its items is not batched yet, and the page's
+    /// items read so that are on their way there already, with those the walk has learnt,
+    /// make the [`SINGLES_BEFORE_BATCH`] that start its batch (a client reading a page's items
+    /// all at once, as Overseerr and Jellyseerr do), waits for them (at most
     /// [`SINGLE_HOLD_WAIT`]): their answers may start the batch holding this item, which
     /// [`Self::join`] then waits for. Otherwise marks this read as on its way until the
     /// returned guard is dropped. A hit, or an item of no remembered page, passes.
@@ -509,21 +510,17 @@ impl Batcher {
         };
         let accept = read.headers.get(http::header::ACCEPT);
         let who = (read.user.hash, ClientId::of(up.profile, read.headers));
-        let (seq, way) = {
-            let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-            let page = pages.holding(&up.name, who, single.id)?;
-            let way = Way::of(&single, uri)?;
-            if page.walk_of(&way, accept).is_some_and(|w| w.batched) {
-                return None;
-            }
-            (page.seq, way)
-        };
+        let way = Way::of(&single, uri)?;
+        let (seq, _) = self.walk_learnt(&up.name, who, single.id, (&way, accept))?;
         if reads.cache().get(key).await.is_some() {
             return None;
         }
         let place: PagePlace = (up.name.clone(), who.0, seq, shape_of(&way, accept));
         let deadline = tokio::time::Instant::now() + SINGLE_HOLD_WAIT;
         loop {
+            // The singles the walk has learnt since this read began waiting count too: one
+            // learnt and one on its way start the batch, a third read would be wasted.
+            let (_, learnt) = self.walk_learnt(&up.name, who, single.id, (&way, accept))?;
             let mut changed = {
                 if self.is_pending(key) {
                     // A batch will fill it: the lookup joins it.
@@ -539,7 +536,7 @@ impl Batcher {
                         loading: 0,
                         changed: watch::channel(()).0,
                     });
-                if page.loading < SINGLES_BEFORE_BATCH {
+                if page.loading == 0 || page.loading + learnt < SINGLES_BEFORE_BATCH {
                     page.loading += 1;
                     return Some(SingleLoading {
                         batcher: self,
@@ -555,6 +552,25 @@ impl Batcher {
                 return None;
             }
         }
+    }
+
+    /// The place in [`Pages::list`]'s order of the page `who` listed holding item `id`, and
+    /// how many single reads its walk made `way` has learnt towards its batch; `None` when no
+    /// such page is remembered or the walk is batched already.
+    fn walk_learnt(
+        &self,
+        upstream: &str,
+        who: (UserHash, ClientId),
+        id: &str,
+        (way, accept): (&Way, Option<&http::HeaderValue>),
+    ) -> Option<(u64, usize)> {
+        let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
+        let page = pages.holding(upstream, who, id)?;
+        let walk = page.walk_of(way, accept);
+        if walk.is_some_and(|w| w.batched) {
+            return None;
+        }
+        Some((page.seq, walk.map_or(0, |w| w.singles.len())))
     }
 
     fn proof(&self, upstream: &Arc<str>, json: bool) -> Option<Proof> {
