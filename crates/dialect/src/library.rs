@@ -56,6 +56,15 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// How many items a listing holds in all, as the server says (not just this page).
     fn listing_total(&self, body: &Value) -> Option<u64>;
 
+    /// For a server whose sections carry no content mark: the path of a listing, across the
+    /// whole server, of the items of `item_types` (the type parameters of the index's
+    /// streams) — those saved at or after `since` (epoch seconds) when given — whose total
+    /// ([`Self::listing_total`]) counts them. `None`: no such count; a restart on a kept copy
+    /// then runs the incremental pass.
+    fn count_path(&self, _item_types: &[&str], _since: Option<i64>) -> Option<String> {
+        None
+    }
+
     /// The items of a listing or items answer: how many the page held, and the records of
     /// the kinds the index keeps. `section` is the section asked for, used when an item does
     /// not say its own.

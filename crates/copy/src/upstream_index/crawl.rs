@@ -276,6 +276,16 @@ impl Client {
             })
     }
 
+    /// The total of the listing at `path` ([`ServerLibrary::listing_total`]); `None` when the
+    /// answer gives none.
+    ///
+    /// # Errors
+    /// [`CrawlError`] when the request fails.
+    pub async fn count(&self, path: &str) -> Result<Option<u64>, CrawlError> {
+        let body = self.get(path).await?;
+        Ok(self.library().listing_total(&body))
+    }
+
     /// Keeps the elements of the parents of every section (the dialect's
     /// [`ServerLibrary::parent_types`]: Plex's shows and seasons, Jellyfin's series and
     /// seasons), reading each listing page by page: the copy's children listings repeat what

@@ -365,22 +365,24 @@ impl Keeper {
             .is_some_and(|b| catch_up_due(&self.config, b.finished_at_ms, self.now_ms()))
     }
 
-    /// Whether the server's sections list says nothing was added, edited or removed since the
-    /// kept copy was made: the same sections, each with the content mark it had then (Plex
-    /// `contentChangedAt`). One request; a server that keeps no such mark (Jellyfin), a copy
-    /// saved without one, or a failed read says no, and the incremental pass runs.
+    /// Whether the server says nothing was added, edited or removed since the kept copy was
+    /// made: its sections list, the same sections each with the content mark it had then (Plex
+    /// `contentChangedAt`, one request); for a server that keeps no such mark (Jellyfin), its
+    /// counts ([`Self::nothing_saved_since_kept`], two). A failed read says no, and the
+    /// incremental pass runs.
     async fn unchanged_since_kept(&self) -> bool {
         let kept = &self.meta.sections;
-        if kept.is_empty() || kept.iter().any(|s| s.changed_at.is_none()) {
+        if kept.is_empty() {
             return false;
         }
         let Ok(client) = Client::new(self.up.clone()) else {
             return false;
         };
-        let Ok(now) = client.sections().await else {
-            return false;
+        let unchanged = if kept.iter().any(|s| s.changed_at.is_none()) {
+            self.nothing_saved_since_kept(&client).await
+        } else {
+            matches!(client.sections().await, Ok(now) if now == *kept)
         };
-        let unchanged = now == *kept;
         if unchanged {
             tracing::info!(
                 upstream = %self.up.name,
@@ -388,6 +390,36 @@ impl Keeper {
             );
         }
         unchanged
+    }
+
+    /// For a server that keeps no content mark (Jellyfin): whether it saved no item of the
+    /// index's kinds since the kept copy's last pass began (its high-water mark, the server's
+    /// time then) and holds as many of them as the copy — no addition, edit or removal. Two
+    /// requests, counts across the whole server: items of those kinds in a library the copy
+    /// does not crawl make them differ, and the incremental pass runs.
+    async fn nothing_saved_since_kept(&self, client: &Client) -> bool {
+        let Some(index) = self.handle.ready() else {
+            return false;
+        };
+        let library = cachearr_dialect::of(self.up.profile).library();
+        let streams = crawl::streams(self.up.profile, &self.meta.sections);
+        let mut types: Vec<&str> = streams.iter().map(|s| s.type_param.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+        let (Some(saved), Some(all)) = (
+            library.count_path(&types, Some(self.meta.high_water)),
+            library.count_path(&types, None),
+        ) else {
+            return false;
+        };
+        if self.meta.high_water <= 0 || !matches!(client.count(&saved).await, Ok(Some(0))) {
+            return false;
+        }
+        let counts = refresh::count_by_stream(&index);
+        let kept: u64 = (streams.iter())
+            .filter_map(|s| counts.get(&(s.section.clone(), s.kind)))
+            .sum();
+        matches!(client.count(&all).await, Ok(Some(total)) if total == kept)
     }
 
     async fn run(mut self) {
@@ -700,6 +732,13 @@ impl Keeper {
             ..
         } = start;
         drop(journal);
+        // A build from the start read everything the server had saved when it answered the
+        // build's first request (a pass asks from then, `refresh.rs`); a resumed one read its
+        // first pages in an earlier run: its mark stays the newest stamp read.
+        let high_water = match kind {
+            "full" => high_water.max(client.first_answered_at().unwrap_or(0)),
+            _ => high_water,
+        };
         // The parents' elements (shows, seasons) the streams did not read, for the copy's
         // children listings.
         client

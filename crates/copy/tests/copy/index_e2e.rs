@@ -792,19 +792,65 @@ async fn jellyfin_an_item_saved_once_is_read_by_one_pass() {
     let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
     gw.wait_ready("jellyfin").await;
     gw.shut_down().await;
-    let movie = server.sim.library().sections()[1].items(cachearr_sim::library::ItemKind::Movie)[0];
-    server.sim.rename_item(movie, "Saved While Down").unwrap();
+    let movies: Vec<_> = server.sim.library().sections()[1]
+        .items(cachearr_sim::library::ItemKind::Movie)
+        .to_vec();
+    for (n, movie) in movies.iter().take(2).enumerate() {
+        server.sim.advance_clock(5);
+        server
+            .sim
+            .rename_item(*movie, &format!("Saved While Down {n}"))
+            .unwrap();
+        server.sim.advance_clock(5);
+        let pass = restart(&clock).await;
+        assert_eq!(
+            (pass.kind.as_str(), pass.fetched),
+            ("refresh", 1),
+            "{pass:?}"
+        );
+    }
+}
+
+/// A Jellyfin server keeps no content mark, but says how many items of the copy's kinds it
+/// saved since the copy's last pass began, and how many it holds: a restart with nothing
+/// changed costs it those two counts, and the copy answers as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_a_restart_with_nothing_changed_costs_two_counts() {
+    let server = start_sim(Profile::Jellyfin).await;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
+    gw.wait_ready("jellyfin").await;
+    let built = gw
+        .gateway
+        .index("jellyfin")
+        .unwrap()
+        .status()
+        .last_build
+        .unwrap();
+    gw.shut_down().await;
+
     server.sim.advance_clock(5);
-    let after_rename = restart(&clock).await;
-    assert_eq!(after_rename.kind, "refresh");
-    assert!(after_rename.fetched >= 1, "{after_rename:?}");
-    server.sim.advance_clock(5);
-    let next = restart(&clock).await;
+    server.sim.reset_stats();
+    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock)).await;
+    eventually("the restart has looked at the server", WAIT, || async {
+        gw.gateway
+            .feed("jellyfin")
+            .is_some_and(|feed| !feed.catching_up())
+    })
+    .await;
+    let routes: Vec<(String, u64)> = (server.sim.stats().routes.iter())
+        .filter(|(route, _)| route.contains("/Items") || route.contains("/Library"))
+        .map(|(route, r)| (route.clone(), r.requests))
+        .collect();
+    assert_eq!(routes, [("GET /Items".to_owned(), 2)]);
+    let status = gw.gateway.index("jellyfin").unwrap().status();
     assert_eq!(
-        (next.kind.as_str(), next.fetched),
-        ("refresh", 0),
-        "{next:?}"
+        status.last_build.unwrap().finished_at_ms,
+        built.finished_at_ms
     );
+    assert!(!gw.gateway.index("jellyfin").unwrap().has_stale());
+    gw.shut_down().await;
 }
 
 async fn changes_made_while_down_are_fetched_at_start(profile: Profile) {

@@ -61,6 +61,18 @@ impl ServerLibrary for Jellyfin {
         total_count(body)
     }
 
+    fn count_path(&self, item_types: &[&str], since: Option<i64>) -> Option<String> {
+        let mut path = format!(
+            "/Items?Recursive=true&IncludeItemTypes={}&Limit=0&EnableTotalRecordCount=true",
+            item_types.join(",")
+        );
+        if let Some(since) = since {
+            path.push_str("&MinDateLastSaved=");
+            path.push_str(&format_iso8601(since));
+        }
+        Some(path)
+    }
+
     /// A Jellyfin item does not name its library: without `section`, no record.
     fn parse_items(&self, body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>) {
         records_of(body.get("Items"), |item| {
