@@ -89,7 +89,8 @@ pub fn snapshot_path(data_dir: &Path, upstream: &str) -> PathBuf {
 struct Meta {
     last_build: Option<BuildRecord>,
     sections: Vec<SectionInfo>,
-    /// The newest `updatedAt` seen: the next refresh asks for items changed since.
+    /// Where the next refresh reads changes from: the server's time when the last pass (or
+    /// build) began, or the newest `updatedAt` read if later.
     high_water: i64,
 }
 
