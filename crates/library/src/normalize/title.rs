@@ -225,14 +225,15 @@ pub(crate) fn is_typo_of(word: &str, target: &str) -> bool {
     if word == target {
         return true;
     }
-    let mut collapsed = String::with_capacity(word.len());
-    for c in word.chars() {
-        if !collapsed.ends_with(c) {
-            collapsed.push(c);
-        }
-    }
-    if collapsed == target {
+    // Every word of a title is tried against each version word: compared in place, no
+    // allocation, and no edit distance for a word whose length alone rules out one edit.
+    let mut previous = None;
+    let collapsed = word.chars().filter(|c| previous.replace(*c) != Some(*c));
+    if collapsed.eq(target.chars()) {
         return true;
+    }
+    if word.chars().count().abs_diff(target.chars().count()) > 1 {
+        return false;
     }
     let distance = strsim::osa_distance(word, target);
     if distance != 1 {
