@@ -1105,7 +1105,12 @@ impl<'a> Matcher<'a> {
             }
             for form in &prepared.alternates {
                 let work_form = prepared.work_forms.contains(form);
-                for item in self.index.short_items(form, version, *artist) {
+                // An item with the exact key is left out below: its title is not parsed.
+                for item in self
+                    .index
+                    .short_items(form, version, *artist)
+                    .filter(|item| !exact.contains(item))
+                {
                     // A short form meeting the library's short form would only say that two
                     // titles share a bracket; meeting a movement ("Aria (Goldberg
                     // Variations)" and "Goldberg Variations: Aria") it names the piece.
@@ -1124,12 +1129,12 @@ impl<'a> Matcher<'a> {
                 }
             }
             for (item, form) in found {
-                let one_word = !form.contains(' ');
-                let generic = one_word && normalize::is_generic_piece_word(form);
-                let work_only = self.names_the_work(prepared, item, form);
                 if exact.contains(&item) {
                     continue;
                 }
+                let one_word = !form.contains(' ');
+                let generic = one_word && normalize::is_generic_piece_word(form);
+                let work_only = self.names_the_work(prepared, item, form);
                 match short_forms.iter_mut().find(|known| known.item == item) {
                     Some(known) => {
                         known.one_word &= one_word;
