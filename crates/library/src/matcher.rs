@@ -42,6 +42,7 @@
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::index::{ItemNo, ItemView, LibraryIndex, SectionMask, TitleShape, Visibility};
@@ -223,6 +224,8 @@ struct Prepared {
     /// and album artist: an artist's tracks share them, and the comparison is the costly
     /// part of scoring.
     artist_cache: std::cell::RefCell<Vec<(Vec<u32>, u32, f32)>>,
+    /// What each candidate's album names, by album ([`Prepared::album_kinds_of`]).
+    their_album_kinds: std::cell::RefCell<FxHashMap<u32, (VersionTags, bool)>>,
     /// Shapes of the two, for the cheap candidate filter.
     shape: TitleShape,
     shape_without_article: Option<TitleShape>,
@@ -333,6 +336,7 @@ impl Prepared {
             .map(|(_, rest)| rest.to_string());
         Prepared {
             artist_cache: std::cell::RefCell::new(Vec::new()),
+            their_album_kinds: std::cell::RefCell::new(FxHashMap::default()),
             shape: TitleShape::of(&title.base),
             shape_without_article: base_without_article.as_deref().map(TitleShape::of),
             base_without_article,
@@ -372,6 +376,20 @@ impl Prepared {
                 .as_deref()
                 .map(normalize::album_kinds)
                 .unwrap_or_default(),
+        }
+    }
+}
+
+impl Prepared {
+    /// The kinds of recording a candidate's album names and whether it names a concert
+    /// ([`normalize::album_kinds_and_concert`]). Asked for every candidate of another kind
+    /// than the query's, and an album's tracks are candidates together: each album is read
+    /// once per query.
+    fn album_kinds_of(&self, view: &ItemView<'_>) -> (VersionTags, bool) {
+        let read = || normalize::album_kinds_and_concert(view.album().unwrap_or(""));
+        match self.their_album_kinds.try_borrow_mut() {
+            Ok(mut known) => *known.entry(view.album_no()).or_insert_with(read),
+            Err(_) => read(),
         }
     }
 }

@@ -89,6 +89,12 @@ impl<'a> ItemView<'a> {
         self.index.data.albums.get(self.slot.album as usize)
     }
 
+    /// Its album's number in the index (albums are interned by title and album artist), or
+    /// `u32::MAX` for none: an album's tracks share it, and what is read from the album once.
+    pub(crate) fn album_no(&self) -> u32 {
+        self.slot.album
+    }
+
     /// The album title (the show, for episodes).
     pub fn album(&self) -> Option<&'a str> {
         self.album_entry()

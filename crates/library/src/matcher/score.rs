@@ -350,10 +350,9 @@ impl<'a> Matcher<'a> {
             return !query.album_kinds.is_original() && theirs.same_kind(query.album_kinds);
         }
         theirs.is_original() && {
-            let their_album = view.album().unwrap_or("");
-            let album_kinds = normalize::album_kinds(their_album);
+            let (album_kinds, concert) = query.album_kinds_of(view);
             (!album_kinds.is_original() && album_kinds.same_kind(ours))
-                || (ours == VersionTags::LIVE && normalize::names_a_concert(their_album))
+                || (ours == VersionTags::LIVE && concert)
                 || live_on_the_album_named(query, view)
         }
     }

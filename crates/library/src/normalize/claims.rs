@@ -535,6 +535,19 @@ pub fn album_kinds(album: &str) -> VersionTags {
         .fold(VersionTags::NONE, VersionTags::union)
 }
 
+/// [`album_kinds`] and [`names_a_concert`] of one album, from one reading of its claims.
+pub fn album_kinds_and_concert(album: &str) -> (VersionTags, bool) {
+    let claims = album_claims(album);
+    let kinds = claims
+        .iter()
+        .map(|claim| claim_kind(claim))
+        .fold(VersionTags::NONE, VersionTags::union);
+    let concert = claims
+        .iter()
+        .any(|claim| matches!(claim.as_str(), "live" | "unplugged"));
+    (kinds, concert)
+}
+
 /// The kinds of recording a title's version tags and an album's words name together.
 pub fn kinds_named(version: VersionTags, album: &str) -> VersionTags {
     title_words(album)
