@@ -413,13 +413,30 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|id| self.index.artist_name(*id))
             .collect();
+        // One credit against one name is the same pair of names for the names, the whole
+        // credits and the album artist (most often the track's own): each pair is compared once.
+        let compared: std::cell::RefCell<Vec<(String, String, f32)>> = Default::default();
+        let name_similarity = |ours: &str, theirs: &str| -> f32 {
+            let known = compared
+                .borrow()
+                .iter()
+                .find(|(a, b, _)| a == ours && b == theirs)
+                .map(|(_, _, similarity)| *similarity);
+            known.unwrap_or_else(|| {
+                let similarity = normalize::name_similarity(ours, theirs);
+                compared
+                    .borrow_mut()
+                    .push((ours.to_string(), theirs.to_string(), similarity));
+                similarity
+            })
+        };
         let set_score = |theirs: &[&str]| -> f32 {
             if theirs.is_empty() {
                 return 0.0;
             }
             let best_for = |name: &str, pool: &[&str]| {
                 pool.iter()
-                    .map(|other| normalize::name_similarity(name, other))
+                    .map(|other| name_similarity(name, other))
                     .fold(0.0f32, f32::max)
             };
             let ours: Vec<&str> = query.artists.iter().map(String::as_str).collect();
@@ -432,7 +449,7 @@ impl<'a> Matcher<'a> {
             // "Earth Wind and Fire" splits differently from "Earth, Wind & Fire": compare
             // the whole credits as well.
             let joined = theirs.join(" ");
-            let whole = normalize::name_similarity(&query.artists_joined, &joined);
+            let whole = name_similarity(&query.artists_joined, &joined);
             // Numbers in words or digits ("Marrow Seven", "Marrow 7"), either side.
             // (The library's side only when the query's has digits: most credits have none.)
             let theirs_in_digits = query
@@ -442,7 +459,7 @@ impl<'a> Matcher<'a> {
                 .then(|| normalize::number_words_as_digits(&joined))
                 .flatten();
             let in_digits = if query.artists_in_digits.is_some() || theirs_in_digits.is_some() {
-                normalize::name_similarity(
+                name_similarity(
                     query
                         .artists_in_digits
                         .as_deref()
@@ -470,7 +487,7 @@ impl<'a> Matcher<'a> {
                         .collect()
                 };
                 if numbers(ours) == numbers(theirs) {
-                    normalize::name_similarity(ours, theirs)
+                    name_similarity(ours, theirs)
                 } else {
                     0.0
                 }
