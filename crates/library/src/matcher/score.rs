@@ -413,14 +413,15 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|id| self.index.artist_name(*id))
             .collect();
-        // One credit against one name is the same pair of names for the names, the whole
-        // credits and the album artist (most often the track's own): each pair is compared once.
+        // One credit against one name is the same pair of names for the names both ways, the
+        // whole credits and the album artist (most often the track's own): each pair is
+        // compared once. The similarity of two names does not depend on their order.
         let compared: std::cell::RefCell<Vec<(String, String, f32)>> = Default::default();
         let name_similarity = |ours: &str, theirs: &str| -> f32 {
             let known = compared
                 .borrow()
                 .iter()
-                .find(|(a, b, _)| a == ours && b == theirs)
+                .find(|(a, b, _)| (a == ours && b == theirs) || (a == theirs && b == ours))
                 .map(|(_, _, similarity)| *similarity);
             known.unwrap_or_else(|| {
                 let similarity = normalize::name_similarity(ours, theirs);

@@ -107,7 +107,8 @@ pub(super) fn osa_distance(a: &str, b: &str) -> usize {
 /// the word similarity (each word's best match on the other side, averaged over both sides),
 /// so a shared long word does not make two names alike ("wind orchestra" vs "fire
 /// orchestra" is 0.63, not 0.79), while a typo in one word still scores high. Names equal
-/// but for spaces ("ac dc", "acdc") are equal.
+/// but for spaces ("ac dc", "acdc") are equal. The order of the two names does not matter
+/// (the matcher compares each pair of names once, whichever side it came from).
 pub fn name_similarity(a: &str, b: &str) -> f32 {
     if a == b {
         return 1.0;
