@@ -329,6 +329,12 @@ impl Prepared {
             .as_deref()
             .map(normalize::normalize_album)
             .filter(|album| !album.is_empty());
+        // The album's kinds are its claims' ([`normalize::album_kinds`]): read once for both.
+        let album_claims = query
+            .album
+            .as_deref()
+            .map(normalize::album_claims)
+            .unwrap_or_default();
         let base_without_article = title
             .base
             .split_once(' ')
@@ -360,22 +366,14 @@ impl Prepared {
             video_length: names_a_video(&title_words) || upload,
             title_words,
             base_has_number,
-            album_claims: query
-                .album
-                .as_deref()
-                .map(normalize::album_claims)
-                .unwrap_or_default(),
+            album_kinds: normalize::claims_kinds(&album_claims),
+            album_claims,
             album_words: query
                 .album
                 .as_deref()
                 .map(normalize::title_words)
                 .unwrap_or_default(),
             edit_words,
-            album_kinds: query
-                .album
-                .as_deref()
-                .map(normalize::album_kinds)
-                .unwrap_or_default(),
         }
     }
 }

@@ -529,7 +529,13 @@ pub fn album_may_claim(normalized: &str, raw: &str) -> bool {
 /// The kinds of recording an album's claims name ([`album_claims`]): live for "Live at
 /// Wembley", acoustic for "MTV Unplugged in New York", none for "Long Live A$AP".
 pub fn album_kinds(album: &str) -> VersionTags {
-    album_claims(album)
+    claims_kinds(&album_claims(album))
+}
+
+/// The kinds of recording an album's claims name ([`album_claims`], [`album_kinds`]): for
+/// claims already read, without reading the album again.
+pub fn claims_kinds(claims: &[String]) -> VersionTags {
+    claims
         .iter()
         .map(|claim| claim_kind(claim))
         .fold(VersionTags::NONE, VersionTags::union)
@@ -538,10 +544,7 @@ pub fn album_kinds(album: &str) -> VersionTags {
 /// [`album_kinds`] and [`names_a_concert`] of one album, from one reading of its claims.
 pub fn album_kinds_and_concert(album: &str) -> (VersionTags, bool) {
     let claims = album_claims(album);
-    let kinds = claims
-        .iter()
-        .map(|claim| claim_kind(claim))
-        .fold(VersionTags::NONE, VersionTags::union);
+    let kinds = claims_kinds(&claims);
     let concert = claims
         .iter()
         .any(|claim| matches!(claim.as_str(), "live" | "unplugged"));
