@@ -248,6 +248,9 @@ struct Prepared {
     /// The whole credit, normalised ("guns and roses"): a name the credit's split at "and"
     /// may be said as ([`normalize::spoken_name`]).
     credit: String,
+    /// The credit as it is said ([`normalize::spoken_name`]), when that differs: compared with
+    /// every candidate's credit said so.
+    credit_said: Option<String>,
     /// The whole credit with "and" written "n" ("guns n roses" for "Guns and Roses"), when
     /// it says "and".
     credit_with_n: Option<String>,
@@ -355,6 +358,7 @@ impl Prepared {
             leader_and_band: normalize::leader_and_band(&artist),
             artists_joined,
             artists_in_digits,
+            credit_said: normalize::spoken_name(&credit),
             credit,
             credit_with_n,
             symbol_artist,

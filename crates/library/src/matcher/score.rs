@@ -472,11 +472,11 @@ impl<'a> Matcher<'a> {
             };
             // A name as it is said ("Ten Thousand Maniacs" and "10,000 Maniacs", "Guns and
             // Roses" and "Guns N' Roses", "Mister Big" and "Mr. Big"), either side.
-            let ours_said = normalize::spoken_name(&query.credit);
+            let ours_said = query.credit_said.as_deref();
             let theirs_said = normalize::spoken_name(&joined);
             let said = if ours_said.is_some() || theirs_said.is_some() {
                 let (ours, theirs) = (
-                    ours_said.as_deref().unwrap_or(&query.credit),
+                    ours_said.unwrap_or(&query.credit),
                     theirs_said.as_deref().unwrap_or(&joined),
                 );
                 // Said alike, numbers and all: "9000" is not "10000", however alike the
