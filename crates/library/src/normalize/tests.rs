@@ -145,6 +145,14 @@ proptest::proptest! {
     }
 
     #[test]
+    fn our_edit_distance_is_strsims_on_long_near_strings(
+        a in "[ab é日]{0,50}", b in "[ab é日]{0,70}",
+    ) {
+        proptest::prop_assert_eq!(osa_distance(&a, &b), strsim::osa_distance(&a, &b));
+        proptest::prop_assert_eq!(osa_distance(&b, &a), strsim::osa_distance(&b, &a));
+    }
+
+    #[test]
     fn the_cheap_bounds_never_reject_a_pair_that_reaches_the_floor(
         a in "[a-e ]{0,12}", b in "[a-e ]{0,12}", floor in 0.0f32..1.0,
     ) {
