@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cachearr_config::Config;
-use cachearr_copy::upstream_index::status::IndexState;
+use cachearr_copy::upstream_index::status::{BuildRecord, IndexState};
 use cachearr_dialect::Profile;
 use cachearr_engine::ManualClock;
 use cachearr_gateway::Gateway;
@@ -156,6 +156,46 @@ async fn start_gateway(config: Config, clock: Option<Arc<ManualClock>>) -> Runni
         stop: Some(served.stop),
         served: Some(served.task),
     }
+}
+
+/// A gateway started on `data` that built its copy of `name` and stopped: its last build.
+async fn built_and_stopped(
+    server: &SimServer,
+    data: &Path,
+    clock: &Arc<ManualClock>,
+    name: &str,
+) -> BuildRecord {
+    let gw = start_gateway(config(server, data, |_| {}), Some(clock.clone())).await;
+    gw.wait_ready(name).await;
+    let built = gw.gateway.index(name).unwrap().status().last_build.unwrap();
+    gw.shut_down().await;
+    built
+}
+
+/// A gateway restarted on the copy kept in `data`, once its start has caught the copy up
+/// (the one-request look, the counts, or the incremental pass).
+async fn restarted_caught_up(
+    server: &SimServer,
+    data: &Path,
+    clock: &Arc<ManualClock>,
+    name: &str,
+) -> Running {
+    let gw = start_gateway(config(server, data, |_| {}), Some(clock.clone())).await;
+    eventually("the restart has caught its copy up", WAIT, || async {
+        gw.gateway
+            .feed(name)
+            .is_some_and(|feed| !feed.catching_up())
+    })
+    .await;
+    gw
+}
+
+/// The simulator's requests on the routes containing one of `parts`, by route.
+fn requests_by_route(sim: &Sim, parts: &[&str]) -> Vec<(String, u64)> {
+    (sim.stats().routes.iter())
+        .filter(|(route, _)| parts.iter().any(|part| route.contains(part)))
+        .map(|(route, r)| (route.clone(), r.requests))
+        .collect()
 }
 
 /// Whether an interrupted build's journal is on disk.
@@ -728,30 +768,14 @@ async fn plex_a_restart_with_nothing_changed_costs_one_request() {
     let server = start_sim(Profile::Plex).await;
     let data = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
-    gw.wait_ready("plex").await;
-    let built = gw
-        .gateway
-        .index("plex")
-        .unwrap()
-        .status()
-        .last_build
-        .unwrap();
-    gw.shut_down().await;
+    let built = built_and_stopped(&server, data.path(), &clock, "plex").await;
 
     server.sim.reset_stats();
-    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock)).await;
-    eventually("the restart has looked at the server", WAIT, || async {
-        gw.gateway
-            .feed("plex")
-            .is_some_and(|feed| !feed.catching_up())
-    })
-    .await;
-    let routes: Vec<(String, u64)> = (server.sim.stats().routes.iter())
-        .filter(|(route, _)| route.contains("/library/"))
-        .map(|(route, r)| (route.clone(), r.requests))
-        .collect();
-    assert_eq!(routes, [("GET /library/sections".to_owned(), 1)]);
+    let gw = restarted_caught_up(&server, data.path(), &clock, "plex").await;
+    assert_eq!(
+        requests_by_route(&server.sim, &["/library/"]),
+        [("GET /library/sections".to_owned(), 1)]
+    );
     let status = gw.gateway.index("plex").unwrap().status();
     assert_eq!(
         status.last_build.unwrap().finished_at_ms,
@@ -771,27 +795,7 @@ async fn jellyfin_an_item_saved_once_is_read_by_one_pass() {
     let server = start_sim(Profile::Jellyfin).await;
     let data = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let restart = async |clock: &Arc<ManualClock>| {
-        let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
-        eventually("the restart's pass is in", WAIT, || async {
-            gw.gateway
-                .feed("jellyfin")
-                .is_some_and(|feed| !feed.catching_up())
-        })
-        .await;
-        let pass = gw
-            .gateway
-            .index("jellyfin")
-            .unwrap()
-            .status()
-            .last_build
-            .unwrap();
-        gw.shut_down().await;
-        pass
-    };
-    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
-    gw.wait_ready("jellyfin").await;
-    gw.shut_down().await;
+    built_and_stopped(&server, data.path(), &clock, "jellyfin").await;
     let movies: Vec<_> = server.sim.library().sections()[1]
         .items(cachearr_sim::library::ItemKind::Movie)
         .to_vec();
@@ -802,7 +806,15 @@ async fn jellyfin_an_item_saved_once_is_read_by_one_pass() {
             .rename_item(*movie, &format!("Saved While Down {n}"))
             .unwrap();
         server.sim.advance_clock(5);
-        let pass = restart(&clock).await;
+        let gw = restarted_caught_up(&server, data.path(), &clock, "jellyfin").await;
+        let pass = gw
+            .gateway
+            .index("jellyfin")
+            .unwrap()
+            .status()
+            .last_build
+            .unwrap();
+        gw.shut_down().await;
         assert_eq!(
             (pass.kind.as_str(), pass.fetched),
             ("refresh", 1),
@@ -819,31 +831,15 @@ async fn jellyfin_a_restart_with_nothing_changed_costs_two_counts() {
     let server = start_sim(Profile::Jellyfin).await;
     let data = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock.clone())).await;
-    gw.wait_ready("jellyfin").await;
-    let built = gw
-        .gateway
-        .index("jellyfin")
-        .unwrap()
-        .status()
-        .last_build
-        .unwrap();
-    gw.shut_down().await;
+    let built = built_and_stopped(&server, data.path(), &clock, "jellyfin").await;
 
     server.sim.advance_clock(5);
     server.sim.reset_stats();
-    let gw = start_gateway(config(&server, data.path(), |_| {}), Some(clock)).await;
-    eventually("the restart has looked at the server", WAIT, || async {
-        gw.gateway
-            .feed("jellyfin")
-            .is_some_and(|feed| !feed.catching_up())
-    })
-    .await;
-    let routes: Vec<(String, u64)> = (server.sim.stats().routes.iter())
-        .filter(|(route, _)| route.contains("/Items") || route.contains("/Library"))
-        .map(|(route, r)| (route.clone(), r.requests))
-        .collect();
-    assert_eq!(routes, [("GET /Items".to_owned(), 2)]);
+    let gw = restarted_caught_up(&server, data.path(), &clock, "jellyfin").await;
+    assert_eq!(
+        requests_by_route(&server.sim, &["/Items", "/Library"]),
+        [("GET /Items".to_owned(), 2)]
+    );
     let status = gw.gateway.index("jellyfin").unwrap().status();
     assert_eq!(
         status.last_build.unwrap().finished_at_ms,
