@@ -307,6 +307,28 @@ impl<'a> Matcher<'a> {
         None
     }
 
+    /// The items of `artists`' blocks (each no larger than `max_block`), in block order: what
+    /// the rereadings by length, album or artist alone look among.
+    fn artist_tracks<'s>(&'s self, artists: &'s [u32]) -> impl Iterator<Item = u32> + 's {
+        artists
+            .iter()
+            .map(|artist| self.index.artist_block(*artist))
+            .filter(|block| block.len() <= self.config.max_block)
+            .flatten()
+            .copied()
+    }
+
+    /// `found` offered for review as a fuzzy match: what every rereading that is never
+    /// accepted answers.
+    fn offered(&self, found: u32) -> MatchOutcome {
+        MatchOutcome {
+            best: self.candidate(found, self.config.review),
+            band: Band::Review,
+            method: MatchMethod::Fuzzy,
+            runner_up: None,
+        }
+    }
+
     /// Where nothing else is found, a title in another language than the library's, in the
     /// same script ("Autumn Leaves" for "Les Feuilles d'automne"), is offered by the artist
     /// and the length alone: the artist's one track within 2 s, no other song of the artist
@@ -319,14 +341,7 @@ impl<'a> Matcher<'a> {
         if artists.is_empty() {
             return None;
         }
-        let block = || {
-            artists
-                .iter()
-                .map(|artist| self.index.artist_block(*artist))
-                .filter(|block| block.len() <= self.config.max_block)
-                .flatten()
-                .copied()
-        };
+        let block = || self.artist_tracks(&artists);
         // "Song (Live)" may be the plain "Song" of a live album not named live, which only
         // the length tells from the studio recording.
         let live_plain = |view: &ItemView<'_>| {
@@ -357,12 +372,7 @@ impl<'a> Matcher<'a> {
         {
             return None;
         }
-        Some(MatchOutcome {
-            best: self.candidate(found, self.config.review),
-            band: Band::Review,
-            method: MatchMethod::Fuzzy,
-            runner_up: None,
-        })
+        Some(self.offered(found))
     }
 
     /// Where nothing else is found, the artist's one song on the album the entry names: a
@@ -375,21 +385,15 @@ impl<'a> Matcher<'a> {
         let album = prepared.album.as_deref()?;
         let artists = self.known_artists(&prepared);
         let live = prepared.title.version == VersionTags::LIVE;
-        let on_album = artists
-            .iter()
-            .map(|artist| self.index.artist_block(*artist))
-            .filter(|block| block.len() <= self.config.max_block)
-            .flatten()
-            .copied()
-            .filter(|item| {
-                self.index
-                    .view_masked(*item, &self.mask)
-                    .is_some_and(|view| {
-                        view.kind() == ItemKind::Track
-                            && (live || self.kinds_agree(&prepared, &view))
-                            && claims::same_release(album, view.album_norm())
-                    })
-            });
+        let on_album = self.artist_tracks(&artists).filter(|item| {
+            self.index
+                .view_masked(*item, &self.mask)
+                .is_some_and(|view| {
+                    view.kind() == ItemKind::Track
+                        && (live || self.kinds_agree(&prepared, &view))
+                        && claims::same_release(album, view.album_norm())
+                })
+        });
         let on_album: Vec<u32> = on_album.collect();
         let found = *on_album.first()?;
         let found = if on_album.iter().all(|item| self.same_song(found, *item)) {
@@ -411,12 +415,7 @@ impl<'a> Matcher<'a> {
                 _ => return None,
             }
         };
-        Some(MatchOutcome {
-            best: self.candidate(found, self.config.review),
-            band: Band::Review,
-            method: MatchMethod::Fuzzy,
-            runner_up: None,
-        })
+        Some(self.offered(found))
     }
 
     /// Where nothing else is found, the artist's one song in the library, when the entry's
@@ -430,19 +429,13 @@ impl<'a> Matcher<'a> {
     fn by_artist_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
         let prepared = Prepared::new(query);
         let artists = self.known_artists(&prepared);
-        let mut tracks = artists
-            .iter()
-            .map(|artist| self.index.artist_block(*artist))
-            .filter(|block| block.len() <= self.config.max_block)
-            .flatten()
-            .copied()
-            .filter(|item| {
-                self.index
-                    .view_masked(*item, &self.mask)
-                    .is_some_and(|view| {
-                        view.kind() == ItemKind::Track && self.kinds_agree(&prepared, &view)
-                    })
-            });
+        let mut tracks = self.artist_tracks(&artists).filter(|item| {
+            self.index
+                .view_masked(*item, &self.mask)
+                .is_some_and(|view| {
+                    view.kind() == ItemKind::Track && self.kinds_agree(&prepared, &view)
+                })
+        });
         let found = tracks.next()?;
         if tracks.any(|item| !self.same_song(found, item)) {
             return None;
@@ -477,12 +470,7 @@ impl<'a> Matcher<'a> {
         {
             return None;
         }
-        Some(MatchOutcome {
-            best: self.candidate(found, self.config.review),
-            band: Band::Review,
-            method: MatchMethod::Fuzzy,
-            runner_up: None,
-        })
+        Some(self.offered(found))
     }
 
     /// The entry with the offered track's credit, when the entry writes the act by its
