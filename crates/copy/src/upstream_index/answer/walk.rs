@@ -185,62 +185,64 @@ impl Walk {
         matches!(answers.paging(headers, params), Some((_, Some(0 | 1))))
     }
 
-    /// Whether this is a section listing's last page (or the whole listing, unpaged), by the
-    /// index's count of the kind its query names (`CopyAnswers::kind_named`): the walk of that listing ends with it.
-    /// `false` when that cannot be told.
-    /// `profile`: the upstream's, whose dialect reads the page asked for.
-    pub(super) fn ends_listing(
+    /// Where this page stands in its section listing: its first item, its size (`None`:
+    /// the whole listing, unpaged) and the index's count of the kind its query names
+    /// (`CopyAnswers::kind_named`). `None` when that cannot be told (not a listing, a kind or
+    /// paging the dialect does not read). `profile`: the upstream's, whose dialect reads the
+    /// page asked for.
+    fn place_in_listing(
         &self,
         profile: Profile,
         headers: &http::HeaderMap,
         folded: &FoldedTitles,
-    ) -> bool {
-        let Walk::Listing { section, params } = self else {
-            return false;
-        };
-        let Some(answers) = cachearr_dialect::of(profile).answers() else {
-            return false;
-        };
-        let Some(kind) = (answers.kind_named(params)).and_then(|t| answers.kind_of_type(t)) else {
-            return false;
-        };
-        let Some((start, size)) = answers.paging(headers, params) else {
-            return false;
-        };
-        match size {
-            None => true,
-            Some(size) => {
-                let end = start.unwrap_or(0).saturating_add(size);
-                u64::try_from(end).unwrap_or(u64::MAX) >= folded.count(section, kind)
-            }
-        }
-    }
-
-    /// How many pages of a section listing follow this one, by the index's count of the kind
-    /// its query names (0 for its last page or the whole listing, unpaged); `None` when that
-    /// cannot be told (not a listing, a kind or paging the dialect does not read, a count).
-    pub(super) fn pages_after(
-        &self,
-        profile: Profile,
-        headers: &http::HeaderMap,
-        folded: &FoldedTitles,
-    ) -> Option<u64> {
+    ) -> Option<(u64, Option<u64>, u64)> {
         let Walk::Listing { section, params } = self else {
             return None;
         };
         let answers = cachearr_dialect::of(profile).answers()?;
         let kind = (answers.kind_named(params)).and_then(|t| answers.kind_of_type(t))?;
         let (start, size) = answers.paging(headers, params)?;
-        let Some(size) = size else {
-            return Some(0);
-        };
-        // A count (a page of no item) is no page of a walk.
-        let size = u64::try_from(size).ok().filter(|&s| s > 0)?;
-        let start = u64::try_from(start.unwrap_or(0)).unwrap_or(u64::MAX);
-        let left = folded
-            .count(section, kind)
-            .saturating_sub(start.saturating_add(size));
-        Some(left.div_ceil(size))
+        let number = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Some((
+            number(start.unwrap_or(0)),
+            size.map(number),
+            folded.count(section, kind),
+        ))
+    }
+
+    /// Whether this is a section listing's last page (or the whole listing, unpaged): the
+    /// walk of that listing ends with it. `false` when that cannot be told.
+    pub(super) fn ends_listing(
+        &self,
+        profile: Profile,
+        headers: &http::HeaderMap,
+        folded: &FoldedTitles,
+    ) -> bool {
+        match self.place_in_listing(profile, headers, folded) {
+            None => false,
+            Some((_, None, _)) => true,
+            Some((start, Some(size), count)) => start.saturating_add(size) >= count,
+        }
+    }
+
+    /// How many pages of a section listing follow this one (0 for its last page or the
+    /// whole listing, unpaged); `None` when that cannot be told, or for a count (a page of no
+    /// item is no page of a walk).
+    pub(super) fn pages_after(
+        &self,
+        profile: Profile,
+        headers: &http::HeaderMap,
+        folded: &FoldedTitles,
+    ) -> Option<u64> {
+        match self.place_in_listing(profile, headers, folded)? {
+            (_, None, _) => Some(0),
+            (_, Some(0), _) => None,
+            (start, Some(size), count) => Some(
+                count
+                    .saturating_sub(start.saturating_add(size))
+                    .div_ceil(size),
+            ),
+        }
     }
 }
 
