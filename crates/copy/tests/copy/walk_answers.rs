@@ -734,6 +734,43 @@ async fn a_restarted_gateway_answers_first_walks_with_the_frames_it_kept() {
     served.task.await.unwrap();
 }
 
+/// python-plexapi's `section.all()` — a movie section in XML with `type=1` and `Guid`s, paged
+/// by headers (Kometa lists its films so, in pages of 100) — is the copy's from its first page
+/// on a gateway restarted on its probed frames: a two-page listing never proves a frame of its
+/// own (its last page is not learnt from), so without the probe its pages reach the server
+/// at every pass. Every page is the server's own for the owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sections_xml_listing_is_the_copys_from_its_first_page() {
+    let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
+    let owner = sim.token.clone();
+    let path = "/library/sections/2/all?includeGuids=1&type=1";
+    let paged = |base: &str, start: u32| {
+        request(base, path, &owner, false)
+            .header("X-Plex-Container-Start", start.to_string())
+            .header("X-Plex-Container-Size", "10")
+    };
+    let listings = sim_gateway::requests_on(&sim, "/all");
+    let mut came = Vec::new();
+    for start in [0, 10] {
+        let via = paged(&served.proxy, start).send().await.unwrap();
+        assert_eq!(via.status(), 200);
+        let status = via.headers()["cache-status"].to_str().unwrap().to_owned();
+        let via = via.text().await.unwrap();
+        let direct = paged(&sim.base_url, start).send().await.unwrap();
+        let direct = direct.text().await.unwrap();
+        sim_gateway::assert_same_answer(&via, &direct, &format!("{path} from {start}"));
+        came.push(status.ends_with("detail=copy"));
+    }
+    assert_eq!(came, [true, true], "both pages the copy's");
+    // The owner's play state of the movies, read once for both pages (two lists at most);
+    // the direct reads above are two more.
+    let read = sim_gateway::requests_on(&sim, "/all") - listings;
+    assert!(read <= 2 + 2, "{read}");
+    drop(served.stop);
+    served.task.await.unwrap();
+}
+
 /// How a page came through the gateway: the server's answer, the copy's, or a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Came {

@@ -196,21 +196,25 @@ fn plex_type_of(kind: &str) -> &'static str {
     }
 }
 
-/// [`frame_probes`]' reads of the walks: a movie section's pages, a show section's seasons'
-/// episodes.
+/// [`frame_probes`]' reads of the walks: a movie section's pages, as Overseerr pages it (JSON,
+/// no `type=`) and as python-plexapi's `section.all()` does (XML, `type=1`: Kometa's passes);
+/// a show section's seasons' episodes.
 fn walk_probes(section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
+    let pages = |listing: &str, json: bool| {
+        [0, PROBE_PAGE].map(|start| {
+            (
+                format!(
+                    "/library/sections/{section}/all?{listing}includeGuids=1\
+                     &X-Plex-Container-Start={start}&X-Plex-Container-Size={PROBE_PAGE}"
+                ),
+                json,
+            )
+        })
+    };
     match kind {
-        "movies" => [0, PROBE_PAGE]
-            .iter()
-            .map(|start| {
-                (
-                    format!(
-                        "/library/sections/{section}/all?includeGuids=1\
-                         &X-Plex-Container-Start={start}&X-Plex-Container-Size={PROBE_PAGE}"
-                    ),
-                    true,
-                )
-            })
+        "movies" => pages("", true)
+            .into_iter()
+            .chain(pages("type=1&", false))
             .collect(),
         "shows" => [true, false]
             .iter()
