@@ -756,6 +756,27 @@ pub async fn fetch_parsed_as_user<T: std::any::Any + Send + Sync>(
     }
 }
 
+/// The fresh `200` a read of `path_and_query` as `user` (with `extra` headers) finds in the
+/// cache, parsed by `parse` (kept as [`fetch_parsed_as_user`] keeps its parses, under `name`),
+/// without loading anything: `None` when none is cached fresh or it does not parse. For an
+/// answer a client may just have read in another form than the caller's (a user's sections in
+/// the server's XML where the copy reads JSON): taking it spares the server the caller's read.
+pub async fn cached_parsed_as_user<T: std::any::Any + Send + Sync>(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    (path_and_query, extra): (&str, HeaderMap),
+    name: &str,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Option<Arc<T>> {
+    let (key, _, _) = read_as_user(reads, up, user, path_and_query, extra, None).ok()?;
+    let lookup = reads.cache().get(&key).await?;
+    if !matches!(lookup.outcome, Outcome::Hit(_)) {
+        return None;
+    }
+    parsed_answer(user, name, &lookup, parse)
+}
+
 /// [`fetch_all_as_user_within`], each answer parsed as [`fetch_parsed_as_user`] parses it
 /// (`None` for a read that failed, was not a `200` or did not parse; nothing is logged).
 pub async fn fetch_all_parsed_as_user_within<T: std::any::Any + Send + Sync>(

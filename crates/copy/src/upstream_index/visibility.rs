@@ -47,7 +47,7 @@
 
 use std::sync::Arc;
 
-use http::StatusCode;
+use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use cachearr_library::ItemKind;
@@ -70,14 +70,28 @@ pub async fn user_sections(
 ) -> Option<UserSections> {
     let library = cachearr_dialect::of(up.profile).library();
     let path = library.facts().user_sections_path;
-    let extra = super::user_state::json_accepted();
+    let json = super::user_state::json_accepted();
+    let parse = |body: &[u8]| library.parse_user_sections(body);
     // Parsed once per version of the answer, as the user's play state is: every answer from
-    // the copy asks for the sections, and parsing them was a tenth of its time.
-    let sections =
-        cachearr_gateway::fetch::fetch_parsed_as_user(reads, up, user, path, extra, None, |body| {
-            library.parse_user_sections(body)
-        })
-        .await?;
+    // the copy asks for the sections, and parsing them was a tenth of its time. A fresh
+    // answer in the form the copy reads is taken first; failing that, one the user's tool has
+    // just read in the server's own form (XML: python-plexapi's first read) spares the server
+    // the copy's.
+    let cached = |extra: HeaderMap, name: &'static str| {
+        cachearr_gateway::fetch::cached_parsed_as_user(reads, up, user, (path, extra), name, parse)
+    };
+    let sections = match cached(json.clone(), path).await {
+        Some(sections) => sections,
+        None => match cached(HeaderMap::new(), "user sections, the server's form").await {
+            Some(sections) => sections,
+            None => {
+                cachearr_gateway::fetch::fetch_parsed_as_user(
+                    reads, up, user, path, json, None, parse,
+                )
+                .await?
+            }
+        },
+    };
     Some(UserSections::clone(&sections))
 }
 

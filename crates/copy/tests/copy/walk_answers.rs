@@ -771,6 +771,52 @@ async fn a_sections_xml_listing_is_the_copys_from_its_first_page() {
     served.task.await.unwrap();
 }
 
+/// A tool that reads the user's sections in the server's XML before its listing (python-plexapi
+/// does, first thing) spares the copy its own read of them in JSON: for a user none of whose
+/// answers are cached, the sections list reaches the server once, the tool's, and the listing
+/// is the copy's all the same, the server's own for that user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sections_a_tool_read_in_xml_are_the_copys_too() {
+    let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
+    // A user who sees every section unfiltered (the owner's sections were read by the probes).
+    let token = {
+        let state = sim.sim.state();
+        let user = state.users().iter().find(|u| {
+            !u.is_owner
+                && !u.home
+                && u.sections.is_none()
+                && u.restrictions.plex_filter(SectionKind::Movies).is_none()
+        });
+        user.expect("an unrestricted shared user")
+            .plex_token
+            .clone()
+    };
+    let sections_read = || {
+        let stats = sim.sim.stats();
+        stats
+            .routes
+            .get("GET /library/sections")
+            .map_or(0, |r| r.requests)
+    };
+    let before = sections_read();
+    let (status, _) = get_as(&served.proxy, "/library/sections", &token, false).await;
+    assert_eq!(status, 200);
+    let page = "/library/sections/2/all?includeGuids=1&type=1\
+                &X-Plex-Container-Start=0&X-Plex-Container-Size=10";
+    assert!(
+        from_copy(&served.proxy, &sim.base_url, page, &token, false).await,
+        "the listing is the copy's"
+    );
+    assert_eq!(
+        sections_read() - before,
+        1,
+        "the tool's read, none of the copy's"
+    );
+    drop(served.stop);
+    served.task.await.unwrap();
+}
+
 /// How a page came through the gateway: the server's answer, the copy's, or a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Came {

@@ -60,7 +60,7 @@ pub struct UserSection {
 }
 
 /// The sections a user may see.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserSections {
     /// In the server's order.
     pub sections: Vec<UserSection>,

@@ -297,8 +297,12 @@ pub fn parse_sections(body: &Value) -> Vec<SectionInfo> {
         .collect()
 }
 
-/// A user's sections, from `/library/sections` read with their token (JSON).
+/// A user's sections, from `/library/sections` read with their token, in JSON or in the
+/// server's XML (the form a tool read it in: the copy takes a fresh one of either).
 fn user_sections(body: &[u8]) -> Option<UserSections> {
+    if body.trim_ascii_start().starts_with(b"<") {
+        return user_sections_xml(body);
+    }
     let v: Value = serde_json::from_slice(body).ok()?;
     let dirs = v.get("MediaContainer")?;
     let list = match dirs.get("Directory") {
@@ -321,6 +325,59 @@ fn user_sections(body: &[u8]) -> Option<UserSections> {
         });
     }
     Some(UserSections { sections })
+}
+
+/// [`user_sections`] from the XML form: each `Directory` the `MediaContainer` holds (not
+/// those nested deeper); `None` when the answer is not one, or a directory has no key.
+fn user_sections_xml(body: &[u8]) -> Option<UserSections> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut sections = Vec::new();
+    // Elements open above the one read: the container at 1, its directories at 2.
+    let mut depth = 0usize;
+    let mut container = false;
+    loop {
+        let (e, empty) = match reader.read_event_into(&mut buf).ok()? {
+            Event::Eof => break,
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                buf.clear();
+                continue;
+            }
+            _ => {
+                buf.clear();
+                continue;
+            }
+        };
+        match (depth, e.name().as_ref()) {
+            (0, b"MediaContainer") => container = true,
+            (0, _) => return None,
+            (1, b"Directory") => {
+                let attr = |name: &[u8]| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == name)
+                        .and_then(|a| a.unescape_value().ok())
+                        .map(|v| v.into_owned())
+                };
+                sections.push(UserSection {
+                    id: attr(b"key")?,
+                    title: attr(b"title").unwrap_or_default(),
+                    kind: attr(b"type").unwrap_or_default(),
+                    uuid: attr(b"uuid"),
+                });
+            }
+            _ => {}
+        }
+        if !empty {
+            depth += 1;
+        }
+        buf.clear();
+    }
+    container.then_some(UserSections { sections })
 }
 
 /// A string field, empty when absent or not a string.
@@ -438,6 +495,35 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A user's sections read alike from the JSON the copy asks for and the XML a tool read:
+    /// the container's directories only (a directory's own children are not sections).
+    #[test]
+    fn user_sections_from_json_and_xml_alike() {
+        let json = br#"{"MediaContainer": {"size": 2, "Directory": [
+            {"key": "1", "title": "Music & More", "type": "artist", "uuid": "u-1",
+             "Location": [{"id": 9, "path": "/m"}]},
+            {"key": 2, "title": "Films", "type": "movie"}
+        ]}}"#;
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<MediaContainer size="2" title1="Plex Library">
+<Directory key="1" title="Music &amp; More" type="artist" uuid="u-1"><Location id="9" path="/m" /></Directory>
+<Directory key="2" title="Films" type="movie"></Directory>
+</MediaContainer>"#;
+        let (from_json, from_xml) = (user_sections(json).unwrap(), user_sections(xml).unwrap());
+        assert_eq!(from_json, from_xml);
+        let ids: Vec<_> = from_xml.sections.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2"]);
+        assert_eq!(from_xml.sections[0].title, "Music & More");
+        assert_eq!(from_xml.sections[0].uuid.as_deref(), Some("u-1"));
+        let empty = br#"<MediaContainer size="0"></MediaContainer>"#;
+        assert!(user_sections(empty).unwrap().sections.is_empty());
+        assert!(user_sections(br#"<Response code="401"/>"#).is_none());
+        assert!(
+            user_sections(br#"<MediaContainer><Directory title="no key"/></MediaContainer>"#)
+                .is_none()
+        );
+    }
+
     #[test]
     fn sections_tracks_and_lenient_numbers() {
         let sections = json!({"MediaContainer": {"Directory": [
@@ -523,7 +609,10 @@ mod tests {
             .parse_user_sections(br#"{"MediaContainer":{"size":0}}"#)
             .unwrap();
         assert!(empty.ids().is_empty());
-        assert!(Plex.parse_user_sections(b"<MediaContainer/>").is_none());
+        // The server's XML reads alike (a tool's read of it); what is not its container, not.
+        let xml = Plex.parse_user_sections(b"<MediaContainer/>").unwrap();
+        assert!(xml.ids().is_empty());
+        assert!(Plex.parse_user_sections(b"<html><body/></html>").is_none());
     }
 
     #[test]
