@@ -135,10 +135,27 @@ impl<'a> Matcher<'a> {
         if outcome.band != Band::Reject {
             return outcome;
         }
-        self.by_either_half(query, scratch)
-            .or_else(|| self.by_length_alone(query))
-            .or_else(|| self.by_album_alone(query))
-            .or_else(|| self.by_artist_alone(query))
+        if let Some(offer) = self.by_either_half(query, scratch) {
+            return offer;
+        }
+        let prepared = Prepared::new(query);
+        // The act as the library knows it, and as the library spells it where the entry
+        // spells it another way: romanised by another convention or in another script
+        // ("Melina Mercouri" for "Melina Merkouri", "Kino" for `Кино`), as a translated
+        // title's entry often does. The offers below still need the length, the album or a
+        // title in another language to point at the song.
+        let mut artists = self.known_artists(&prepared);
+        for artist in self.similar_to_unknown(&prepared, scratch) {
+            if !artists.contains(&artist) {
+                artists.push(artist);
+            }
+        }
+        if artists.is_empty() {
+            return outcome;
+        }
+        self.by_length_alone(&prepared, &artists)
+            .or_else(|| self.by_album_alone(&prepared, &artists))
+            .or_else(|| self.by_artist_alone(query, &prepared, &artists))
             .unwrap_or(outcome)
     }
 
@@ -334,14 +351,9 @@ impl<'a> Matcher<'a> {
     /// and the length alone: the artist's one track within 2 s, no other song of the artist
     /// within 10 s, on the album the entry names if it names one. Never accepted: a song the
     /// library does not hold may have the length of one it does.
-    fn by_length_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
-        let duration = query.duration_ms.and_then(plausible_length)?;
-        let prepared = Prepared::new(query);
-        let artists = self.known_artists(&prepared);
-        if artists.is_empty() {
-            return None;
-        }
-        let block = || self.artist_tracks(&artists);
+    fn by_length_alone(&self, prepared: &Prepared, artists: &[u32]) -> Option<MatchOutcome> {
+        let duration = prepared.duration_ms.and_then(plausible_length)?;
+        let block = || self.artist_tracks(artists);
         // "Song (Live)" may be the plain "Song" of a live album not named live, which only
         // the length tells from the studio recording.
         let live_plain = |view: &ItemView<'_>| {
@@ -354,7 +366,7 @@ impl<'a> Matcher<'a> {
                 .view_masked(item, &self.mask)
                 .is_some_and(|view| {
                     view.kind() == ItemKind::Track
-                        && (self.kinds_agree(&prepared, &view) || live_plain(&view))
+                        && (self.kinds_agree(prepared, &view) || live_plain(&view))
                         && view
                             .duration_ms()
                             .is_some_and(|theirs| theirs.abs_diff(duration) <= limit)
@@ -380,17 +392,15 @@ impl<'a> Matcher<'a> {
     /// or "Song (Live)" on a live album whose titles are plain. Never accepted — the album
     /// may hold a song the library does not — but it is what a person confirming the list
     /// looks at.
-    fn by_album_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
-        let prepared = Prepared::new(query);
+    fn by_album_alone(&self, prepared: &Prepared, artists: &[u32]) -> Option<MatchOutcome> {
         let album = prepared.album.as_deref()?;
-        let artists = self.known_artists(&prepared);
         let live = prepared.title.version == VersionTags::LIVE;
-        let on_album = self.artist_tracks(&artists).filter(|item| {
+        let on_album = self.artist_tracks(artists).filter(|item| {
             self.index
                 .view_masked(*item, &self.mask)
                 .is_some_and(|view| {
                     view.kind() == ItemKind::Track
-                        && (live || self.kinds_agree(&prepared, &view))
+                        && (live || self.kinds_agree(prepared, &view))
                         && claims::same_release(album, view.album_norm())
                 })
         });
@@ -426,14 +436,17 @@ impl<'a> Matcher<'a> {
     /// entry's length is another's by 10 s or more, or it names an album the library holds
     /// for the artist without the song. Never accepted — the entry may name a song the
     /// library does not hold — but it is what a person confirming the list looks at.
-    fn by_artist_alone(&self, query: &TrackQuery) -> Option<MatchOutcome> {
-        let prepared = Prepared::new(query);
-        let artists = self.known_artists(&prepared);
-        let mut tracks = self.artist_tracks(&artists).filter(|item| {
+    fn by_artist_alone(
+        &self,
+        query: &TrackQuery,
+        prepared: &Prepared,
+        artists: &[u32],
+    ) -> Option<MatchOutcome> {
+        let mut tracks = self.artist_tracks(artists).filter(|item| {
             self.index
                 .view_masked(*item, &self.mask)
                 .is_some_and(|view| {
-                    view.kind() == ItemKind::Track && self.kinds_agree(&prepared, &view)
+                    view.kind() == ItemKind::Track && self.kinds_agree(prepared, &view)
                 })
         });
         let found = tracks.next()?;

@@ -2536,6 +2536,49 @@ fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
 }
 
 #[test]
+fn a_translated_title_is_offered_under_the_act_spelt_another_way() {
+    let index = library_of(&[
+        track("stars", "Ilona Markova", "Zvyozdy nad rekoy", "Sever", 214),
+        track("wind", "Ilona Markova", "Severnyy veter", "Sever", 251),
+        track("snow", "Ilona Markova", "Pervyy sneg", "Zima", 188),
+        track("krov", "Кольцо", "Красная нить", "Узел", 233),
+        track("dom", "Кольцо", "Дом у моря", "Узел", 276),
+    ]);
+    // The act romanised by another convention, or in Latin letters for the library's
+    // Cyrillic, and the title translated: the length or the album points at the song.
+    for (query, id) in [
+        (
+            entry("Ilona Markowa", "Stars over the River", None, Some(215)),
+            "stars",
+        ),
+        (
+            entry(
+                "Ilona Markowa",
+                "Stars over the River",
+                Some("Sever"),
+                Some(214),
+            ),
+            "stars",
+        ),
+        (
+            entry("Ilona Markowa", "First Snow", Some("Zima"), None),
+            "snow",
+        ),
+        (entry("Koltso", "The Red Thread", None, Some(233)), "krov"),
+    ] {
+        assert_offered(&index, query, id);
+    }
+    // Without a length or an album pointing at one song: nothing.
+    for query in [
+        entry("Ilona Markowa", "Stars over the River", None, None),
+        entry("Ilona Markowa", "Stars over the River", Some("Sever"), None),
+        entry("Koltso", "The Red Thread", None, Some(260)),
+    ] {
+        assert_rejected(&index, query);
+    }
+}
+
+#[test]
 fn a_title_followed_by_its_english_translation_is_read_as_the_title() {
     let index = library_of(&[
         track(
