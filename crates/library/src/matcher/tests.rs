@@ -2536,6 +2536,82 @@ fn a_title_in_another_language_is_offered_by_artist_and_length_alone() {
 }
 
 #[test]
+fn a_concert_album_named_by_its_place_holds_the_live_songs() {
+    let index = library_of(&[
+        track("studio", "Vera Holt", "Iron Gate Blues", "Holt", 171),
+        track(
+            "prison",
+            "Vera Holt",
+            "Iron Gate Blues",
+            "At Greystone Prison",
+            196,
+        ),
+        track(
+            "hall",
+            "Vera Holt",
+            "Lamplight",
+            "Vera Holt at Ashgrove Hall",
+            244,
+        ),
+        track("lamp", "Vera Holt", "Lamplight", "Holt", 230),
+        track(
+            "train",
+            "Vera Holt",
+            "Night Train",
+            "Vera Holt at Ashgrove Hall",
+            262,
+        ),
+    ]);
+    // "(Live)" on the album named, with or without the length: the album's plain title.
+    for (title, album, length, id) in [
+        (
+            "Iron Gate Blues (Live)",
+            "At Greystone Prison",
+            None,
+            "prison",
+        ),
+        (
+            "Iron Gate Blues (Live)",
+            "At Greystone Prison",
+            Some(196),
+            "prison",
+        ),
+        (
+            "Lamplight - Live",
+            "Vera Holt at Ashgrove Hall",
+            None,
+            "hall",
+        ),
+    ] {
+        assert_accepted(&index, entry("Vera Holt", title, Some(album), length), id);
+    }
+    // The studio song asked for is not the concert's, even where the library holds only the
+    // concert's.
+    assert_accepted(
+        &index,
+        entry("Vera Holt", "Iron Gate Blues", None, Some(171)),
+        "studio",
+    );
+    assert_offered(
+        &index,
+        entry("Vera Holt", "Night Train", None, None),
+        "train",
+    );
+    assert_offered(
+        &index,
+        entry("Vera Holt", "Night Train", None, Some(262)),
+        "train",
+    );
+    assert_eq!(
+        normalize::album_claims("At Greystone Prison"),
+        vec!["prison".to_string()]
+    );
+    for album in ["At Last", "At War with the Mystics", "Home at Night"] {
+        assert!(normalize::album_claims(album).is_empty(), "{album}");
+    }
+}
+
+#[test]
 fn a_translated_title_is_offered_under_the_act_spelt_another_way() {
     let index = library_of(&[
         track("stars", "Ilona Markova", "Zvyozdy nad rekoy", "Sever", 214),

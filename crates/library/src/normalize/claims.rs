@@ -438,6 +438,22 @@ pub fn album_claims(raw: &str) -> Vec<String> {
             }
         }
     }
+    concert_claims(&words, &mut claims);
+    claims
+}
+
+/// The claims of an album naming a concert without the word "live": by its place ("At
+/// Folsom Prison"), or in Portuguese, Spanish or Italian ("Ao Vivo", "En Directo").
+fn concert_claims(words: &[String], claims: &mut Vec<String>) {
+    // "At Folsom Prison", "Cheap Trick at Budokan", "At the Fillmore East", "At Carnegie
+    // Hall": a concert named by where it was played, which the album's tracks do not say.
+    // The place's word is the claim (carried by the same album however it is written), read
+    // as live ([`claim_kind`]).
+    if let Some(venue) = venue_of(words)
+        && !claims.iter().any(|claim| claim == "live" || claim == venue)
+    {
+        claims.push(venue.clone());
+    }
     // "Ao Vivo", "En Vivo", "En Directo", "Dal Vivo": "live" in Portuguese, Spanish and
     // Italian album names, claimed as "live" (which an English title carries) rather than
     // word by word.
@@ -458,7 +474,58 @@ pub fn album_claims(raw: &str) -> Vec<String> {
             claims.push("live".to_string());
         }
     }
-    claims
+}
+
+/// True for an album claim that says its recordings were played before an audience: "live",
+/// "unplugged", or a venue's word ([`venue_of`]).
+fn names_a_concert_claim(claim: &str) -> bool {
+    matches!(claim, "live" | "unplugged") || VENUES.contains(&claim)
+}
+
+/// Words for a hall, a prison or a well-known concert venue, which "at" before them makes the
+/// place of a concert.
+const VENUES: [&str; 24] = [
+    "prison",
+    "hall",
+    "theatre",
+    "theater",
+    "bowl",
+    "arena",
+    "stadium",
+    "ballroom",
+    "amphitheatre",
+    "amphitheater",
+    "coliseum",
+    "palladium",
+    "budokan",
+    "fillmore",
+    "apollo",
+    "olympia",
+    "vanguard",
+    "newport",
+    "montreux",
+    "quentin",
+    "folsom",
+    "marquee",
+    "paramount",
+    "philharmonic",
+];
+
+/// The word of an album that names a concert by its place: "at" and, within the three words
+/// after it, a word of [`VENUES`] ("At Folsom Prison", "Cheap Trick at Budokan"); none for
+/// "At Last" or "At War with the Mystics".
+fn venue_of(words: &[String]) -> Option<&String> {
+    words.iter().enumerate().find_map(|(at, word)| {
+        (word == "at")
+            .then(|| {
+                words
+                    .iter()
+                    .skip(at + 1)
+                    .take(3)
+                    .find(|next| VENUES.contains(&next.as_str()))
+            })
+            .flatten()
+    })
 }
 
 /// True when an album's bracket (`qualifier`) holds the years a compilation's hits span
@@ -477,7 +544,7 @@ fn spans_the_hits(qualifier: &str, album: &str) -> bool {
 pub fn names_a_concert(raw: &str) -> bool {
     album_claims(raw)
         .iter()
-        .any(|claim| matches!(claim.as_str(), "live" | "unplugged"))
+        .any(|claim| names_a_concert_claim(claim))
 }
 
 /// The kind of recording an album claim names, if it names one ("live", "alive" and "concert"
@@ -485,6 +552,7 @@ pub fn names_a_concert(raw: &str) -> bool {
 pub fn claim_kind(word: &str) -> VersionTags {
     match word {
         "alive" => VersionTags::LIVE,
+        venue if VENUES.contains(&venue) => VersionTags::LIVE,
         "remixes" | "remixed" => VersionTags::REMIX,
         "demos" => VersionTags::DEMO,
         "instrumentals" => VersionTags::INSTRUMENTAL,
@@ -514,12 +582,14 @@ pub fn title_may_name_recording(base: &str, raw: &str) -> bool {
 }
 
 /// True when an album (its normalised form and as written) may make claims ([`album_claims`]):
-/// a word that names recordings, or a bracket that starts with a digit (a year). A look that
-/// spares most albums the parse.
+/// a word that names recordings, "at" and a word for a concert venue, or a bracket that
+/// starts with a digit (a year). A look that spares most albums the parse.
 pub fn album_may_claim(normalized: &str, raw: &str) -> bool {
     normalized
         .split(' ')
         .any(|word| ALBUM_RECORDING_WORDS.contains(&word) || RECORDING_WORDS.contains(&word))
+        || (normalized.split(' ').any(|word| word == "at")
+            && normalized.split(' ').any(|word| VENUES.contains(&word)))
         || raw
             .as_bytes()
             .windows(2)
@@ -545,9 +615,7 @@ pub fn claims_kinds(claims: &[String]) -> VersionTags {
 pub fn album_kinds_and_concert(album: &str) -> (VersionTags, bool) {
     let claims = album_claims(album);
     let kinds = claims_kinds(&claims);
-    let concert = claims
-        .iter()
-        .any(|claim| matches!(claim.as_str(), "live" | "unplugged"));
+    let concert = claims.iter().any(|claim| names_a_concert_claim(claim));
     (kinds, concert)
 }
 
