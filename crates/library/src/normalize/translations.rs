@@ -326,9 +326,7 @@ pub fn without_translation(raw: &str) -> Option<&str> {
     }
     let head_foreign = script_of(head) == Script::Other
         || head.chars().any(|c| c.is_alphabetic() && !c.is_ascii())
-        || head_words
-            .iter()
-            .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()));
+        || head_words.iter().any(|w| other_language_word(w));
     let head_english = head_words
         .iter()
         .any(|w| ENGLISH_WORDS.contains(&w.as_str()));
@@ -336,9 +334,7 @@ pub fn without_translation(raw: &str) -> Option<&str> {
         && tail_words
             .iter()
             .any(|w| ENGLISH_WORDS.contains(&w.as_str()))
-        && !tail_words
-            .iter()
-            .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()));
+        && !tail_words.iter().any(|w| other_language_word(w));
     let repeats = tail_words
         .iter()
         .any(|w| !ENGLISH_WORDS.contains(&w.as_str()) && head_words.contains(w));
@@ -375,9 +371,7 @@ pub fn read_as_two_languages(a: &str, b: &str) -> bool {
     }
     let foreign = |raw: &str| {
         raw.chars().any(|c| c.is_alphabetic() && !c.is_ascii())
-            || words_of(raw)
-                .iter()
-                .any(|w| OTHER_LANGUAGE_WORDS.contains(&w.as_str()))
+            || words_of(raw).iter().any(|w| other_language_word(w))
     };
     foreign(a) != foreign(b)
 }
@@ -464,6 +458,33 @@ const OTHER_LANGUAGE_WORDS: &[&str] = &[
     "os", "da", "nao", "meu", "minha", "eu", "voce", "em", "coracao",
 ];
 
+/// More words English has not: of the five languages above, then of Dutch, Swedish,
+/// Norwegian and Danish, Finnish, Polish and Czech, Romanian, Turkish and Hungarian (as
+/// normalising writes them, without their accents), so a title in one of those languages
+/// whose accents an export dropped, or that has none, still reads as another language. Left
+/// out: words English titles carry too ("de", "van", "den", "til", "com", "come", "solo", "ben",
+/// "na") and those an English contraction becomes ("im" for "I'm").
+const MORE_OTHER_LANGUAGE_WORDS: &[&str] = &[
+    "es", "te", "entre", "dos", "sin", "con", "amor", "nunca", "siempre", "todo", "nada", "cuando",
+    "quiero", "ella", "per", "sei", "questa", "quando", "sempre", "niente", "tutto", "senza",
+    "cuore", "sem", "tudo", "saudade", "auch", "kein", "keine", "wenn", "noch", "immer", "nur",
+    "alles", "schon", "zu", "ce", "pour", "tout", "toujours", "mais", "au", "aux", "cette", "suis",
+    "en", "het", "een", "niet", "ik", "mijn", "zijn", "jij", "wij", "jou", "naar", "voor", "nooit",
+    "altijd", "liefde", "geen", "ook", "maar", "nog", "bij", "och", "jag", "det", "inte", "ett",
+    "som", "mig", "dig", "karlek", "vill", "allt", "aldrig", "mitt", "og", "jeg", "ikke", "meg",
+    "deg", "aldri", "hvor", "hvad", "ja", "ei", "olen", "sinua", "minua", "rakkaus", "kuin",
+    "niin", "nie", "jest", "sie", "ze", "jak", "czy", "mnie", "ciebie", "milosc", "jsem", "neni",
+    "laska", "si", "nu", "din", "pe", "iubire", "dragoste", "mea", "bir", "ve", "seni", "beni",
+    "bana", "sana", "gibi", "benim", "senin", "yok", "az", "egy", "nem", "hogy", "vagy",
+    "szerelem",
+];
+
+/// True for a word of another language than English ([`OTHER_LANGUAGE_WORDS`],
+/// [`MORE_OTHER_LANGUAGE_WORDS`]).
+fn other_language_word(word: &str) -> bool {
+    OTHER_LANGUAGE_WORDS.contains(&word) || MORE_OTHER_LANGUAGE_WORDS.contains(&word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +503,31 @@ mod tests {
         );
         assert_eq!(translated_title(&t("Changes"), &[n("David Bowie")]), None);
         assert_eq!(translated_title(&t("Lantern Ferry"), &[n("BTS")]), None);
+    }
+
+    #[test]
+    fn a_european_title_without_accents_reads_as_another_language() {
+        for (own, english) in [
+            ("Dragostea din tei", "Love from the Linden Trees"),
+            ("Entre dos aguas", "Between Two Waters"),
+            ("Dromen zijn bedrog", "Dreams Are Deceit"),
+            ("Det gor ont", "It Hurts"),
+            ("Jeg elsker deg", "I Love You"),
+            ("Nie placz Ewka", "Don't Cry, Ewka"),
+            ("Seni seviyorum", "I Love You"),
+        ] {
+            assert!(read_as_two_languages(own, english), "{own} / {english}");
+        }
+        // English titles, and words English titles carry too, read as English.
+        for (a, b) in [
+            ("I'm Still Standing", "Come Together"),
+            ("Solo", "Den of Thieves"),
+            ("Ben", "Til Tuesday"),
+            ("I've Been Everywhere", "Comes Alive"),
+            ("We'll Meet Again", "Dot Com Blues"),
+        ] {
+            assert!(!read_as_two_languages(a, b), "{a} / {b}");
+        }
     }
 
     #[test]
