@@ -2163,6 +2163,25 @@ fn a_soundtrack_credited_to_another_of_its_makers_is_found_by_title_and_length()
 }
 
 #[test]
+fn a_scanned_cl_whose_l_is_misread_is_read_as_the_library_spells_it() {
+    let index = library_of(&[
+        track("clover", "Ivy Falcon", "Clover", "Meadowline", 214),
+        track("cliffs", "Ivy Falcon", "Chalk Cliffs", "Meadowline", 251),
+        track("dover", "Ivy Falcon", "Dover", "Meadowline", 199),
+    ]);
+    // The "l" of "cl" read as "I" or "1", in the title and in the credit at once.
+    for (artist, title, id) in [
+        ("Ivy FaIcon", "CIover", "clover"),
+        ("Ivy Fa1con", "C1over", "clover"),
+        ("Ivy FaIcon", "Chalk CIiffs", "cliffs"),
+    ] {
+        assert_accepted(&index, entry(artist, title, None, None), id);
+    }
+    // "Dover" is not "Clover" misread.
+    assert_accepted(&index, entry("Ivy FaIcon", "Dover", None, None), "dover");
+}
+
+#[test]
 fn a_scan_of_a_short_word_or_a_bracketed_opening_is_read_as_the_library_spells_it() {
     let index = library_of(&[
         track("tide", "Gables", "Low Tide Waltz", "Shoals", 200),

@@ -745,6 +745,8 @@ pub fn names_a_compilation(album: &str) -> bool {
 /// assert!(spelt_alike("marrow s", "marrow 5", "Marrow 5"));
 /// assert!(spelt_alike("sundav rnoming", "sunday morning", "Sunday Morning"));
 /// assert!(spelt_alike("come back novv", "come back now", "Come Back Now"));
+/// assert!(spelt_alike("ciocks", "clocks", "Clocks"));
+/// assert!(spelt_alike("coldpiay", "coldplay", "Coldplay"));
 /// assert!(!spelt_alike("torn notes", "bum notes", "Bum Notes"));
 /// assert!(!spelt_alike("toe jam", "to jam", "To Jam"));
 /// ```
@@ -784,8 +786,8 @@ pub fn spelt_alike(ours: &str, theirs: &str, theirs_raw: &str) -> bool {
 
 /// A normalised text as an OCR may have read it, each confusable letter in one form: `1`,
 /// `i` and `l` as `l`, `0` as `o`, `5` as `s` beside a letter or alone, `y` as `v`, `rn` and
-/// `vv` as `m` and `w`, and inside a word of six letters or more `cl` as `d` ("clone" and
-/// "done" stay apart); and how many pairs were read as one letter.
+/// `vv` as `m` and `w`, and inside a word of six letters or more `cl` (and `ci`, `c1`, its `l`
+/// misread) as `d` ("clone" and "done" stay apart); and how many pairs were read as one letter.
 fn ocr_folded(text: &str) -> (String, usize) {
     let mut folded = String::with_capacity(text.len());
     let mut pairs = 0;
@@ -811,7 +813,8 @@ fn ocr_folded(text: &str) -> (String, usize) {
                     pairs += 1;
                     continue;
                 }
-                ('c', Some('l')) if long => {
+                // "ci" and "c1" too: "i" and "1" are the "l" of "cl" misread ("CIocks").
+                ('c', Some('l' | 'i' | '1')) if long => {
                     folded.push('d');
                     i += 2;
                     pairs += 1;
