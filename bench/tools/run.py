@@ -53,6 +53,11 @@ JELLYFIN_VERSION = ENV.get("JELLYFIN_VERSION", "10.11.11")
 WITH_EMBY = SERVER == "emby" or any(t in EMBY.values() for t in TOOLS)
 NAMES = {"shared": ENV.get("SHARED_USER", "alice"), "new": ENV.get("SHARED_USER", "alice"),
          "restricted": ENV.get("RESTRICTED_USER", "carol")}
+# What an invited Plex user reaches the server with: `account`, their plex.tv account token (as
+# Plex has given invited users since 2026), or `server`, a server-scoped token (before it).
+PLEX_SHARED_TOKENS = ENV.get("PLEX_SHARED_TOKENS", "account")
+if PLEX_SHARED_TOKENS not in ("account", "server"):
+    raise SystemExit(f"PLEX_SHARED_TOKENS={PLEX_SHARED_TOKENS}: account or server")
 
 
 def log(msg):
@@ -101,7 +106,10 @@ class Sim:
     def user(self, kind):
         if kind == "owner":
             return next(u for u in self.users if u["owner"])
-        return next(u for u in self.users if u["name"] == NAMES[kind])
+        user = next(u for u in self.users if u["name"] == NAMES[kind])
+        if PLEX_SHARED_TOKENS == "account" and not user["home"] and user.get("plex_account_token"):
+            user = dict(user, plex_token=user["plex_account_token"])
+        return user
 
     def stats(self):
         return requests.get(self.url["plex"] + "/_sim/stats").json()

@@ -54,7 +54,9 @@
 # labelled extra variant with them off (the passes' own cost alone), never the headline. For
 # each tool and user kind — new (SHARED_USER, alice, making their first request), owner, shared
 # (SHARED_USER, who sees every library, having made one request before), restricted
-# (RESTRICTED_USER, carol: Plex label filters, Jellyfin blocked tags; one request before) — the
+# (RESTRICTED_USER, carol: Plex label filters, Jellyfin blocked tags; one request before), an
+# invited Plex user with their plex.tv account token as since 2026 (PLEX_SHARED_TOKENS=server:
+# a server-scoped token, as before), the simulator's plex.tv holding their share — the
 # pass runs (a) direct, (b) through cachearr cold: restarted on a copy of the kept data
 # directory, so the index loads from its snapshot and nothing is cached, and (c) warm: the same
 # pass again. The server's requests are the simulator's /_sim/stats, reset before each run and

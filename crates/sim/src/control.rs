@@ -12,7 +12,7 @@
 //! | `POST /_sim/library/remove` | `{"ids":[1,2]}` removes the items and their descendants |
 //! | `POST /_sim/library/rename` | `{"id":1,"title":"…"}` |
 //! | `POST /_sim/library/refresh` | `{"section":1}` runs a scan (activity events) |
-//! | `GET /_sim/tokens` | every user with name, password, Plex token, Jellyfin token and id, sections, restrictions (Plex share filters, Jellyfin policy) |
+//! | `GET /_sim/tokens` | every user with name, password, Plex token and plex.tv account token, Jellyfin token and id, sections, restrictions (Plex share filters, Jellyfin policy) |
 //! | `POST /_sim/tokens/revoke` | `{"token":"…"}`: the server refuses that token (401) until it is restored |
 //! | `POST /_sim/tokens/restore` | `{"token":"…"}`: the server accepts it again |
 //! | `POST /_sim/clock/advance?secs=N` | moves the server's clock on (the times of plays, edits and events made from then on), as a benchmark moves a gateway's in its measurement mode |
@@ -466,9 +466,9 @@ async fn refresh(State(sim): State<Sim>, body: axum::body::Bytes) -> Response {
 }
 
 async fn tokens(State(sim): State<Sim>) -> Json<serde_json::Value> {
-    let state = sim.state();
-    let users: Vec<serde_json::Value> = state
-        .users()
+    let users = sim.state().users().to_vec();
+    let plextv = sim.plextv();
+    let users: Vec<serde_json::Value> = users
         .iter()
         .map(|u| {
             json!({
@@ -477,6 +477,9 @@ async fn tokens(State(sim): State<Sim>) -> Json<serde_json::Value> {
                 "password": u.password,
                 "owner": u.is_owner,
                 "plex_token": u.plex_token,
+                // What an invited user reaches the server with since 2026 (the owner's is
+                // the server token; a managed user has no account of their own).
+                "plex_account_token": plextv.account_token(u),
                 "jellyfin_token": u.jellyfin_token,
                 "jellyfin_id": u.jellyfin_id,
                 "emby_token": u.emby_token(),
