@@ -536,7 +536,8 @@ async fn walk_from_copy(
     // the second): a lone request is cheaper at the server than the reads the copy needs.
     let walked = (walk.place(answers, &folded, &index)).or_declined(Declined::NotIndexed)?;
     let turn = Turn::of(state, handle.frames(), &walk, &walked, server, probing);
-    if turn.leaves_to_server(state, &walk, server.is_some(), &folded) {
+    let answered_as_owner = answered_as_owner(state, answers, &walk).await;
+    if turn.leaves_to_server(state, &walk, server.is_some(), &folded, answered_as_owner) {
         return Err(Declined::FirstMisses);
     }
     let sections = (user_sections(reads, up, user).await).or_declined(Declined::SectionsUnknown)?;
@@ -604,6 +605,23 @@ async fn walk_from_copy(
         (&shape, &proof_key),
         &up.name,
     )
+}
+
+/// Whether the copy answers this walk's user as it answers the owner, needing no count to
+/// prove a section whole: the owner, or a user whose share (read where the server reads it)
+/// hides nothing in any section the server lists to them. Asked only of the walks a proof
+/// would make too dear for anyone else (a count, a recently-added list).
+async fn answered_as_owner(
+    state: &LoaderState,
+    answers: &dyn CopyAnswers,
+    walk: &walk::Walk,
+) -> bool {
+    let (reads, up, user) = (&state.reads, &state.up, &state.user);
+    if is_owner(reads, up, user) {
+        return true;
+    }
+    (walk.is_recent() || walk.is_count(answers, &state.client_headers))
+        && super::visibility::shown_everything_by_share(reads, up, user).await
 }
 
 /// What the server's answer `server` shows of its frame (`Err`: a shape the copy cannot
@@ -715,35 +733,37 @@ impl Turn {
     }
 
     /// Whether the copy leaves this miss to the server before reading anything for it
-    /// (`served`: the server's answer to it is given, to learn from).
+    /// (`served`: the server's answer to it is given, to learn from; `as_owner`: the user
+    /// is the owner, or sees everything the owner does by [`answered_as_owner`]).
     fn leaves_to_server(
         self,
         state: &LoaderState,
         walk: &walk::Walk,
         served: bool,
         folded: &FoldedTitles,
+        as_owner: bool,
     ) -> bool {
         let first_misses = self.before < self.wanted && !self.learnt_next;
         if first_misses && !self.near {
             return true;
         }
         // A count (a listing's page of at most one item) answered from its first miss would
-        // cost a user other than the owner the proof that the section is whole first: the
-        // counts of its kinds, the very reads tools make. The server answers theirs.
-        let (reads, up, headers) = (&state.reads, &state.up, &state.client_headers);
-        let owner = is_owner(reads, up, &state.user);
+        // cost a user the owner's view is not known to be (by their share) the proof that the
+        // section is whole first: the counts of its kinds, the very reads tools make. The
+        // server answers theirs.
+        let (up, headers) = (&state.up, &state.client_headers);
         if first_misses
             && cachearr_dialect::of(up.profile)
                 .answers()
                 .is_some_and(|answers| walk.is_count(answers, headers))
-            && !owner
+            && !as_owner
         {
             return true;
         }
-        // A recently-added list spans every section the user sees: for anyone but the owner
-        // the proofs that each is whole (two counts a kind) cost the server more than the list
-        // they would spare it, so the server answers theirs.
-        if walk.is_recent() && !owner {
+        // A recently-added list spans every section the user sees: for such a user the proofs
+        // that each is whole (two counts a kind) cost the server more than the list they would
+        // spare it, so the server answers theirs.
+        if walk.is_recent() && !as_owner {
             return true;
         }
         // A listing's last page ends its walk: learning from it (the user's sections, the

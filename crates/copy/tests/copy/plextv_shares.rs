@@ -396,3 +396,60 @@ async fn plex_a_tightened_share_drops_the_answers_kept_for_its_user() {
         "alice was shown {hidden}: {cs}"
     );
 }
+
+/// A Tautulli-style round (each section's count of each kind, the home screen's recently
+/// added lists; XML) as an invited user whose share filters nothing: once the probes proved
+/// the shapes, every answer is the copy's from her first request, as the owner's are — no
+/// count of hers is sent to prove her sections whole, her share says it — and the server's
+/// own for her. carol, whose share filters her music, gets the server's music counts.
+#[tokio::test]
+async fn plex_an_unfiltered_shares_counts_and_recent_lists_are_the_copys_at_once() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let run = start(clock.clone()).await;
+    let frames = run.data.path().join("library").join("plex.frames.json");
+    eventually(
+        "the probes' frames are kept",
+        Duration::from_secs(60),
+        async || {
+            clock.advance(Duration::from_millis(200));
+            frames.exists()
+        },
+    )
+    .await;
+    let xml = |base: &str, path: &str, token: &str| {
+        let request = run.client.get(format!("{base}{path}"));
+        request.header("X-Plex-Token", token.to_owned()).send()
+    };
+    let mut round: Vec<String> = ["1", "2", "8"]
+        .iter()
+        .map(|t| format!("/hubs/home/recentlyAdded?X-Plex-Container-Start=0&X-Plex-Container-Size=50&type={t}"))
+        .collect();
+    for (section, types) in [("1", &[8, 9, 10][..]), ("2", &[1]), ("3", &[2, 3, 4])] {
+        for t in types {
+            round.push(format!(
+                "/library/sections/{section}/all?X-Plex-Container-Start=0&X-Plex-Container-Size=1&type={t}"
+            ));
+        }
+    }
+    let alice = account_token(&run, "alice");
+    for path in &round {
+        let via = xml(&run.proxy, path, &alice).await.unwrap();
+        assert_eq!(via.status(), 200, "{path}");
+        let status = via.headers()["cache-status"].to_str().unwrap().to_owned();
+        let via = via.text().await.unwrap();
+        let direct = xml(&run.sim.base_url, path, &alice).await.unwrap();
+        sim_gateway::assert_same_answer(&via, &direct.text().await.unwrap(), path);
+        assert!(status.ends_with("detail=copy"), "alice {path}: {status}");
+    }
+    let carol = account_token(&run, "carol");
+    let music = "/library/sections/1/all?X-Plex-Container-Start=0&X-Plex-Container-Size=1&type=10";
+    let via = xml(&run.proxy, music, &carol).await.unwrap();
+    let status = via.headers()["cache-status"].to_str().unwrap().to_owned();
+    let via = via.text().await.unwrap();
+    let direct = xml(&run.sim.base_url, music, &carol).await.unwrap();
+    sim_gateway::assert_same_answer(&via, &direct.text().await.unwrap(), music);
+    assert!(
+        !status.ends_with("detail=copy"),
+        "carol's filtered music: {status}"
+    );
+}
