@@ -21,6 +21,16 @@ use serde_json::Value;
 use crate::model::library::{SectionInfo, UserSections};
 use crate::model::restriction::{Marks, Restriction};
 
+/// A parent of a section's leaves that frame probes may read ([`ServerLibrary::frame_probes`]):
+/// a season (its series the grandparent), an album (its artist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeParent<'a> {
+    /// The parent's id.
+    pub id: &'a str,
+    /// Its own parent's id, where the index knows it.
+    pub grandparent: Option<&'a str>,
+}
+
 /// How the library index reads one server. See the module docs.
 pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// What the server's library is as plain data: its paths and what the crawl keeps.
@@ -91,9 +101,15 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
 
     /// Reads whose server answers teach the library copy the frames of the walks tools make
     /// first (`upstream_index::answer::probe`), for a section with id `section` of `kind` (the
-    /// index's word), given some parents of its leaves chosen to differ from one another:
-    /// each a path and whether it asks for JSON. Empty: nothing is learnt ahead.
-    fn frame_probes(&self, _section: &str, _kind: &str, _parents: &[&str]) -> Vec<(String, bool)> {
+    /// index's word), given some parents of its leaves chosen to differ from one another
+    /// (each with its own parent, where it has one): each a path and whether it asks for
+    /// JSON. Empty: nothing is learnt ahead.
+    fn frame_probes(
+        &self,
+        _section: &str,
+        _kind: &str,
+        _parents: &[ProbeParent<'_>],
+    ) -> Vec<(String, bool)> {
         Vec::new()
     }
 

@@ -11,7 +11,7 @@ use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
 use super::Jellyfin;
-use crate::library::{ItemsRequest, LibraryFacts, ServerLibrary};
+use crate::library::{ItemsRequest, LibraryFacts, ProbeParent, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
 use crate::model::restriction::{Marks, Restriction};
 use crate::server_json::{json_number, json_text, records_of};
@@ -127,6 +127,15 @@ impl ServerLibrary for Jellyfin {
         ))
     }
 
+    fn frame_probes(
+        &self,
+        _section: &str,
+        kind: &str,
+        parents: &[ProbeParent<'_>],
+    ) -> Vec<(String, bool)> {
+        frame_probes(kind, parents)
+    }
+
     /// Each library's items of each indexed type in one page (the `BaseItemDto`s the crawl
     /// keeps; series and seasons are not read).
     fn whole_listing_paths(&self, sections: &Value) -> Vec<String> {
@@ -183,6 +192,22 @@ pub fn page_path(
 /// Formats Unix seconds as `2024-01-02T03:04:05Z` (a `MinDateLastSaved` value).
 pub fn format_iso8601(seconds: i64) -> String {
     format!("{}Z", cachearr_serverfmt::jellyfin::utc_date_time(seconds))
+}
+
+/// The reads `ServerLibrary::frame_probes` names for Jellyfin: a series' seasons and one
+/// season's episodes as a request manager's scan reads them (`/Shows/{id}/Seasons`, then
+/// `/Shows/{id}/Episodes?seasonId=…` for each season, no other option), for each season
+/// given with its series. A tool's series walk with other options (a per-user `Fields`
+/// list) is proven on its own answers. Other libraries' walks are not the copy's.
+pub fn frame_probes(kind: &str, seasons: &[ProbeParent<'_>]) -> Vec<(String, bool)> {
+    if kind != "shows" {
+        return Vec::new();
+    }
+    let with_series = || seasons.iter().filter_map(|s| Some((s.id, s.grandparent?)));
+    let series = with_series().map(|(_, series)| format!("/Shows/{series}/Seasons"));
+    let episodes =
+        with_series().map(|(season, series)| format!("/Shows/{series}/Episodes?seasonId={season}"));
+    series.chain(episodes).map(|path| (path, true)).collect()
 }
 
 /// The index's word for a library kind as `/UserViews` names it (`CollectionType`).
@@ -426,6 +451,41 @@ mod tests {
             Some(1_714_564_800)
         );
         assert_eq!(parse_iso8601("garbage"), None);
+    }
+
+    /// A show library's probes read each season's series' seasons and the season's episodes
+    /// as a request manager's scan asks them; a season without its series, and other
+    /// libraries, are probed with nothing.
+    #[test]
+    fn show_libraries_probe_their_series_seasons_and_episodes() {
+        let seasons = [
+            ProbeParent {
+                id: "s1",
+                grandparent: Some("a"),
+            },
+            ProbeParent {
+                id: "s2",
+                grandparent: Some("b"),
+            },
+            ProbeParent {
+                id: "s3",
+                grandparent: None,
+            },
+        ];
+        let probes = Jellyfin.frame_probes("lib", "shows", &seasons);
+        let expected = [
+            "/Shows/a/Seasons",
+            "/Shows/b/Seasons",
+            "/Shows/a/Episodes?seasonId=s1",
+            "/Shows/b/Episodes?seasonId=s2",
+        ];
+        assert_eq!(
+            probes,
+            expected.map(|p| (p.to_string(), true)).to_vec(),
+            "{probes:?}"
+        );
+        assert!(Jellyfin.frame_probes("lib", "movies", &seasons).is_empty());
+        assert!(Jellyfin.frame_probes("lib", "music", &seasons).is_empty());
     }
 
     #[test]

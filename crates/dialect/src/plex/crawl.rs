@@ -11,7 +11,7 @@ use cachearr_library::{ItemKind, ItemRecord};
 use serde_json::Value;
 
 use super::Plex;
-use crate::library::{ItemsRequest, LibraryFacts, ServerLibrary};
+use crate::library::{ItemsRequest, LibraryFacts, ProbeParent, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
 use crate::server_json::{json_number, json_text, records_of};
 
@@ -90,8 +90,14 @@ impl ServerLibrary for Plex {
         }
     }
 
-    fn frame_probes(&self, section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
-        frame_probes(section, kind, parents)
+    fn frame_probes(
+        &self,
+        section: &str,
+        kind: &str,
+        parents: &[ProbeParent<'_>],
+    ) -> Vec<(String, bool)> {
+        let ids: Vec<&str> = parents.iter().map(|p| p.id).collect();
+        frame_probes(section, kind, &ids)
     }
 
     fn parents_by_ids_path(&self, section: &str, type_param: &str, ids: &[&str]) -> Option<String> {

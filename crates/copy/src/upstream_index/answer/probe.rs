@@ -1,6 +1,6 @@
 //! Frames learnt ahead: once the index is installed, a few reads of the owner's that tools
-//! make first (a section's first pages, some parents' children, each kind's count, in each
-//! format) are sent to
+//! make first (a section's first pages, some parents' children or a series' seasons and
+//! episodes, each kind's count, in each format) are sent to
 //! the server and learnt from as a walk's misses are ([`frame`](super::frame)): each server
 //! answer narrows the frame of its shape and proves it, on parents chosen to differ from one
 //! another (other shows or artists, other season or disc numbers), so that the readings a
@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use cachearr_dialect::library::ProbeParent;
 use cachearr_engine::Fill;
 use cachearr_library::{ItemKind, LibraryIndex, Visibility};
 use http::HeaderMap;
@@ -55,7 +56,13 @@ pub(crate) async fn learn_frames(
     let mut sent: Vec<(String, bool)> = Vec::new();
     for section in handle.sections().iter() {
         let parents = distinct_parents(&index, &folded, &section.id, PARENTS);
-        let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+        let parents: Vec<ProbeParent<'_>> = parents
+            .iter()
+            .map(|p| ProbeParent {
+                id: &p.id,
+                grandparent: p.grandparent.as_deref(),
+            })
+            .collect();
         for (path, json) in library.frame_probes(&section.id, &section.kind, &parents) {
             if sent.iter().any(|(p, j)| *p == path && *j == json) {
                 continue;
@@ -91,7 +98,7 @@ fn distinct_parents(
     folded: &FoldedTitles,
     section: &str,
     n: usize,
-) -> Vec<String> {
+) -> Vec<Parent> {
     let everything = Visibility::everything();
     let leaves = folded.all(&[ItemKind::Episode, ItemKind::Track], &[section]);
     let mut seen: Vec<Parent> = Vec::new();
@@ -132,10 +139,11 @@ fn distinct_parents(
             }
         }
     }
-    chosen.into_iter().map(|c| c.id.clone()).collect()
+    chosen.into_iter().cloned().collect()
 }
 
 /// A parent of a section's leaves, as the index tells it.
+#[derive(Clone)]
 struct Parent {
     id: String,
     grandparent: Option<String>,
