@@ -597,6 +597,17 @@ impl SavedSource {
     }
 }
 
+/// The routes a [`Shape`] names: Plex's walks', and Jellyfin's series walks
+/// (`super::series`).
+const ROUTES: &[&str] = &[
+    "children",
+    "allLeaves",
+    "all",
+    "recent",
+    "Shows/Seasons",
+    "Shows/Episodes",
+];
+
 /// The `&'static` form of a route or order name read back from disk.
 fn known(name: &str, names: &[&'static str]) -> Option<&'static str> {
     names.iter().copied().find(|n| *n == name)
@@ -631,7 +642,7 @@ impl SavedFrame {
     /// The shape and its frame; `None` for a name this build does not know.
     fn restored(&self) -> Option<(Shape, Frame)> {
         let shape = Shape {
-            route: known(&self.route, &["children", "allLeaves", "all", "recent"])?,
+            route: known(&self.route, ROUTES)?,
             section: self.section.clone(),
             kind: self.kind,
             order: known(&self.order, &["", "id", "id:desc", "addedAt:desc"])?,
@@ -931,6 +942,41 @@ mod tests {
         );
         // What was learnt since the restart is not overwritten by what is read back.
         assert_eq!(restarted.restore(&saved), 0);
+    }
+
+    /// A series walk's frame (its headers alone) proven before a restart is proven after it.
+    #[test]
+    fn a_series_walk_frame_kept_on_disk_is_proven_after_a_restart() {
+        let frames = Frames::default();
+        let seasons = Shape {
+            route: "Shows/Seasons",
+            json: true,
+            ..shape()
+        };
+        let seen = Observed {
+            attrs: Vec::new(),
+            headers: vec![("content-type".into(), "application/json".into())],
+        };
+        for series in ["a", "b"] {
+            frames.learn(&seasons, &seen, &Sources::default(), "jellyfin");
+            frames.proof(&seasons, &format!("{series}/"), true, "jellyfin");
+        }
+        let text = serde_json::to_string(&frames.saved()).unwrap();
+
+        let restarted = Frames::default();
+        let saved: Vec<SavedFrame> = serde_json::from_str(&text).unwrap();
+        assert_eq!(restarted.restore(&saved), 1);
+        let frame = restarted.proven(&seasons).unwrap();
+        assert_eq!(frame.headers(), seen.headers.as_slice());
+        let like = ShapeLike {
+            route: "Shows/Seasons",
+            kind: Some(ItemKind::Episode),
+            order: "",
+            json: true,
+            guids: false,
+            paged: false,
+        };
+        assert!(restarted.proven_near("3", &like));
     }
 
     #[test]
