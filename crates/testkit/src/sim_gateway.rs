@@ -247,15 +247,36 @@ pub async fn restarted_after_probes(
     configure: impl Fn(&mut Config),
     build: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
 ) -> (Served, tempfile::TempDir) {
+    restarted_after_probes_of(sim, Profile::Plex, configure, build).await
+}
+
+/// [`restarted_after_probes`] for a gateway of `profile` (its upstream named after it),
+/// holding the token of the simulator's owner on that server.
+pub async fn restarted_after_probes_of(
+    sim: &TestServer,
+    profile: Profile,
+    configure: impl Fn(&mut Config),
+    build: impl FnOnce(GatewayBuilder) -> GatewayBuilder,
+) -> (Served, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
+    let owner = {
+        let state = sim.sim.state();
+        let owner = &state.users()[0];
+        match profile {
+            Profile::Plex => sim.token.clone(),
+            Profile::Jellyfin | Profile::Emby => owner.jellyfin_token.clone(),
+            Profile::Http => panic!("the simulator speaks no generic HTTP API"),
+        }
+    };
     let config = |dir: &std::path::Path| {
-        let mut c = loopback_config(Profile::Plex, &sim.base_url, dir);
-        c.upstreams[0].token = Some(sim.token.clone());
+        let mut c = loopback_config(profile, &sim.base_url, dir);
+        c.upstreams[0].token = Some(owner.clone());
         configure(&mut c);
         c
     };
     let served = serve(gateway_builder(config(data.path()))).await;
-    let frames = data.path().join("library").join("plex.frames.json");
+    let upstream = config(data.path()).upstreams[0].name.clone();
+    let frames = (data.path().join("library")).join(format!("{upstream}.frames.json"));
     let wait = std::time::Duration::from_secs(60);
     eventually("the probed frames are kept", wait, || async {
         frames.exists()
@@ -271,7 +292,7 @@ pub async fn restarted_after_probes(
     eventually("the restarted gateway has caught up", wait, || async {
         served
             .gateway
-            .feed("plex")
+            .feed(&upstream)
             .is_none_or(|feed| !feed.catching_up())
     })
     .await;

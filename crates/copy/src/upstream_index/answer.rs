@@ -568,10 +568,9 @@ async fn walk_from_copy(
         params,
     } = &walk
     {
-        if turn.learnt_next {
-            return Err(Declined::FrameUnproven);
-        }
-        let value = ctx.show_walk(series, *seasons, params, server).await?;
+        let value = ctx
+            .show_walk(series, *seasons, params, server, turn)
+            .await?;
         // Read again since the copy was asked: an answer from before a change is not kept.
         if handle.has_stale() {
             return Err(Declined::ItemChanged);
@@ -718,7 +717,7 @@ impl Turn {
         let near = server.is_none()
             && cachearr_dialect::of(state.up.profile)
                 .answers()
-                .and_then(|answers| walk.like(answers, &state.client_headers, json))
+                .and_then(|answers| walk.like(answers, &state.client_headers, json, user.hash))
                 .is_some_and(|like| {
                     let section = walked.split('/').next().unwrap_or_default();
                     frames.proven_near(section, &like)

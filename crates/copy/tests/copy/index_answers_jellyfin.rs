@@ -643,10 +643,15 @@ async fn start_crawled_with(
         configure(&mut c.upstreams[0]);
     })
     .await;
+    // The build ends with the frame probes (`copy.probing`): a test's changes made on the
+    // server meanwhile would meet the probes' proofs.
     eventually(
         "the crawl builds the index",
         std::time::Duration::from_secs(300),
-        async || r.gateway.index("jellyfin").unwrap().ready().is_some(),
+        async || {
+            let index = r.gateway.index("jellyfin").unwrap();
+            index.ready().is_some() && !index.status().copy.probing
+        },
     )
     .await;
     r
@@ -1482,4 +1487,78 @@ async fn a_series_episodes_paged_are_written_ahead_by_the_copy() {
         written >= (episodes - first_hit) as u64,
         "{written}: {came:?}"
     );
+}
+
+/// A request manager's scan of the series (`/Shows/{id}/Seasons`, then each numbered
+/// season's `/Shows/{id}/Episodes?seasonId=…`), through a gateway restarted on the frames
+/// its probes proved after the crawl: the owner's and a shared user's reads are the copy's
+/// from their first (or hits of what it wrote ahead), none of them reaches the server's
+/// `/Shows/` routes, and every answer is the server's, byte for byte.
+#[tokio::test]
+async fn a_restarted_gateway_answers_a_scans_first_series_reads_from_the_frames_it_kept() {
+    let sim = jellyfin_sim(50).await;
+    let (served, _data) =
+        sim_gateway::restarted_after_probes_of(&sim, Profile::Jellyfin, |_| {}, |b| b).await;
+    eventually(
+        "the restarted gateway has heard the server's release",
+        std::time::Duration::from_secs(10),
+        async || (served.gateway.upstream("jellyfin")).is_some_and(|up| up.release_confirmed()),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let get = async |base: &str, path: &str, token: &str| {
+        let resp = (client.get(format!("{base}{path}")))
+            .header("X-Emby-Token", token)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        (cache_status(&resp), resp.text().await.unwrap())
+    };
+    let users = sim_users(sim.sim.state().users(), true);
+    for name in ["admin", "alice"] {
+        let token = &users.iter().find(|u| u.name == name).unwrap().token;
+        let listed = get(
+            &sim.base_url,
+            "/Items?IncludeItemTypes=Series&Recursive=true",
+            token,
+        )
+        .await;
+        let series = id_list(&serde_json::from_str::<Value>(&listed.1).unwrap()["Items"]);
+        assert!(series.len() >= 3, "{series:?}");
+        let mut read = Vec::new();
+        let before = requests_on(&sim, "/Shows/");
+        for sid in &series {
+            let path = format!("/Shows/{sid}/Seasons");
+            let (status, via) = get(&served.proxy, &path, token).await;
+            let seasons: Value = serde_json::from_str(&via).unwrap();
+            read.push((path, status, via));
+            for season in seasons["Items"].as_array().unwrap() {
+                if season["IndexNumber"].as_u64().is_some_and(|n| n > 0) {
+                    let id = season["Id"].as_str().unwrap();
+                    let path = format!("/Shows/{sid}/Episodes?seasonId={id}");
+                    let (status, via) = get(&served.proxy, &path, token).await;
+                    read.push((path, status, via));
+                }
+            }
+        }
+        assert_eq!(
+            requests_on(&sim, "/Shows/"),
+            before,
+            "{name}: a series read reached the server"
+        );
+        for (path, status, via) in &read {
+            // The copy's, or a hit of what it wrote ahead (a season's episodes after its
+            // series' seasons were read).
+            assert!(
+                status.starts_with("cachearr; hit"),
+                "{name} {path}: {status}"
+            );
+            let (_, direct) = get(&sim.base_url, path, token).await;
+            assert_same_answer(via, &direct, &format!("{name} {path}"));
+        }
+    }
+    drop(served.stop);
+    served.task.await.unwrap();
 }

@@ -718,6 +718,8 @@ pub(crate) struct ShapeLike {
     pub(crate) json: bool,
     pub(crate) guids: bool,
     pub(crate) paged: bool,
+    /// The options the items are written with ([`Shape::options`]).
+    pub(crate) options: String,
 }
 
 impl ShapeLike {
@@ -728,6 +730,7 @@ impl ShapeLike {
             && shape.json == self.json
             && shape.guids == self.guids
             && shape.paged == self.paged
+            && shape.options == self.options
     }
 }
 
@@ -916,6 +919,7 @@ mod tests {
             json: false,
             guids: false,
             paged: false,
+            options: String::new(),
         };
         assert!(restarted.proven_near("3", &like));
         let json = ShapeLike {
@@ -944,7 +948,8 @@ mod tests {
         assert_eq!(restarted.restore(&saved), 0);
     }
 
-    /// A series walk's frame (its headers alone) proven before a restart is proven after it.
+    /// A series walk's frame (its headers alone) proven before a restart is proven after it,
+    /// for the options it was proven with only.
     #[test]
     fn a_series_walk_frame_kept_on_disk_is_proven_after_a_restart() {
         let frames = Frames::default();
@@ -975,8 +980,14 @@ mod tests {
             json: true,
             guids: false,
             paged: false,
+            options: String::new(),
         };
         assert!(restarted.proven_near("3", &like));
+        let other = ShapeLike {
+            options: "fields=Overview".into(),
+            ..like
+        };
+        assert!(!restarted.proven_near("3", &other), "other options");
     }
 
     #[test]

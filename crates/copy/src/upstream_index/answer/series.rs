@@ -13,25 +13,27 @@ use cachearr_library::{ItemKind, Visibility};
 
 use super::super::declined::{Declined, OrDeclined as _};
 use super::frame::{Observed, Shape, Sources};
-use super::{AnswerBody, Ctx};
+use super::{AnswerBody, Ctx, Turn};
 use crate::upstream_index::user_state::own_user_id;
 use cachearr_dialect::answers::{Documents, SeriesAsked};
 use cachearr_gateway::fetch::CopyAnswer;
+use cachearr_upstream::keys::UserHash;
 
 impl Ctx<'_> {
     /// `/Shows/{id}/Episodes` (with `SeasonId`, paged by `StartIndex` / `Limit`) from the
     /// kept documents of the series' episodes, in season and episode order, or (`seasons`)
     /// `/Shows/{id}/Seasons` from its seasons' kept documents in season order, with the asking
     /// user's `UserData`, in the headers the server's answers of the same options were proven
-    /// to have. Given the server's answer to the same request (`server`), the answer written
-    /// is compared with it instead (a proof; nothing answered). `Err`: the server answers,
-    /// for that reason.
+    /// to have (the miss waits for them as its `turn` in the walk says). Given the server's
+    /// answer to the same request (`server`), the answer written is compared with it instead
+    /// (a proof; nothing answered). `Err`: the server answers, for that reason.
     pub(super) async fn show_walk(
         &self,
         series: &str,
         seasons: bool,
         params: &[(String, String)],
         server: Option<&CachedValue>,
+        turn: Turn,
     ) -> Result<CopyAnswer, Declined> {
         let walk = (self.answers.series_walk(seasons, params, self.headers))
             .or_declined(Declined::UnmodelledParameter)?;
@@ -83,21 +85,17 @@ impl Ctx<'_> {
             .map(|id| (id, library.clone()))
             .collect();
         let shape = Shape {
-            route: if seasons {
-                "Shows/Seasons"
-            } else {
-                "Shows/Episodes"
-            },
+            route: show_route(seasons),
             section: library,
             kind: ItemKind::Episode,
             order: "",
             json: true,
             guids: false,
             paged: start.is_some() || limit.is_some(),
-            options: self.show_walk_options(&asked),
+            options: show_options(&asked, self.user.hash),
         };
         let proof_key = format!("{series}/{}", season.unwrap_or(""));
-        let headers = self.show_walk_headers(&shape, server).await?;
+        let headers = self.show_walk_headers(&shape, server, turn).await?;
         let page = Documents {
             items,
             total,
@@ -186,33 +184,26 @@ impl Ctx<'_> {
         Some(found.into_iter().map(|(_, id)| id).collect())
     }
 
-    /// The options of a show walk its frame is proven for: the options asked that change
-    /// how the items are written (the dialect's, sorted), and (when the fields asked are
-    /// written per user) the asking user.
-    fn show_walk_options(&self, asked: &SeriesAsked) -> String {
-        // Fields the server may write otherwise for another user: proven on this user's own
-        // answers.
-        match (asked.per_user, asked.options.is_empty()) {
-            (false, _) => asked.options.clone(),
-            (true, true) => format!("user={:x}", self.user.hash.0),
-            (true, false) => format!("{}&user={:x}", asked.options, self.user.hash.0),
-        }
-    }
-
-    /// The headers a show walk of `shape` is answered in: the proven frame's (waiting for
-    /// a proof on its way), or, given the server's answer (`server`), the frame learnt from
-    /// it. `Err`: the server answers (the frame is not proven, or the shape was refused).
+    /// The headers a show walk of `shape` is answered in: the proven frame's (a miss whose
+    /// `turn` is early answered only by a frame proven ahead, a later one waiting for a proof
+    /// on its way: [`Turn::wait_for_proof`]), or, given the server's answer (`server`), the
+    /// frame learnt from it. `Err`: the server answers (the frame is not proven, or the
+    /// shape was refused).
     async fn show_walk_headers(
         &self,
         shape: &Shape,
         server: Option<&CachedValue>,
+        turn: Turn,
     ) -> Result<Vec<(String, String)>, Declined> {
         Ok(match server {
-            None => match self.frames.proven_or_wait(shape).await {
-                Some(frame) => frame.headers().to_vec(),
-                None if self.frames.refused(shape) => return Err(Declined::FrameRefused),
-                None => return Err(Declined::FrameUnproven),
-            },
+            None => {
+                turn.wait_for_proof(self.frames, shape).await?;
+                match self.frames.proven(shape) {
+                    Some(frame) => frame.headers().to_vec(),
+                    None if self.frames.refused(shape) => return Err(Declined::FrameRefused),
+                    None => return Err(Declined::FrameUnproven),
+                }
+            }
             Some(_) if self.frames.refused(shape) => return Err(Declined::FrameRefused),
             Some(v) => {
                 let mut headers = v.headers.clone();
@@ -227,5 +218,27 @@ impl Ctx<'_> {
                 frame.headers().to_vec()
             }
         })
+    }
+}
+
+/// The route of a show walk's [`Shape`]: a series' seasons, or its episodes.
+pub(super) fn show_route(seasons: bool) -> &'static str {
+    if seasons {
+        "Shows/Seasons"
+    } else {
+        "Shows/Episodes"
+    }
+}
+
+/// The options of a show walk its frame is proven for: the options asked that change how
+/// the items are written (the dialect's, sorted), and (when the fields asked are written per
+/// user) the asking `user`.
+pub(super) fn show_options(asked: &SeriesAsked, user: UserHash) -> String {
+    // Fields the server may write otherwise for another user: proven on this user's own
+    // answers.
+    match (asked.per_user, asked.options.is_empty()) {
+        (false, _) => asked.options.clone(),
+        (true, true) => format!("user={:x}", user.0),
+        (true, false) => format!("{}&user={:x}", asked.options, user.0),
     }
 }

@@ -26,6 +26,7 @@ use super::{Answer, AnswerBody, Ctx, ItemRef};
 use cachearr_dialect::CopyAnswers;
 use cachearr_dialect::Profile;
 use cachearr_serverfmt::tree::El;
+use cachearr_upstream::keys::UserHash;
 
 /// The most items one answer from the copy writes: larger pages (whole-section dumps) are
 /// read once from the server and then served from the cache.
@@ -71,7 +72,7 @@ impl Walk {
             Walk::Children { leaves: false, .. } => Some("children"),
             Walk::Children { leaves: true, .. } => Some("allLeaves"),
             Walk::Recent { .. } => Some("recent"),
-            Walk::Shows { .. } => None,
+            Walk::Shows { seasons, .. } => Some(super::series::show_route(*seasons)),
         }
     }
 
@@ -133,16 +134,31 @@ pub(super) enum Spans<'a> {
 }
 
 impl Walk {
-    /// What the request tells of the walk's shape ([`ShapeLike`]); `None` for a walk written
-    /// without one, or a request not understood.
+    /// What the request of `user` tells of the walk's shape ([`ShapeLike`]); `None` for a
+    /// walk written without one, or a request not understood.
     pub(super) fn like(
         &self,
         answers: &dyn CopyAnswers,
         headers: &http::HeaderMap,
         json: bool,
+        user: UserHash,
     ) -> Option<ShapeLike> {
         let route = self.route()?;
         let params = match self {
+            Walk::Shows {
+                seasons, params, ..
+            } => {
+                let asked = answers.series_walk(*seasons, params, headers)?.asked?;
+                return Some(ShapeLike {
+                    route,
+                    kind: Some(ItemKind::Episode),
+                    order: "",
+                    json: true,
+                    guids: false,
+                    paged: asked.start.is_some() || asked.limit.is_some(),
+                    options: super::series::show_options(&asked, user),
+                });
+            }
             Walk::Listing { params, .. } | Walk::Children { params, .. } => params,
             Walk::Recent { params } => {
                 let asked = answers.recent_request(params)?;
@@ -154,9 +170,9 @@ impl Walk {
                     json,
                     guids: false,
                     paged: start.is_some() || size.is_some(),
+                    options: String::new(),
                 });
             }
-            Walk::Shows { .. } => return None,
         };
         let asked = answers.walk_request(params)?;
         let (start, size) = answers.paging(headers, params)?;
@@ -173,6 +189,7 @@ impl Walk {
             json,
             guids: asked.guids,
             paged: start.is_some() || size.is_some(),
+            options: String::new(),
         })
     }
 
