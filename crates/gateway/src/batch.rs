@@ -417,6 +417,33 @@ pub struct Batcher {
 /// order and the walk's single requests' query and `Accept` (hashed).
 type PagePlace = (Arc<str>, UserHash, u64, u64);
 
+/// What an item read singly does next ([`Batcher::hold_single`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// On to the cache (and a batch that fills its key, or the server).
+    Pass,
+    /// To the server, counted as on its way.
+    Go,
+    /// Waits for a read of its page on its way.
+    Wait,
+}
+
+/// What an item read singly does, given whether a batch in flight fills its key (`pending`),
+/// how many single reads its walk has learnt (`None`: the walk is batched) and how many of
+/// its page's single reads are on their way (`loading`). A walk is marked batched a moment
+/// before the batch's keys are registered, by the read whose answer started it, which lets
+/// its hold go only once they are: a read that finds its walk batched while a read of its
+/// page is still on its way waits for it, rather than going to the server beside the batch.
+fn hold_verdict(pending: bool, learnt: Option<usize>, loading: usize) -> Hold {
+    match learnt {
+        _ if pending => Hold::Pass,
+        None if loading > 0 => Hold::Wait,
+        None => Hold::Pass,
+        Some(learnt) if loading == 0 || loading + learnt < SINGLES_BEFORE_BATCH => Hold::Go,
+        Some(_) => Hold::Wait,
+    }
+}
+
 /// A page's single reads on their way to the server, and a signal to the reads waiting for them.
 struct SinglesLoading {
     loading: usize,
@@ -498,7 +525,9 @@ impl Batcher {
     /// all at once, as Overseerr and Jellyseerr do), waits for them (at most
     /// [`SINGLE_HOLD_WAIT`]): their answers may start the batch holding this item, which
     /// [`Self::join`] then waits for. Otherwise marks this read as on its way until the
-    /// returned guard is dropped. A hit, or an item of no remembered page, passes.
+    /// returned guard is dropped. A hit, or an item of no remembered page, passes; so does one
+    /// of a walk batched already, once the read that started the batch has let its hold go
+    /// (its keys are registered by then: [`hold_verdict`]).
     pub(crate) async fn hold_single(&self, read: &BatchedRead<'_>) -> Option<SingleLoading<'_>> {
         let (reads, up, uri, key) = (read.reads, read.up, read.uri, read.key);
         if self.page_count.load(Ordering::Acquire) == 0 || !up.config.prefetch.batch_metadata {
@@ -511,8 +540,9 @@ impl Batcher {
         let accept = read.headers.get(http::header::ACCEPT);
         let who = (read.user.hash, ClientId::of(up.profile, read.headers));
         let way = Way::of(&single, uri)?;
-        let (seq, _) = self.walk_learnt(&up.name, who, single.id, (&way, accept))?;
-        if reads.cache().get(key).await.is_some() {
+        let (seq, learnt) = self.walk_learnt(&up.name, who, single.id, (&way, accept))?;
+        // (A batched walk's reads are mostly hits of its batch: looked up once, by the read.)
+        if learnt.is_some() && reads.cache().get(key).await.is_some() {
             return None;
         }
         let place: PagePlace = (up.name.clone(), who.0, seq, shape_of(&way, accept));
@@ -522,21 +552,24 @@ impl Batcher {
             // learnt and one on its way start the batch, a third read would be wasted.
             let (_, learnt) = self.walk_learnt(&up.name, who, single.id, (&way, accept))?;
             let mut changed = {
-                if self.is_pending(key) {
-                    // A batch will fill it: the lookup joins it.
-                    return None;
-                }
+                // A batch will fill it: the lookup joins it.
+                let pending = self.is_pending(key);
                 let mut loading = self
                     .singles_loading
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
+                let on_their_way = loading.get(&place).map_or(0, |page| page.loading);
+                let verdict = hold_verdict(pending, learnt, on_their_way);
+                if verdict == Hold::Pass {
+                    return None;
+                }
                 let page = loading
                     .entry(place.clone())
                     .or_insert_with(|| SinglesLoading {
                         loading: 0,
                         changed: watch::channel(()).0,
                     });
-                if page.loading == 0 || page.loading + learnt < SINGLES_BEFORE_BATCH {
+                if verdict == Hold::Go {
                     page.loading += 1;
                     return Some(SingleLoading {
                         batcher: self,
@@ -555,22 +588,22 @@ impl Batcher {
     }
 
     /// The place in [`Pages::list`]'s order of the page `who` listed holding item `id`, and
-    /// how many single reads its walk made `way` has learnt towards its batch; `None` when no
-    /// such page is remembered or the walk is batched already.
+    /// how many single reads its walk made `way` has learnt towards its batch (`None`: the
+    /// walk is batched already); `None` when no such page is remembered.
     fn walk_learnt(
         &self,
         upstream: &str,
         who: (UserHash, ClientId),
         id: &str,
         (way, accept): (&Way, Option<&http::HeaderValue>),
-    ) -> Option<(u64, usize)> {
+    ) -> Option<(u64, Option<usize>)> {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
         let page = pages.holding(upstream, who, id)?;
         let walk = page.walk_of(way, accept);
         if walk.is_some_and(|w| w.batched) {
-            return None;
+            return Some((page.seq, None));
         }
-        Some((page.seq, walk.map_or(0, |w| w.singles.len())))
+        Some((page.seq, Some(walk.map_or(0, |w| w.singles.len()))))
     }
 
     fn proof(&self, upstream: &Arc<str>, json: bool) -> Option<Proof> {

@@ -68,6 +68,34 @@ fn an_items_page_is_found_by_lookup_and_forgotten_with_its_page() {
 
 /// Two tools of one user list the same items: each one's reads find the page it listed, not
 /// the latest page of the user.
+/// A page's items read all at once: the first two go to the server and the others wait for
+/// them; once the walk is batched, a read whose key the batch does not hold yet waits while
+/// a read of its page is on its way (the one that started the batch registers its keys
+/// before it lets go), and passes once none is.
+#[test]
+fn a_read_finding_its_walk_just_batched_waits_for_the_batchs_keys() {
+    assert_eq!(hold_verdict(false, Some(0), 0), Hold::Go);
+    assert_eq!(hold_verdict(false, Some(0), 1), Hold::Go);
+    assert_eq!(hold_verdict(false, Some(0), 2), Hold::Wait);
+    assert_eq!(hold_verdict(false, Some(1), 1), Hold::Wait);
+    assert_eq!(
+        hold_verdict(false, None, 1),
+        Hold::Wait,
+        "batched, keys on their way"
+    );
+    assert_eq!(
+        hold_verdict(false, None, 0),
+        Hold::Pass,
+        "batched, keys registered"
+    );
+    assert_eq!(
+        hold_verdict(true, None, 1),
+        Hold::Pass,
+        "its key is the batch's"
+    );
+    assert_eq!(hold_verdict(true, Some(1), 1), Hold::Pass);
+}
+
 #[test]
 fn a_clients_reads_find_the_page_it_listed() {
     let (kometa, overseerr) = (ClientId(1), ClientId(2));
