@@ -4,7 +4,8 @@
 //! with them); Jellyfin: `GET /UserViews` (the libraries the user's policy enables). Both are
 //! read *through the cache*, under the sections route's own policy (user scope, 5 min fresh,
 //! tagged with the upstream's sections tag, so a section change invalidates it), and in JSON
-//! whatever the client asked for. The same entry serves a client that lists its sections.
+//! whatever the client asked for. The same entry serves a client that lists its sections; a
+//! fresh answer a client read in the server's XML serves the copy too.
 //! The path and the reading of its answer are the dialect's
 //! ([`ServerLibrary`](cachearr_dialect::ServerLibrary)), as are the listing paths and totals the
 //! proof below reads.
