@@ -960,8 +960,8 @@ impl Keeper {
     }
 
     /// Keeps the library copy's proven walk frames beside the snapshot; where none is proven
-    /// yet, learns them first from the dialect's probes (`answer::probe`: a dozen reads).
-    /// The index answers meanwhile; the keeper's next command waits, and stopping the
+    /// yet, learns them first from the dialect's probes (`answer::probe`: some forty reads on
+    /// Plex). The index answers meanwhile; the keeper's next command waits, and stopping the
     /// gateway ends the probes.
     async fn keep_frames(&self) {
         let frames = self.handle.frames();
