@@ -84,18 +84,15 @@ pub async fn user_sections(
     let cached = |extra: HeaderMap, name: &'static str| {
         cachearr_gateway::fetch::cached_parsed_as_user(reads, up, user, (path, extra), name, parse)
     };
-    let sections = match cached(json.clone(), path).await {
-        Some(sections) => sections,
-        None => match cached(HeaderMap::new(), "user sections, the server's form").await {
-            Some(sections) => sections,
-            None => {
-                cachearr_gateway::fetch::fetch_parsed_as_user(
-                    reads, up, user, path, json, None, parse,
-                )
-                .await?
-            }
-        },
-    };
+    if let Some(sections) = cached(json.clone(), path).await {
+        return Some(UserSections::clone(&sections));
+    }
+    if let Some(sections) = cached(HeaderMap::new(), "user sections, the server's form").await {
+        return Some(UserSections::clone(&sections));
+    }
+    let sections =
+        cachearr_gateway::fetch::fetch_parsed_as_user(reads, up, user, path, json, None, parse)
+            .await?;
     Some(UserSections::clone(&sections))
 }
 
