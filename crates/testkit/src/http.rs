@@ -27,6 +27,27 @@ pub async fn get_json(client: &Client, url: &str) -> Value {
 /// If the request fails, the status is not 2xx, or the body is not JSON; the message names
 /// the method, the URL and the status.
 pub async fn json_answer(request: RequestBuilder) -> Value {
+    let (asked, status, body) = answered(request).await;
+    serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "{asked}: answered {status}, not JSON ({e}): {}",
+            shown(&body)
+        )
+    })
+}
+
+/// [`json_answer`] for an answer read as text (XML, or JSON compared as the server wrote it).
+///
+/// # Panics
+/// If the request fails, the status is not 2xx, or the body is not UTF-8.
+pub async fn text_answer(request: RequestBuilder) -> String {
+    let (asked, status, body) = answered(request).await;
+    String::from_utf8(body).unwrap_or_else(|e| panic!("{asked}: answered {status}, not UTF-8: {e}"))
+}
+
+/// Sends `request`: what was asked (method and URL), the status and the body, the status
+/// asserted 2xx.
+async fn answered(request: RequestBuilder) -> (String, reqwest::StatusCode, Vec<u8>) {
     let (client, request) = request.build_split();
     let request = request.unwrap_or_else(|e| panic!("the request cannot be built: {e}"));
     let asked = format!("{} {}", request.method(), request.url());
@@ -39,19 +60,20 @@ pub async fn json_answer(request: RequestBuilder) -> Value {
         .bytes()
         .await
         .unwrap_or_else(|e| panic!("{asked}: answered {status}, body unread: {e}"));
-    let shown = || {
-        String::from_utf8_lossy(&body)
-            .chars()
-            .take(SHOWN_BODY_CHARS)
-            .collect::<String>()
-    };
     assert!(
         status.is_success(),
         "{asked}: answered {status}: {}",
-        shown()
+        shown(&body)
     );
-    serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{asked}: answered {status}, not JSON ({e}): {}", shown()))
+    (asked, status, body.to_vec())
+}
+
+/// The first characters of `body`, for a failure's message.
+fn shown(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .take(SHOWN_BODY_CHARS)
+        .collect()
 }
 
 #[cfg(test)]

@@ -1584,7 +1584,7 @@ async fn plex_a_list_its_probe_found_empty_is_not_read_again() {
             .get(format!("{}{path}", gw.sim_url))
             .header("X-Plex-Token", &gw.token)
             .header("Accept", "application/json");
-        async move { request.send().await.unwrap().text().await.unwrap() }
+        cachearr_testkit::http::text_answer(request)
     };
     let from_copy = |path: String| {
         let request = gw.request(&path);
@@ -1669,14 +1669,7 @@ async fn plex_a_list_its_probe_found_empty_is_not_read_again() {
             .is_success()
     );
     let last = page(5).replace("Size=2", "Size=3");
-    let via = gw
-        .request(&last)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let via = cachearr_testkit::http::text_answer(gw.request(&last)).await;
     let server = direct(last).await;
     assert!(
         server.contains("\"viewCount\":1"),

@@ -901,13 +901,7 @@ async fn a_walks_next_pages_are_written_ahead_by_the_copy() {
             let (how, via) = came_through(&r, "/all", read(&r.proxy)).await;
             by_server += u64::from(how == Came::Server);
             came.push(how);
-            let direct = read(&r.sim.base_url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let direct = cachearr_testkit::http::text_answer(read(&r.sim.base_url)).await;
             sim_gateway::assert_same_answer(&via, &direct, &format!("{path} at {start}"));
         }
         // The copy takes the walk over, writes ahead from its second page, and stays ahead.
