@@ -140,6 +140,42 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// What an item's kept listing element says of it for a restriction (its own rating;
+    /// labels are not in a listing: [`Self::labels_path`]); `None` when the element is not
+    /// read this way.
+    fn element_marks(&self, _el: &crate::model::element::Element) -> Option<Marks> {
+        None
+    }
+
+    /// Where the labels the items of one type of a section carry are listed, each with the
+    /// key a listing filters on ([`Self::labelled_path`]): a server whose listings do not
+    /// carry the labels a share filters on (Plex) is asked which items carry each. `None`:
+    /// the labels are in the kept documents, or nowhere.
+    fn labels_path(&self, _section: &str, _type_param: &str) -> Option<String> {
+        None
+    }
+
+    /// Each label's key and name in a [`Self::labels_path`] answer.
+    fn parse_labels(&self, _body: &Value) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// The listing of a section's items of one type that carry the label keyed `key` (its
+    /// items read with [`Self::parse_items`]).
+    fn labelled_path(&self, _section: &str, _type_param: &str, _key: &str) -> Option<String> {
+        None
+    }
+
+    /// The details of items by id, labels included (a change's items, read again).
+    fn labels_by_ids_path(&self, _ids: &[&str]) -> Option<String> {
+        None
+    }
+
+    /// Each item's id and labels in a [`Self::labels_by_ids_path`] answer.
+    fn parse_item_labels(&self, _body: &Value) -> Vec<(String, Vec<String>)> {
+        Vec::new()
+    }
+
     /// The listing of some parents of a section by id (see [`Self::parent_types`]).
     fn parents_by_ids_path(
         &self,

@@ -143,6 +143,14 @@ impl Restriction {
             .all(|f| f.is_open())
     }
 
+    /// True when a filter reads labels (Plex `label=` / `label!=`): the copy must know each
+    /// item's labels to apply it.
+    pub fn reads_labels(&self) -> bool {
+        [&self.all, &self.movies, &self.television, &self.music]
+            .iter()
+            .any(|f| !f.allowed_labels.is_empty() || !f.blocked_labels.is_empty())
+    }
+
     /// Whether the user may open the section `id` (Jellyfin ids compared without dashes and
     /// case, as the server reads them).
     pub fn opens_section(&self, id: &str) -> bool {

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::Plex;
 use crate::library::{ItemsRequest, LibraryFacts, ProbeParent, ServerLibrary};
 use crate::model::library::{SectionInfo, UserSection, UserSections};
+use crate::model::restriction::Marks;
 use crate::server_json::{json_number, json_text, records_of};
 
 /// The server's sections: the owner's crawl and a user's own list read the same path.
@@ -109,6 +110,58 @@ impl ServerLibrary for Plex {
 
     fn whole_listing_paths(&self, sections: &Value) -> Vec<String> {
         whole_listing_paths(sections)
+    }
+
+    /// A listing element's own `contentRating` (a season or a track carries none and takes
+    /// its ancestors').
+    fn element_marks(&self, el: &crate::model::element::Element) -> Option<Marks> {
+        Some(Marks {
+            tags: Vec::new(),
+            rating: el.text("contentRating"),
+        })
+    }
+
+    fn labels_path(&self, section: &str, type_param: &str) -> Option<String> {
+        Some(format!(
+            "/library/sections/{section}/label?type={type_param}"
+        ))
+    }
+
+    fn parse_labels(&self, body: &Value) -> Vec<(String, String)> {
+        let dirs = body
+            .get("MediaContainer")
+            .and_then(|c| c.get("Directory"))
+            .and_then(Value::as_array);
+        (dirs.into_iter().flatten())
+            .filter_map(|d| Some((json_text(d, "key")?, json_text(d, "title")?)))
+            .collect()
+    }
+
+    fn labelled_path(&self, section: &str, type_param: &str, key: &str) -> Option<String> {
+        Some(format!(
+            "/library/sections/{section}/all?type={type_param}&label={key}"
+        ))
+    }
+
+    fn labels_by_ids_path(&self, ids: &[&str]) -> Option<String> {
+        Some(format!("/library/metadata/{}", ids.join(",")))
+    }
+
+    fn parse_item_labels(&self, body: &Value) -> Vec<(String, Vec<String>)> {
+        let items = body
+            .get("MediaContainer")
+            .and_then(|c| c.get("Metadata"))
+            .and_then(Value::as_array);
+        (items.into_iter().flatten())
+            .filter_map(|item| {
+                let id = json_text(item, "ratingKey")?;
+                let labels = (item.get("Label").and_then(Value::as_array).into_iter())
+                    .flatten()
+                    .filter_map(|l| json_text(l, "tag"))
+                    .collect();
+                Some((id, labels))
+            })
+            .collect()
     }
 }
 
