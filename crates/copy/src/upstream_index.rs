@@ -43,6 +43,7 @@ pub mod elements;
 pub mod folded;
 pub mod index_api;
 pub mod keeper;
+pub mod labels;
 pub mod lookup;
 pub mod matching;
 pub mod restrictions;
@@ -112,6 +113,8 @@ pub struct UpstreamIndex {
     declined: declined::DeclineCounts,
     /// Every user's restriction, as last read from the server.
     policies: restrictions::Policies,
+    /// The items' labels, where listings do not carry them (read when a filter needs them).
+    labels: labels::Labels,
 }
 
 impl UpstreamIndex {
@@ -137,6 +140,7 @@ impl UpstreamIndex {
             frames: answer::frame::Frames::default(),
             declined: declined::DeclineCounts::default(),
             policies: restrictions::Policies::default(),
+            labels: labels::Labels::default(),
         }
     }
 
@@ -201,6 +205,11 @@ impl UpstreamIndex {
     /// Every user's restriction, as last read from the server.
     pub fn policies(&self) -> &restrictions::Policies {
         &self.policies
+    }
+
+    /// The items' labels, where the server's listings do not carry them.
+    pub fn labels(&self) -> &labels::Labels {
+        &self.labels
     }
 
     /// Whether the index is enabled for this upstream (`[index] enabled`).

@@ -186,6 +186,17 @@ impl ShareBook {
         self.state().changed_users.take()
     }
 
+    /// Whether the token hashed `user` is placed in the list: a share carries it, or the
+    /// service named its account. A token not placed may be any user's (a server-scoped
+    /// token the service does not know, answered by counts): when a share changes, its
+    /// answers go too.
+    pub fn places(&self, user: UserHash) -> bool {
+        let state = self.state();
+        state.accounts.contains_key(&user)
+            || (state.shares.as_ref())
+                .is_some_and(|(list, _)| list.iter().any(|s| s.token_hash == Some(user)))
+    }
+
     /// The schedule (the index keeper's ticks): once the list has been read at all, it is
     /// read again when due, so that a changed share is found even while no user asks.
     pub async fn read_when_due(

@@ -46,7 +46,7 @@ use http_body_util::{Either, Full};
 
 use super::declined::{Declined, OrDeclined as _};
 use super::elements::ElementStore;
-use super::restrictions::{Applied, restriction_of};
+use super::restrictions::{Applied, UserRestriction, restriction_of};
 use super::titles::FoldedTitles;
 use super::user_state::{AsUser, own_user_id};
 use super::visibility::{is_owner, user_sections, whole_sections};
@@ -56,7 +56,6 @@ use cachearr_dialect::answer_body::{AnswerBody, DocumentForm, Written};
 use cachearr_dialect::answers::{ItemRef, ItemsShown, SearchRoutes};
 use cachearr_dialect::model::library::UserSection;
 use cachearr_dialect::model::library::UserSections;
-use cachearr_dialect::model::restriction::Restriction;
 use cachearr_engine::CachedValue;
 use cachearr_gateway::fetch::{CopyAnswer, CopySource, LoaderState, ProxyBody};
 use cachearr_gateway::read_through::ReadThrough;
@@ -132,7 +131,8 @@ pub(crate) async fn try_answer<B>(
     // server answers.
     let store = handle.elements().or_declined(Declined::NotKept)?.clone();
     let (whole, restriction) = seen_sections(reads, handle, up, &user, &spanned, &folded).await;
-    let applied = restriction.map(|r| Applied::new(r, up.profile, &index, &store, &sections));
+    let applied = restriction
+        .map(|r| Applied::new(r, up.profile, (&index, &store, handle.labels()), &sections));
     let crawled = handle.sections();
     let ctx = Ctx {
         answers,
@@ -544,7 +544,8 @@ async fn walk_from_copy(
     let store = handle.elements().or_declined(Declined::NotKept)?.clone();
     let (whole, restriction) =
         walk_sections(state, handle, &walk, &walked, &sections, &folded).await;
-    let applied = restriction.map(|r| Applied::new(r, up.profile, &index, &store, &sections));
+    let applied = restriction
+        .map(|r| Applied::new(r, up.profile, (&index, &store, handle.labels()), &sections));
     let crawled = handle.sections();
     let ctx = Ctx {
         answers,
@@ -806,9 +807,9 @@ async fn seen_sections(
     user: &Arc<UserRecord>,
     spanned: &UserSections,
     folded: &FoldedTitles,
-) -> (Vec<String>, Option<Arc<Restriction>>) {
+) -> (Vec<String>, Option<UserRestriction>) {
     if !is_owner(reads, up, user)
-        && let Some(restriction) = restriction_of(reads, handle.policies(), up, user).await
+        && let Some(restriction) = restriction_of(reads, handle, up, user).await
     {
         return restricted_sections(spanned, restriction);
     }
@@ -828,22 +829,24 @@ async fn seen_sections(
 /// anything inside them.
 fn restricted_sections(
     sections: &UserSections,
-    restriction: Arc<Restriction>,
-) -> (Vec<String>, Option<Arc<Restriction>>) {
+    restriction: UserRestriction,
+) -> (Vec<String>, Option<UserRestriction>) {
     let opened = (sections.sections.iter())
-        .filter(|s| restriction.opens_section(&s.id))
+        .filter(|s| restriction.restriction.opens_section(&s.id))
         .map(|s| s.id.clone())
         .collect();
     (
         opened,
-        (!restriction.filters_nothing()).then_some(restriction),
+        (!restriction.restriction.filters_nothing()).then_some(restriction),
     )
 }
 
 /// The user's sections a walk placed at `walked` is answered in, and the restriction it
-/// applies inside them: a series walk applies the user's restriction read from the server;
-/// other walks (and a user whose restriction is not known) answer only sections proven whole
-/// ([`walk_section_whole`]).
+/// applies inside them: a series walk, and any walk on a server whose shares say what each
+/// user may see (Plex: plex.tv), applies the user's restriction read where the server reads
+/// it; other walks (and a user whose restriction is not known) answer only sections proven
+/// whole ([`walk_section_whole`]). A Jellyfin policy is applied to its series walks alone:
+/// its other walks are not proven against restricted users' answers.
 async fn walk_sections(
     state: &LoaderState,
     handle: &super::UpstreamIndex,
@@ -851,12 +854,13 @@ async fn walk_sections(
     walked: &str,
     sections: &UserSections,
     folded: &FoldedTitles,
-) -> (Vec<String>, Option<Arc<Restriction>>) {
+) -> (Vec<String>, Option<UserRestriction>) {
     let (reads, up, user) = (&state.reads, &state.up, &state.user);
+    let by_share = cachearr_dialect::of(up.profile).share_service().is_some();
     let restriction = match walk {
-        walk::Walk::Shows { .. } if !is_owner(reads, up, user) => {
-            restriction_of(reads, handle.policies(), up, user).await
-        }
+        _ if is_owner(reads, up, user) => None,
+        walk::Walk::Shows { .. } => restriction_of(reads, handle, up, user).await,
+        _ if by_share => restriction_of(reads, handle, up, user).await,
         _ => None,
     };
     match restriction {

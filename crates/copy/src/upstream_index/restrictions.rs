@@ -40,6 +40,7 @@ use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
 
 use super::elements::ElementStore;
+use super::labels::{ItemLabels, Labels};
 
 /// How long every user's restriction, once read, is applied before it is read again.
 pub const POLICIES_FRESH: Duration = Duration::from_secs(60);
@@ -231,9 +232,21 @@ fn bare(id: &str) -> String {
         .collect()
 }
 
+/// A user's restriction, with what the copy read to apply it: the items' labels where the
+/// server's listings do not carry them and a filter reads them ([`super::labels`]).
+#[derive(Debug, Clone)]
+pub(crate) struct UserRestriction {
+    pub(crate) restriction: Arc<Restriction>,
+    pub(crate) labels: Option<Arc<ItemLabels>>,
+}
+
 /// The asking user's restriction applied to one answer (see the module documentation).
 pub(crate) struct Applied<'a> {
     restriction: Arc<Restriction>,
+    /// The items' labels, when the restriction reads labels the documents do not hold.
+    labels: Option<Arc<ItemLabels>>,
+    /// Where an item found changed since its labels were read is noted, to be read again.
+    label_book: &'a Labels,
     profile: cachearr_dialect::Profile,
     index: &'a LibraryIndex,
     store: &'a ElementStore,
@@ -249,10 +262,9 @@ impl<'a> Applied<'a> {
     /// `restriction` applied to answers from `index` and the documents in `store`, in the
     /// user's `sections`.
     pub(crate) fn new(
-        restriction: Arc<Restriction>,
+        restriction: UserRestriction,
         profile: cachearr_dialect::Profile,
-        index: &'a LibraryIndex,
-        store: &'a ElementStore,
+        (index, store, label_book): (&'a LibraryIndex, &'a ElementStore, &'a Labels),
         sections: &UserSections,
     ) -> Applied<'a> {
         let library = cachearr_dialect::of(profile).library();
@@ -260,7 +272,9 @@ impl<'a> Applied<'a> {
             .map(|s| (s.id.clone(), library.section_word(&s.kind).to_owned()))
             .collect();
         Applied {
-            restriction,
+            restriction: restriction.restriction,
+            labels: restriction.labels,
+            label_book,
             profile,
             index,
             store,
@@ -268,6 +282,14 @@ impl<'a> Applied<'a> {
             marks: Mutex::new(HashMap::new()),
             unknown: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// What the answer's verdicts depend on, as a number: lists of shown items kept under
+    /// it serve every answer with the same restriction and labels.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let rules = format!("{:?}", self.restriction);
+        let labels = self.labels.as_ref().map_or(0, |l| l.generation());
+        xxhash_rust::xxh3::xxh3_64(rules.as_bytes()) ^ labels.rotate_left(32)
     }
 
     /// Marks the answer as one whose items' verdicts cannot all be given.
@@ -337,13 +359,36 @@ impl<'a> Applied<'a> {
         let mut marks = self.marks.lock().unwrap_or_else(|e| e.into_inner());
         marks
             .entry(id.to_owned())
-            .or_insert_with(|| {
-                let library = cachearr_dialect::of(self.profile).library();
-                self.store
-                    .read_document(id, |doc| library.document_marks(doc))
-                    .flatten()
-            })
+            .or_insert_with(|| self.read_marks(id))
             .clone()
+    }
+
+    /// Item `id`'s marks: from its kept document (Jellyfin), else from its kept listing
+    /// element with the labels read apart (Plex); `None` when they cannot all be had.
+    fn read_marks(&self, id: &str) -> Option<(Marks, &'static str)> {
+        let library = cachearr_dialect::of(self.profile).library();
+        if let Some(marks) = self
+            .store
+            .read_document(id, |doc| library.document_marks(doc))
+            .flatten()
+        {
+            return Some(marks);
+        }
+        let mut marks = library.element_marks(&*self.store.kept_attrs(id)?)?;
+        if self.restriction.reads_labels() {
+            let updated_at = self
+                .index
+                .by_id(id, &Visibility::everything())?
+                .updated_at();
+            match self.labels.as_ref()?.of(id, updated_at) {
+                Some(labels) => marks.tags = labels.to_vec(),
+                None => {
+                    self.label_book.note_changed(id);
+                    return None;
+                }
+            }
+        }
+        Some((marks, ""))
     }
 
     /// The item numbered `no` in the index, when shown to the user.
@@ -358,15 +403,17 @@ impl<'a> Applied<'a> {
 /// modelled; `None` (prove sections whole, or leave to the server) otherwise.
 pub(crate) async fn restriction_of(
     reads: &ReadThrough,
-    policies: &Policies,
+    handle: &super::UpstreamIndex,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
-) -> Option<Arc<Restriction>> {
-    cachearr_dialect::of(up.profile)
-        .library()
-        .restrictions_path()?;
-    let own = super::user_state::own_user_id(up, user).await?;
-    let restriction = policies.of(reads, up, &own).await?;
+) -> Option<UserRestriction> {
+    let library = cachearr_dialect::of(up.profile).library();
+    let restriction = if library.restrictions_path().is_some() {
+        let own = super::user_state::own_user_id(up, user).await?;
+        handle.policies().of(reads, up, &own).await?
+    } else {
+        super::visibility::share_restriction(reads, up, user).await?
+    };
     if !restriction.is_modelled() {
         tracing::debug!(
             upstream = %up.name,
@@ -376,5 +423,13 @@ pub(crate) async fn restriction_of(
         );
         return None;
     }
-    Some(restriction)
+    // Labels a filter reads that the kept documents do not hold are read apart.
+    let labels = match restriction.reads_labels() {
+        true => Some(handle.labels().current(up, &handle.sections()).await?),
+        false => None,
+    };
+    Some(UserRestriction {
+        restriction,
+        labels,
+    })
 }

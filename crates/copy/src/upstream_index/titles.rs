@@ -236,6 +236,30 @@ impl FoldedTitles {
         made
     }
 
+    /// [`Self::walk_order`] for a list that `make` may fail to make whole (`None`, not kept:
+    /// a restricted user's items where an item's verdict could not be given).
+    pub fn walk_order_if(
+        &self,
+        order: &str,
+        make: impl FnOnce() -> Option<Vec<ItemNo>>,
+    ) -> Option<Arc<Vec<ItemNo>>> {
+        if let Some(kept) = self
+            .walk_orders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(order)
+        {
+            return Some(kept.clone());
+        }
+        let made = Arc::new(make()?);
+        let mut orders = self.walk_orders.lock().unwrap_or_else(|e| e.into_inner());
+        if orders.len() >= MAX_WALK_ORDERS {
+            orders.clear();
+        }
+        orders.insert(order.to_string(), made.clone());
+        Some(made)
+    }
+
     /// The items whose parent is `id` (an album's tracks, an artist's albums, a season's
     /// episodes), in index order; empty when none is held.
     pub fn children(&self, id: &str) -> &[ItemNo] {

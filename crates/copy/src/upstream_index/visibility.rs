@@ -168,16 +168,32 @@ pub(crate) async fn follow_shares(reads: &ReadThrough, up: &Arc<Upstream>) {
     drop_changed_shares(reads, up);
 }
 
+/// Reads the shares again now (as the schedule does when they are due), dropping the answers
+/// of users whose share changed.
+pub async fn read_shares_again(reads: &ReadThrough, up: &Arc<Upstream>) {
+    if let Some(book) = up.shares.as_ref() {
+        book.note_changed();
+    }
+    follow_shares(reads, up).await;
+}
+
 /// Drops every answer kept for the users whose share changed at the last reads (their
-/// scopes' tags: every token of theirs shares one); when a changed share's user has no
-/// token known here, every user's but the owner's.
+/// scopes' tags: every token of theirs shares one), and for every token the shares do not
+/// place; when a changed share's user has no token known here, every user's but the
+/// owner's.
 fn drop_changed_shares(reads: &ReadThrough, up: &Arc<Upstream>) {
-    let Some(changed) = up.shares.as_ref().and_then(|book| book.take_changed()) else {
+    let Some(book) = up.shares.as_ref() else {
         return;
     };
+    let Some(changed) = book.take_changed() else {
+        return;
+    };
+    // A token the shares do not place (a server-scoped token plex.tv does not know, its
+    // sections proven by counts) may be the changed user's too.
     let mut tags: Vec<String> = (up.users.all().iter())
+        .filter(|user| !is_owner(reads, up, user))
         .filter(|user| {
-            changed.tokens.contains(&user.hash) || (changed.unknown && !is_owner(reads, up, user))
+            changed.tokens.contains(&user.hash) || changed.unknown || !book.places(user.hash)
         })
         .map(|user| user.scope_tag.to_string())
         .collect();
@@ -273,17 +289,38 @@ async fn whole_by_share(
     user: &Arc<UserRecord>,
     sections: &UserSections,
 ) -> Option<Vec<String>> {
+    let restriction = share_listed(reads, up, user, sections).await?;
+    let restriction = &restriction;
+    if !restriction.is_modelled() {
+        return None;
+    }
+    let library = cachearr_dialect::of(up.profile).library();
+    Some(
+        sections
+            .sections
+            .iter()
+            .filter(|s| filters_nothing_of(restriction, library.section_word(&s.kind)))
+            .map(|s| s.id.clone())
+            .collect(),
+    )
+}
+
+/// The restriction of `user`'s share, checked against the sections the server lists to them
+/// (`sections`): `None` when the share cannot be had, or opens fewer sections than the server
+/// lists (the share changed since it was read: the shares are read again).
+async fn share_listed(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    sections: &UserSections,
+) -> Option<Restriction> {
     let book = up.shares.as_ref()?;
     let service = cachearr_dialect::of(up.profile).share_service()?;
     let identity = up.read_anonymous(service.identity_path());
     let share = book.share_of(reads.secret(), user, identity).await;
     // This read may have found shares changed: their users' answers go before any is given.
     drop_changed_shares(reads, up);
-    let share = share?;
-    let restriction = &share.restriction;
-    if !restriction.is_modelled() {
-        return None;
-    }
+    let restriction = &share?.restriction;
     if let Some(listed) = sections
         .sections
         .iter()
@@ -298,15 +335,21 @@ async fn whole_by_share(
         book.note_changed();
         return None;
     }
-    let library = cachearr_dialect::of(up.profile).library();
-    Some(
-        sections
-            .sections
-            .iter()
-            .filter(|s| filters_nothing_of(restriction, library.section_word(&s.kind)))
-            .map(|s| s.id.clone())
-            .collect(),
-    )
+    Some(restriction.clone())
+}
+
+/// The restriction of `user`'s share (read where the server reads it), when the server's
+/// list of their sections agrees with it: the copy then applies it as the server does
+/// (`restrictions::Applied`). `None` without a share service, or when the share or the
+/// user's sections cannot be had.
+pub(crate) async fn share_restriction(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+) -> Option<Arc<Restriction>> {
+    up.shares.as_ref()?;
+    let sections = user_sections(reads, up, user).await?;
+    share_listed(reads, up, user, &sections).await.map(Arc::new)
 }
 
 /// Whether `restriction` hides nothing in a section of the index's kind `word` (`music`,

@@ -3,8 +3,9 @@
 //! (`cachearr_upstream::shares`). Invited users reach the server with their plex.tv account
 //! tokens, managed users with the server-scoped token their share carries. A section whose
 //! kind a user's share filters nothing of is answered from the copy without the server
-//! counting it; one it filters is the server's to answer; a share changed on plex.tv is
-//! followed; with plex.tv away (or a token it does not know) the counts decide, as before.
+//! counting it; one it filters by label or content rating is answered from the copy with the
+//! filter applied (the labels read from the server); a share changed on plex.tv is followed;
+//! with plex.tv away (or a token it does not know) the counts decide, as before.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::BTreeSet;
@@ -88,9 +89,18 @@ fn server_token(run: &Running, name: &str) -> String {
 
 /// GET through the gateway as `token`, JSON: status, `cache-status`, body.
 async fn get(run: &Running, path: &str, token: &str) -> (u16, String, Value) {
+    get_from(run, &run.proxy, path, token).await
+}
+
+/// GET straight from the simulated server as `token`, JSON: its body.
+async fn direct(run: &Running, path: &str, token: &str) -> Value {
+    get_from(run, &run.sim.base_url, path, token).await.2
+}
+
+async fn get_from(run: &Running, base: &str, path: &str, token: &str) -> (u16, String, Value) {
     let r = run
         .client
-        .get(format!("{}{path}", run.proxy))
+        .get(format!("{base}{path}"))
         .header("X-Plex-Token", token)
         .header("Accept", "application/json")
         .send()
@@ -170,8 +180,9 @@ async fn plex_shares_read_from_plextv_decide_which_sections_the_copy_answers() {
         "{asked:?}"
     );
 
-    // carol's share hides what is labelled Explicit in music: the server answers her there,
-    // and never with a hidden track.
+    // carol's share hides what is labelled Explicit in music (a track by its album's or
+    // artist's label too): the copy applies it, with the labels read from the server, and
+    // answers her what the server would, never a hidden track.
     let carol = account_token(&run, "carol");
     let (section, title, hidden, _) = hidden_and_shown(&run, "carol", ItemKind::Track);
     let path = format!(
@@ -180,21 +191,31 @@ async fn plex_shares_read_from_plextv_decide_which_sections_the_copy_answers() {
     );
     let (status, cs, found) = get(&run, &path, &carol).await;
     assert_eq!(status, 200, "{cs}");
-    assert!(!cs.contains("detail=index"), "carol: {cs}");
+    assert!(cs.contains("detail=index"), "carol: {cs}");
     assert!(!ids(&found).contains(&hidden), "carol was shown {hidden}");
+    assert_eq!(
+        ids(&found),
+        ids(&direct(&run, &path, &carol).await),
+        "carol"
+    );
 
     // emma (managed) is known by the server-scoped token her share carries; her music is
-    // filtered to what is labelled Family: the server answers.
+    // filtered to what is labelled Family: only that, from the copy.
     let emma = server_token(&run, "emma");
-    let (status, cs, _) = get(&run, music_search, &emma).await;
+    let (status, cs, found) = get(&run, music_search, &emma).await;
     assert_eq!(status, 200, "{cs}");
-    assert!(!cs.contains("detail=index"), "emma: {cs}");
+    assert!(cs.contains("detail=index"), "emma: {cs}");
+    assert_eq!(
+        ids(&found),
+        ids(&direct(&run, music_search, &emma).await),
+        "emma"
+    );
     // The list was read once for all three.
     assert_eq!(shares_read(&run), 1);
 
     // It is the share that decides, not the counts: a filter that happens to hide nothing
-    // here (no item carries the label) leaves bob's music to the server, where his counts
-    // would have matched the owner's.
+    // here (no item carries the label) is applied to bob's music as any other, where his
+    // counts would have matched the owner's.
     let bob_id = run.sim.sim.state().user_by_name("bob").unwrap().id;
     {
         let mut state = run.sim.sim.state();
@@ -212,8 +233,13 @@ async fn plex_shares_read_from_plextv_decide_which_sections_the_copy_answers() {
     let bob = account_token(&run, "bob");
     let (status, cs, found) = get(&run, music_search, &bob).await;
     assert_eq!(status, 200, "{cs}");
-    assert!(!cs.contains("detail=index"), "bob: {cs}");
+    assert!(cs.contains("detail=index"), "bob: {cs}");
     assert!(!ids(&found).is_empty());
+    assert_eq!(
+        ids(&found),
+        ids(&direct(&run, music_search, &bob).await),
+        "bob"
+    );
     assert_eq!(shares_read(&run), 2);
 }
 
@@ -235,7 +261,8 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
     assert!(ids(&found).contains(&hidden), "{cs}");
 
     // The owner tightens alice's share on plex.tv: no event says so. Within the refresh the
-    // old share stands; after it, the server answers her music, without the hidden track.
+    // old share stands; after it, her music is answered under the new one, without the
+    // hidden track.
     let alice_id = run.sim.sim.state().user_by_name("alice").unwrap().id;
     {
         let mut state = run.sim.sim.state();
@@ -252,11 +279,11 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
     clock.advance(cachearr_upstream::shares::REFRESH + Duration::from_secs(1));
     let (status, cs, found) = get(&run, &path, &alice).await;
     assert_eq!(status, 200);
-    assert!(!cs.contains("detail=index"), "{cs}");
     assert!(
         !ids(&found).contains(&hidden),
         "alice was shown {hidden}: {cs}"
     );
+    assert_eq!(ids(&found), ids(&direct(&run, &path, &alice).await), "{cs}");
     assert_eq!(shares_read(&run), 2);
 
     // bob is shared music only; the owner shares him the films too, filtered to G. The

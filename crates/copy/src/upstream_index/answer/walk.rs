@@ -491,7 +491,8 @@ impl Ctx<'_> {
             .paging(params)
             .or_declined(Declined::UnmodelledParameter)?;
         let paged = start.is_some() || size.is_some();
-        let mut items = self.recent_items(&sections, asked.kind);
+        let key = format!("{}/{:?}/{RECENT_ORDER}", sections.join(","), asked.kind);
+        let mut items = self.shown_walk(&key, self.recent_items(&sections, asked.kind))?;
         // The server caps the list unless a page size is asked for (a start alone pages the
         // capped list).
         if size.is_none() && items.len() > asked.unpaged_max {
@@ -551,7 +552,7 @@ impl Ctx<'_> {
         let sections = (self.indexed(Some(section))).ok_or_else(|| self.sections_declined())?;
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let order = asked.order.as_str();
-        let items = self.listing_items(&ids, kind, order);
+        let items = self.shown_listing_items(&ids, kind, order)?;
         let (start, size) = self
             .paging(params)
             .or_declined(Declined::UnmodelledParameter)?;
@@ -595,6 +596,36 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Self::listing_items`] as the asking user is shown them ([`Self::shown_walk`]).
+    fn shown_listing_items(
+        &self,
+        sections: &[&str],
+        kind: ItemKind,
+        order: &str,
+    ) -> Result<Arc<Vec<ItemNo>>, Declined> {
+        let key = format!("{}/{kind:?}/{order}", sections.join(","));
+        self.shown_walk(&key, self.listing_items(sections, kind, order))
+    }
+
+    /// `items` (a list kept as `key`) as the asking user is shown them: all of them, unless
+    /// the answer applies the user's restriction; then those it shows, kept per index under
+    /// `key` and the restriction (a page of a section's listing filters it once, not per
+    /// page). `Err` when an item's verdict cannot be given (nothing kept: the server answers).
+    fn shown_walk(&self, key: &str, items: Arc<Vec<ItemNo>>) -> Result<Arc<Vec<ItemNo>>, Declined> {
+        let Some(restricted) = self.restricted else {
+            return Ok(items);
+        };
+        let kept = format!("{key}/shown:{:x}", restricted.fingerprint());
+        self.folded
+            .walk_order_if(&kept, || {
+                let shown = (items.iter().copied())
+                    .filter(|&no| restricted.shows_no(no))
+                    .collect();
+                (!restricted.unknown()).then_some(shown)
+            })
+            .or_declined(Declined::RestrictionUnknown)
+    }
+
     /// The items of `kind` in `sections`, in the order asked for (kept once per index).
     fn listing_items(&self, sections: &[&str], kind: ItemKind, order: &str) -> Arc<Vec<ItemNo>> {
         self.folded
@@ -633,7 +664,9 @@ impl Ctx<'_> {
                 continue;
             }
             for &kind in self.answers.section_kinds(&section.kind) {
-                let items = self.listing_items(&[section.id.as_str()], kind, "");
+                let items = self
+                    .shown_listing_items(&[section.id.as_str()], kind, "")
+                    .ok()?;
                 let Some(view) = items
                     .first()
                     .and_then(|&no| self.index.item(no, &everything))
@@ -693,7 +726,10 @@ impl Ctx<'_> {
         let everything = Visibility::everything();
         let mut ids: Vec<String> = Vec::new();
         for (kind, sections) in &tops {
-            let items = self.recent_items(sections, *kind);
+            let key = format!("{}/{kind:?}/{RECENT_ORDER}", sections.join(","));
+            let items = self
+                .shown_walk(&key, self.recent_items(sections, *kind))
+                .ok()?;
             for &no in items.iter().take(asked.unpaged_max) {
                 ids.push(self.index.item(no, &everything)?.id().to_owned());
             }
@@ -732,7 +768,7 @@ impl Ctx<'_> {
         let (kind, section) = (first.kind(), first.section_id().to_string());
         (self.indexed(Some(&section))).ok_or_else(|| self.sections_declined())?;
         let order = asked.order.as_str();
-        let items = Arc::new(self.ordered(items, order));
+        let items = self.shown_children(parent, self.ordered(items, order))?;
         let (start, size) = self
             .paging(params)
             .or_declined(Declined::UnmodelledParameter)?;
@@ -762,6 +798,35 @@ impl Ctx<'_> {
             child,
             params: params.to_vec(),
         })
+    }
+
+    /// The children `items` of `parent` (in `section`) the asking user is shown; `Err` when
+    /// the parent is hidden from them (the server answers it as not found) or a verdict
+    /// cannot be given. Not kept: a tool reads each parent's children once.
+    fn shown_children(
+        &self,
+        parent: &str,
+        items: Vec<ItemNo>,
+    ) -> Result<Arc<Vec<ItemNo>>, Declined> {
+        let Some(restricted) = self.restricted else {
+            return Ok(Arc::new(items));
+        };
+        let everything = Visibility::everything();
+        let parent_view =
+            (self.index.by_id(parent, &everything)).or_declined(Declined::NotIndexed)?;
+        if !restricted.shows(&parent_view) {
+            return Err(match restricted.unknown() {
+                true => Declined::RestrictionUnknown,
+                false => Declined::ItemHidden,
+            });
+        }
+        let shown: Vec<ItemNo> = (items.into_iter())
+            .filter(|&no| restricted.shows_no(no))
+            .collect();
+        if restricted.unknown() {
+            return Err(Declined::RestrictionUnknown);
+        }
+        Ok(Arc::new(shown))
     }
 
     /// `items` in the order asked for (`WalkOrder::as_str`): the section's natural order

@@ -1,0 +1,247 @@
+//! The labels each item carries, on a server whose listings do not say them (Plex: the
+//! section listings the crawl keeps carry a few genres and people, never a `Label`), for the
+//! restrictions that filter on them (a Plex share's `label=` / `label!=`,
+//! [`Restriction::reads_labels`](cachearr_dialect::model::restriction::Restriction::reads_labels)).
+//!
+//! **Reading.** Asked of the server with the owner's token only when a restricted user's
+//! answer first needs them, never on a schedule: for each crawled section and type the index
+//! keeps, the labels its items carry (the dialect's
+//! [`labels_path`](cachearr_dialect::ServerLibrary::labels_path): Plex
+//! `/library/sections/{id}/label?type=N`), then, for each, the listing of the items carrying
+//! it ([`labelled_path`](cachearr_dialect::ServerLibrary::labelled_path)). A library labels
+//! few things, so that is a few reads a section: the bundled demo library's four sections
+//! take about twenty. A section with more than [`LABELS_MAX`] labels of one type is not read:
+//! its label-filtered users are the server's.
+//!
+//! **Following changes.** What was read holds as of the server's time of the read (its
+//! `Date`). An item the index says was updated or added at or after it (Plex sets `updatedAt`
+//! on an edit of its labels, as on an add) may carry other labels: its verdict is unknown
+//! (the answer is the server's) and it is noted; the next answer that needs labels reads the
+//! noted items again by id first ([`labels_by_ids_path`](cachearr_dialect::ServerLibrary::labels_by_ids_path),
+//! one read per hundred), so a change costs one answer and one read. A read that fails leaves
+//! label-filtered users to the server until one succeeds.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderValue, StatusCode};
+use serde_json::Value;
+
+use cachearr_dialect::model::library::SectionInfo;
+use cachearr_upstream::client::{Budget, Upstream};
+
+/// Labels of one type in one section read at most; more, and the section is not read.
+pub const LABELS_MAX: usize = 64;
+
+/// The largest answer read (a listing of every item carrying a label).
+const BODY_MAX: usize = 64 << 20;
+
+/// Items read again by id per request.
+const IDS_PER_READ: usize = 100;
+
+/// The labels of every labelled item, as of [`ItemLabels::as_of`].
+#[derive(Debug, Clone, Default)]
+pub struct ItemLabels {
+    /// Each labelled item's labels, by id; an item not here carries none.
+    by_item: HashMap<String, Vec<String>>,
+    /// The server's time of the read (Unix seconds): an item updated since may carry others.
+    as_of: i64,
+    /// The items read again by id since, each with the server's time of its read.
+    read_again: HashMap<String, i64>,
+    /// Which read this is, in this process (lists filtered with it are kept under it).
+    generation: u64,
+}
+
+/// The number of the last read of labels, in this process.
+static GENERATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+impl ItemLabels {
+    /// Which read this is (see [`ItemLabels::generation`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The labels of item `id`, updated last at `updated_at` (the index's record); `None`
+    /// when it changed since they were read.
+    pub fn of(&self, id: &str, updated_at: i64) -> Option<&[String]> {
+        let as_of = self.read_again.get(id).copied().unwrap_or(self.as_of);
+        if updated_at >= as_of {
+            return None;
+        }
+        Some(self.by_item.get(id).map_or(&[], Vec::as_slice))
+    }
+}
+
+/// The labels of one upstream's items (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Labels {
+    held: Mutex<Option<Arc<ItemLabels>>>,
+    /// Items found changed since the read: read again before the labels are given.
+    changed: Mutex<HashSet<String>>,
+    /// One read at a time: waiters then find it done.
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl Labels {
+    /// Forgets what was read (the index was built anew).
+    pub fn forget(&self) {
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Item `id` was found changed since the labels were read: it is read again before the
+    /// next answer that needs labels.
+    pub fn note_changed(&self, id: &str) {
+        let mut changed = self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        if changed.len() < IDS_PER_READ * 10 {
+            changed.insert(id.to_owned());
+        } else {
+            drop(changed);
+            // Too many to read by id: every label is read again.
+            self.forget();
+        }
+    }
+
+    /// The labels of `sections`' items, read from `up` when not yet read, and the items
+    /// found changed read again; `None` when they cannot be had.
+    pub async fn current(
+        &self,
+        up: &Arc<Upstream>,
+        sections: &[SectionInfo],
+    ) -> Option<Arc<ItemLabels>> {
+        if let Some(held) = self.ready() {
+            return Some(held);
+        }
+        let _reading = self.reading.lock().await;
+        if let Some(held) = self.ready() {
+            return Some(held);
+        }
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let read = match held {
+            None => read_all(up, sections).await,
+            Some(held) => {
+                let ids: Vec<String> = (self.changed.lock().unwrap_or_else(|e| e.into_inner()))
+                    .iter()
+                    .cloned()
+                    .collect();
+                read_again(up, &held, &ids).await
+            }
+        };
+        let Some(read) = read else {
+            tracing::debug!(
+                upstream = %up.name,
+                "items' labels could not be read: label-filtered users are answered by the server"
+            );
+            return None;
+        };
+        let read = Arc::new(read);
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(read.clone());
+        self.changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Some(read)
+    }
+
+    /// What was read, when nothing was found changed since.
+    fn ready(&self) -> Option<Arc<ItemLabels>> {
+        let changed = !self
+            .changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        if changed {
+            return None;
+        }
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Every labelled item of `sections`, read from `up`.
+async fn read_all(up: &Arc<Upstream>, sections: &[SectionInfo]) -> Option<ItemLabels> {
+    let library = cachearr_dialect::of(up.profile).library();
+    let mut labels = ItemLabels {
+        as_of: i64::MAX,
+        generation: next_generation(),
+        ..ItemLabels::default()
+    };
+    for section in sections {
+        for &(_, type_param) in library.index_kinds(&section.kind) {
+            let path = library.labels_path(&section.id, type_param)?;
+            let (body, date) = read_json(up, &path).await?;
+            labels.as_of = labels.as_of.min(date);
+            let keys = library.parse_labels(&body);
+            if keys.len() > LABELS_MAX {
+                return None;
+            }
+            for (key, name) in keys {
+                let path = library.labelled_path(&section.id, type_param, &key)?;
+                let (body, _) = read_json(up, &path).await?;
+                let (_, items) = library.parse_items(&body, Some(&section.id));
+                for item in items {
+                    let kept = labels.by_item.entry(item.id).or_default();
+                    if !kept.contains(&name) {
+                        kept.push(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    (labels.as_of != i64::MAX).then_some(labels)
+}
+
+/// `held` with the labels of the items `ids` read again.
+async fn read_again(up: &Arc<Upstream>, held: &ItemLabels, ids: &[String]) -> Option<ItemLabels> {
+    let library = cachearr_dialect::of(up.profile).library();
+    let mut labels = held.clone();
+    labels.generation = next_generation();
+    for chunk in ids.chunks(IDS_PER_READ) {
+        let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let path = library.labels_by_ids_path(&ids)?;
+        let (body, date) = read_json(up, &path).await?;
+        // An item no longer there is not answered, whatever its labels.
+        for id in chunk {
+            labels.by_item.remove(id);
+            labels.read_again.insert(id.clone(), date);
+        }
+        for (id, item_labels) in library.parse_item_labels(&body) {
+            if !item_labels.is_empty() {
+                labels.by_item.insert(id, item_labels);
+            }
+        }
+    }
+    Some(labels)
+}
+
+/// A JSON answer of `path` read with the owner's token, and the server's time of it (its
+/// `Date`, Unix seconds); `None` when it cannot be had.
+async fn read_json(up: &Arc<Upstream>, path: &str) -> Option<(Value, i64)> {
+    let token = up.config.token.as_deref().filter(|t| !t.is_empty())?;
+    let token = HeaderValue::from_str(token).ok()?;
+    let uri = up.uri_for(path).ok()?;
+    let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
+    let response = up.send_idempotent(&make, Budget::Client).await.ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let date = (response.headers().get(http::header::DATE))
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok())?;
+    let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        response.into_body(),
+        BODY_MAX,
+    ))
+    .await
+    .ok()?
+    .to_bytes();
+    Some((serde_json::from_slice(&body).ok()?, date))
+}
