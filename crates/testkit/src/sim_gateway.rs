@@ -85,6 +85,19 @@ pub async fn read_policies_again(gateway: &Gateway, upstream: &str) {
     handle.policies().read_again(library.reads(), &up).await;
 }
 
+/// Has the gateway read its upstream `upstream`'s shares again now, as its schedule does once
+/// they are due, dropping the answers of users whose share changed.
+pub async fn read_shares_again(gateway: &Gateway, upstream: &str) {
+    let library = (gateway.library()).expect("a gateway built with its library copy");
+    let up = library
+        .upstreams()
+        .iter()
+        .find(|up| &*up.name == upstream)
+        .unwrap_or_else(|| panic!("no upstream {upstream}"))
+        .clone();
+    cachearr_copy::upstream_index::visibility::read_shares_again(library.reads(), &up).await;
+}
+
 /// A single-upstream config for `profile` in front of `upstream`: every listener on a free
 /// loopback port, the data in `data_dir`.
 pub fn loopback_config(profile: Profile, upstream: &str, data_dir: &Path) -> Config {

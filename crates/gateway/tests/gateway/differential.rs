@@ -147,6 +147,9 @@ struct Setup {
     /// A prefix the server answers every route under (Emby's `/emby`), put before half the
     /// requests' paths.
     prefix: Option<&'static str>,
+    /// The gateway reads the shares from the simulator's plex.tv: halfway, a restricted
+    /// user's share changes there.
+    plextv: bool,
 }
 
 fn sim() -> Sim {
@@ -201,11 +204,42 @@ fn ids(srv: &TestServer, kind: ItemKind, per_section: usize) -> Vec<u32> {
         .collect()
 }
 
-async fn plex() -> Setup {
+/// The Plex simulator and a gateway in front of it; with `plextv`, the simulator's plex.tv
+/// too, which the gateway reads the users' shares from (the copy then applies each restricted
+/// user's filters itself), and the invited users also ask with their plex.tv account tokens,
+/// as they reach a server since 2026.
+async fn plex(plextv: bool) -> Setup {
     let srv = sim().start_plex_test_server().await.unwrap();
-    let h = start_gateway(srv.addr, Profile::Plex, quick_background(srv.token.clone())).await;
+    let mut account_service = None;
+    if plextv {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        account_service = Some(format!("http://{}", listener.local_addr().unwrap()));
+        tokio::spawn(cachearr_sim::plextv::serve(
+            &srv.sim,
+            listener,
+            cachearr_sim::plextv::PlexTvOptions::default(),
+        ));
+    }
+    let background = quick_background(srv.token.clone());
+    let configure = move |config: &mut cachearr_config::Config| {
+        background(config);
+        config.upstreams[0].account_service_url = account_service.map(|u| u.parse().unwrap());
+    };
+    let h = start_gateway(srv.addr, Profile::Plex, configure).await;
     index_ready(&h).await;
-    let users = sim_users(srv.sim.state().users(), false);
+    let mut users = sim_users(srv.sim.state().users(), false);
+    if plextv {
+        let invited: Vec<_> = (srv.sim.state().users().iter())
+            .filter(|u| !u.is_owner && !u.home)
+            .cloned()
+            .collect();
+        users.extend(invited.iter().map(|u| User {
+            id: u.id,
+            name: format!("{} (plex.tv)", u.name),
+            token: srv.sim.plextv().account_token(u),
+            jellyfin_id: String::new(),
+        }));
+    }
     let sections: Vec<u32> = srv.sim.library().sections().iter().map(|s| s.id).collect();
     let mut reads: Vec<String> = [
         "/",
@@ -333,6 +367,7 @@ async fn plex() -> Setup {
         forms: &PLEX_FORMS,
         walks,
         prefix: None,
+        plextv,
     }
 }
 
@@ -541,6 +576,7 @@ ItemCounts,MediaSources,RecursiveItemCount,CumulativeRunTimeTicks,ProviderIds,Pa
         forms,
         walks,
         prefix: None,
+        plextv: false,
     }
 }
 
@@ -561,23 +597,37 @@ fn same_answer(through: &(u16, String), direct: &(u16, String)) -> bool {
     }
 }
 
-/// Sends `requests` requests; returns the differences and how many answers came from the cache.
-async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usize) {
+/// What a mix found: the differences, how many answers came from the cache, and how many
+/// answers to a user whose server hides part of the library (carol, dave, emma) the library
+/// copy wrote.
+struct Mixed {
+    differences: Vec<Difference>,
+    cached: usize,
+    restricted_from_copy: usize,
+}
+
+/// Sends `requests` requests (see [`Mixed`]).
+async fn run(setup: &Setup, requests: usize, seed: u64) -> Mixed {
     let mut rng = fastrand::Rng::with_seed(seed);
     let base = setup.h.url("");
     let direct_base = format!("http://{}", setup.srv.addr);
     let client = &setup.h.client;
     let mut differences = Vec::new();
     let mut cached = 0;
+    let mut restricted_from_copy = 0;
     let up = setup.h.gateway.upstreams()[0].clone();
     let mut sim_now = setup.srv.sim.now() + 3600;
-    // Halfway, on Jellyfin, a restricted user's policy changes on the server.
-    let policy_change_at = (setup.forms.len() > 3).then_some(requests / 2);
+    // Halfway, on Jellyfin, a restricted user's policy changes on the server; with plex.tv,
+    // a restricted user's share there.
+    let policy_change_at = (setup.forms.len() > 3 || setup.plextv).then_some(requests / 2);
     // A walk under way: its user, token form, format and the reads left, made in order.
     let mut walking: Option<(usize, Form, bool, std::collections::VecDeque<String>)> = None;
     for n in 0..requests {
         if policy_change_at == Some(n) {
-            change_a_policy(setup).await;
+            match setup.plextv {
+                true => change_a_share(setup).await,
+                false => change_a_policy(setup).await,
+            }
         }
         // One step in 15 (outside a walk) starts a walk.
         if walking.as_ref().is_none_or(|w| w.3.is_empty()) {
@@ -704,6 +754,12 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
         if via.contains("; hit") || server_requests(&setup.srv) == server_before {
             cached += 1;
         }
+        let restricted = ["carol", "dave", "emma"]
+            .iter()
+            .any(|n| user.name.starts_with(n));
+        if restricted && (via.contains("detail=copy") || via.contains("detail=index")) {
+            restricted_from_copy += 1;
+        }
         if method != reqwest::Method::GET || path.starts_with("/:/") {
             // A write: it went to the server once, through cachearr.
             assert!(through.0 < 500, "{method} {path}: {through:?}");
@@ -714,7 +770,8 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
         if !same_answer(&through, &direct) {
             differences.push(Difference {
                 request: format!(
-                    "{method} {path} as {} via {form:?} (second token: {second:?}); {via}",
+                    "{method} {path} as {} via {form:?} (second token: {second:?}), request \
+                     {n}; {via}",
                     user.name
                 ),
                 through,
@@ -722,7 +779,11 @@ async fn run(setup: &Setup, requests: usize, seed: u64) -> (Vec<Difference>, usi
             });
         }
     }
-    (differences, cached)
+    Mixed {
+        differences,
+        cached,
+        restricted_from_copy,
+    }
 }
 
 /// carol's Jellyfin policy changed on the server (blocked tags become allowed ones, and a
@@ -748,6 +809,29 @@ async fn change_a_policy(setup: &Setup) {
     }
     let upstream = setup.h.gateway.upstreams()[0].name.clone();
     sim_gateway::read_policies_again(&setup.h.gateway, &upstream).await;
+}
+
+/// carol's share changed on plex.tv (her music filtered to what is labelled Family, her films
+/// to G and PG, where Explicit was hidden), then the shares read again as the gateway's
+/// schedule reads them after five minutes (the clock does not move here): from the next
+/// answer on, the copy and the cache must give her what the server now gives her.
+async fn change_a_share(setup: &Setup) {
+    use cachearr_sim::plextv::ShareChange;
+    use cachearr_sim::state::PlexFilter;
+    {
+        let mut state = setup.srv.sim.state();
+        let carol = state.users().iter().find(|u| u.name == "carol").unwrap().id;
+        let change = ShareChange {
+            filter_music: Some(PlexFilter::parse("label=Family")),
+            filter_movies: Some(PlexFilter::parse("contentRating=G,PG")),
+            ..ShareChange::default()
+        };
+        (setup.srv.sim.plextv())
+            .change_share(&mut state, carol, change)
+            .unwrap();
+    }
+    let up = setup.h.gateway.upstreams()[0].clone();
+    sim_gateway::read_shares_again(&setup.h.gateway, &up.name).await;
 }
 
 /// Every request the simulator has served so far.
@@ -805,12 +889,47 @@ fn report(server: &str, seed: u64, differences: &[Difference]) {
     panic!("{text}");
 }
 
+/// With the shares read from plex.tv, restricted users' answers come from the copy with
+/// their filters applied: every one must still be the server's, through a share changed
+/// halfway.
+#[tokio::test]
+async fn plex_answers_with_shares_from_plextv_equal_the_servers_for_every_user() {
+    let (requests, seed) = requests_and_seed();
+    let setup = plex(true).await;
+    let Mixed {
+        differences,
+        cached,
+        restricted_from_copy,
+    } = run(&setup, requests / 2, seed).await;
+    report("plex with plex.tv", seed, &differences);
+    eprintln!(
+        "plex with plex.tv: cachearr answered {cached} of {} requests without the server, \
+         {restricted_from_copy} of restricted users' from the copy",
+        requests / 2
+    );
+    // The restricted users' answers the copy wrote are what this run is for (a floor: some
+    // forty at the default size).
+    assert!(
+        restricted_from_copy >= 10,
+        "only {restricted_from_copy} restricted users' answers came from the copy"
+    );
+    assert!(
+        cached * 100 > 3 * (requests / 2),
+        "cachearr answered only {cached} of {} requests without the server: too little was checked",
+        requests / 2
+    );
+}
+
 #[tokio::test]
 async fn plex_answers_through_cachearr_equal_the_servers_for_every_user_and_token_form() {
     let (requests, seed) = requests_and_seed();
-    let setup = plex().await;
+    let setup = plex(false).await;
     assert!(setup.users.len() >= 4);
-    let (differences, cached) = run(&setup, requests / 2, seed).await;
+    let Mixed {
+        differences,
+        cached,
+        ..
+    } = run(&setup, requests / 2, seed).await;
     report("plex", seed, &differences);
     let ahead = setup.h.gateway.batcher().report().pages_written_ahead;
     eprintln!(
@@ -851,7 +970,7 @@ async fn jellyfin_12_a_policy_change_drops_answers_of_tokens_not_yet_named() {
     const SEED: u64 = 1_795_913_514;
     let (requests, _) = requests_and_seed();
     let setup = jellyfin(JellyfinVersion::V12_0).await;
-    let (differences, _) = run(&setup, requests / 2, SEED).await;
+    let differences = run(&setup, requests / 2, SEED).await.differences;
     report("jellyfin 12.0.0", SEED, &differences);
 }
 
@@ -860,7 +979,11 @@ async fn emby_answers_through_cachearr_equal_the_servers_for_every_user_and_toke
     let (requests, seed) = requests_and_seed();
     let setup = emby().await;
     assert!(setup.users.len() >= 4);
-    let (differences, cached) = run(&setup, requests / 2, seed).await;
+    let Mixed {
+        differences,
+        cached,
+        ..
+    } = run(&setup, requests / 2, seed).await;
     report("emby", seed, &differences);
     let ahead = setup.h.gateway.batcher().report().pages_written_ahead;
     eprintln!(
@@ -881,7 +1004,11 @@ async fn jellyfin_answers_equal(version: JellyfinVersion) {
     let setup = jellyfin(version).await;
     let server = format!("jellyfin {version}");
     assert!(setup.users.len() >= 4);
-    let (differences, cached) = run(&setup, requests / 2, seed).await;
+    let Mixed {
+        differences,
+        cached,
+        ..
+    } = run(&setup, requests / 2, seed).await;
     report(&server, seed, &differences);
     let ahead = setup.h.gateway.batcher().report().pages_written_ahead;
     eprintln!(
