@@ -16,6 +16,7 @@
 //! - `account` — the caller's own account: `/api/v2/user`, sign-in and sign-out, resources,
 //!   devices, webhooks, settings (view-state sync, privacy), the caller's address, the Home
 //!   and its users.
+//! - `opt_outs` — the caller's online media sources (Plex's own content shown in the apps).
 //! - `home` — the Home as it changes during a run: managed users created and removed, the
 //!   owner's and managed users' PINs.
 //! - `shares` — the owner's shares: `/api/users`, `/api/servers/{id}/shared_servers`, the v2
@@ -31,10 +32,12 @@ mod account;
 mod accounts;
 mod control;
 mod home;
+mod opt_outs;
 mod render;
 mod shares;
 
 pub use accounts::*;
+pub use opt_outs::{ONLINE_MEDIA_SOURCES, OptOut, OptOutError};
 
 use std::sync::MutexGuard;
 
@@ -102,6 +105,10 @@ pub fn router(sim: Sim, options: PlexTvOptions) -> Router {
         .route(
             "/api/v2/user/privacy",
             get(account::privacy).put(account::set_privacy),
+        )
+        .route(
+            "/api/v2/user/{uuid}/settings/opt_outs",
+            get(opt_outs::list).post(opt_outs::set),
         )
         .route("/:/ip", get(account::public_ip))
         .route("/api/v2/geoip", get(account::geoip))

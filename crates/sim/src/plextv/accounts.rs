@@ -201,6 +201,9 @@ pub struct PlexTv {
     /// Home PINs by plex.tv account id (the owner's own, a managed user's).
     pins: BTreeMap<u32, String>,
     created_home: Vec<CreatedHomeUser>,
+    /// Online media sources accounts changed, by (server account id, source key); see
+    /// `opt_outs`.
+    pub(super) opt_outs: BTreeMap<(u32, &'static str), super::OptOut>,
     /// Home users created so far, removed ones included (ids are not reused).
     created_count: u32,
     /// plex.tv answers nothing but 503 while this is set (see the control API).
@@ -223,6 +226,7 @@ impl PlexTv {
             home_invited: BTreeSet::new(),
             pins: BTreeMap::new(),
             created_home: Vec::new(),
+            opt_outs: BTreeMap::new(),
             created_count: 0,
             down: false,
             requests: BTreeMap::new(),
