@@ -1,16 +1,17 @@
 """pytest plugin that lets python-plexapi's own test suite run, unchanged, against a server that
-has no plex.tv behind it (the simulator, or cachearr in front of it).
+has the simulated plex.tv behind it (the simulator, or cachearr in front of it).
 
 Loaded with ``-p plugin`` (this folder on PYTHONPATH), before the suite's conftest.py:
 
-* The suite's ``plex`` fixture logs in to plex.tv to get a token
-  (``MyPlexAccount(session=sess).authenticationToken``). plex.tv cannot be reached, so
-  ``plexapi.myplex.MyPlexAccount`` is replaced, before conftest.py imports it, by a factory that
-  answers the token-less call with an offline account holding the server owner's token
-  (``PLEXAPI_AUTH_SERVER_TOKEN``). Calls that pass a token (the suite's mocked-account unit
-  tests) still get the real class.
-* Tests that need what no test machine has (plex.tv accounts, real players, mobile sync,
-  Sonos, GDM discovery, the documentation build) are deselected by the rules in
+* python-plexapi writes plex.tv's address into its classes (``MyPlexAccount.key``,
+  ``FRIENDINVITE`` …, ``https://clients.plex.tv`` for PINs) and reads no setting for it, so every
+  ``requests.Session`` created from here on gets an adapter on ``https://plex.tv`` and
+  ``https://clients.plex.tv`` that sends those requests to ``PLEXTV_URL`` (the simulator's
+  ``--plextv-listen`` address). The suite's ``account`` and ``plex`` fixtures then sign in
+  there with the owner's token (``PLEXAPI_AUTH_SERVER_TOKEN``) as they would on plex.tv.
+  ``requests_mock`` still takes precedence where a test installs it.
+* Tests that need what no test machine has (a service beyond plex.tv, real players, mobile
+  sync, Sonos, GDM discovery, the documentation build) are deselected by the rules in
   ``DESELECT``, each with its reason; ``--plexapi-deselected`` prints them.
 * Every test's outcome is written as JSON lines to ``PLEXAPI_SUITE_RESULTS`` (when set), which
   ``report.py`` turns into the per-file table.
@@ -19,59 +20,80 @@ Loaded with ``-p plugin`` (this folder on PYTHONPATH), before the suite's confte
 import json
 import os
 
-import plexapi.myplex
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
-_RealAccount = plexapi.myplex.MyPlexAccount
-
-
-class OfflineAccount:
-    """What the suite's ``plex`` fixture reads from a plex.tv login: the owner's token."""
-
-    def __init__(self, token):
-        self.authenticationToken = token
-        self._token = token
+PLEXTV_HOSTS = ("https://plex.tv", "https://clients.plex.tv")
 
 
-def _account_factory(*args, **kwargs):
-    if args or kwargs.get("token") or kwargs.get("username"):
-        return _RealAccount(*args, **kwargs)
-    return OfflineAccount(os.environ.get("PLEXAPI_AUTH_SERVER_TOKEN", ""))
+class ToSimulatedPlexTv(HTTPAdapter):
+    """Sends what python-plexapi addresses to plex.tv to the simulated plex.tv."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base.rstrip("/")
+
+    def send(self, request, **kwargs):
+        for host in PLEXTV_HOSTS:
+            if request.url == host or request.url.startswith((host + "/", host + "?")):
+                request.url = self.base + request.url[len(host):]
+                break
+        return super().send(request, **kwargs)
 
 
-plexapi.myplex.MyPlexAccount = _account_factory
+def _plextv_url():
+    url = os.environ.get("PLEXTV_URL")
+    if not url:
+        raise pytest.UsageError("PLEXTV_URL (the simulated plex.tv's address) is not set")
+    return url
 
-# Fixtures that reach plex.tv, a real player or a sync target: a test that asks for one cannot
-# run here. (The suite's ``mocked_account`` fixture is offline: requests_mock answers it.)
+
+_original_requests_init = requests.Session.__init__
+
+
+def _requests_init(self, *args, **kwargs):
+    _original_requests_init(self, *args, **kwargs)
+    adapter = ToSimulatedPlexTv(_plextv_url())
+    for host in PLEXTV_HOSTS:
+        self.mount(host, adapter)
+
+
+requests.Session.__init__ = _requests_init
+
+# Fixtures that reach a sync target or a real player: a test that asks for one cannot run here.
+# (The suite's ``mocked_account`` fixture is offline: requests_mock answers it.)
 NEEDS_FIXTURE = {
-    "account": "logs in to plex.tv (MyPlexAccount)",
-    "account_once": "logs in to plex.tv (MyPlexAccount)",
-    "account_plexpass": "needs a plex.tv account with a Plex Pass subscription",
-    "account_synctarget": "needs a plex.tv account with a sync target device",
-    "sync_device": "needs a plex.tv sync target device",
-    "clear_sync_device": "needs a plex.tv sync target device",
-    "shared_username": "needs a plex.tv friend shared with the server",
+    "account_synctarget": "needs a sync target device registered on plex.tv (not simulated)",
+    "sync_device": "needs a sync target device registered on plex.tv (not simulated)",
+    "clear_sync_device": "needs a sync target device registered on plex.tv (not simulated)",
     "client": "needs a real Plex player (PlexClient)",
 }
 
 # Whole files or single tests, by node id prefix, with the reason.
 DESELECT = {
-    "tests/test_myplex.py": "plex.tv account API (users, devices, webhooks, resources)",
-    "tests/test_sync.py": "mobile sync needs plex.tv and a sync target device",
+    "tests/test_myplex.py::test_myplex_watchlist":
+        "reads the watchlist from metadata.provider.plex.tv, a service beyond plex.tv",
+    "tests/test_myplex.py::test_myplex_searchDiscover":
+        "searches discover.provider.plex.tv, a service beyond plex.tv",
+    "tests/test_history.py::test_history_UserSection":
+        "python-plexapi 4.16.1's Section.history asks the account for a server name it does not "
+        "have (AttributeError before any request); fails against the real plex.tv too",
+    "tests/test_sync.py": "mobile sync: a sync target device on plex.tv, its sync items and the "
+                          "server's sync transcoder are not simulated",
     "tests/test_sonos.py": "Sonos speakers via plex.tv",
     "tests/test_gdm.py": "GDM discovery (UDP multicast to real servers on the LAN)",
     "tests/test_client.py": "needs a real Plex player",
     "tests/test_misc.py::test_build_documentation": "builds the Sphinx docs (not shipped)",
-    "tests/test_server.py::test_server_claim_unclaim": "claims the server on plex.tv",
-    "tests/test_server.py::test_server_myPlexAccount": "reads the owner's plex.tv account",
     "tests/test_server.py::test_server_clients": "needs a real Plex player",
-    "tests/test_server.py::test_server_account": "reads the owner's plex.tv account",
-    "tests/test_server.py::test_server_Server_sharing_settings":
-        "changes plex.tv sharing settings",
     "tests/test_library.py::test_library_MovieSection_PlexWebURL": "opens app.plex.tv URLs",
     "tests/test_video.py::test_video_Movie_PlexWebURL": "opens app.plex.tv URLs",
     "tests/test_video.py::test_video_Show_streamingServices":
-        "asks plex.tv which streaming services carry the show",
+        "asks metadata.provider.plex.tv which streaming services carry the show",
+    "tests/test_video.py::test_video_Movie_on_demand_subtitles":
+        "the server searches OpenSubtitles for subtitles, a service beyond plex.tv",
+    "tests/test_video.py::test_video_Movie_extras":
+        "extras (trailers) come from Plex's metadata provider, a service beyond plex.tv",
     "tests/test_video.py::test_video_Movie_matadataDirectory":
         "reads the server's data directory on the test machine's own disk",
 }

@@ -6,10 +6,12 @@ fresh simulator, and writes both runs' per-test outcomes as JSON.
     run.py --cachearr target/debug/cachearr --out results.json [--only direct|cachearr]
            [-k EXPR] [--pytest-arg ARG]...
 
-Each run gets its own simulator (the suite edits the library, so a run must not see the
-previous run's writes) and its own data directory for cachearr. plex.tv is unreachable: the
-harness plugin (plugin.py) supplies the owner's token and deselects what needs plex.tv, real
-players, sync, Sonos or GDM. `report.py results.json` prints the per-file table.
+Each run gets its own simulator (the suite edits the library and the owner's shares, so a run
+must not see the previous run's writes), with its simulated plex.tv (`--plextv-listen`), and its
+own data directory for cachearr. cachearr fronts only the Plex server: in both runs the harness
+plugin (plugin.py) sends what python-plexapi addresses to plex.tv straight to the simulated
+plex.tv, where the suite signs in as the server's owner, and deselects what needs another
+service, real players, sync or GDM. `report.py results.json` prints the per-file table.
 """
 
 import argparse
@@ -54,13 +56,22 @@ def wait_ok(url, token, deadline_s=60):
 def start_sim(cachearr, log):
     proc = subprocess.Popen(
         [cachearr, "sim", "--library", "plexapi-bootstrap", "--plex-listen", "127.0.0.1:0",
-         "--no-cost", "--json"],
+         "--plextv-listen", "127.0.0.1:0", "--no-cost", "--json"],
         stdout=subprocess.PIPE, stderr=log, text=True,
         env={**os.environ, "RUST_LOG": "warn"},
     )
     banner = json.loads(proc.stdout.readline())
     owner = next(u for u in banner["users"] if u["owner"])
-    return proc, banner["plex_url"], owner["plex_token"]
+    return proc, banner["plex_url"], banner["plextv_url"], owner
+
+
+def play_something(sim_url, token):
+    """The owner has played a file before, as on the suite's own test server: the dashboard's
+    bandwidth statistics (test_server's `dashboard_bandwidth` tests) have a transfer to show."""
+    req = urllib.request.Request(sim_url + "/library/parts/1/1/file.mkv",
+                                 headers={"X-Plex-Token": token})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        r.read()
 
 
 def start_gateway(cachearr, upstream, token, data_dir, log):
@@ -77,11 +88,20 @@ def start_gateway(cachearr, upstream, token, data_dir, log):
     return proc, url
 
 
-def run_suite(base_url, token, results_path, extra, log):
+def run_suite(base_url, plextv_url, owner, results_path, extra, log):
     env = {
         **os.environ,
         "PLEXAPI_AUTH_SERVER_BASEURL": base_url,
-        "PLEXAPI_AUTH_SERVER_TOKEN": token,
+        # The owner's plex.tv account token (the server takes it too): the suite's `account`
+        # and `plex` fixtures sign in to the simulated plex.tv with it.
+        "PLEXAPI_AUTH_SERVER_TOKEN": owner["plextv_account_token"],
+        "PLEXAPI_AUTH_MYPLEX_USERNAME": owner["name"],
+        "PLEXAPI_AUTH_MYPLEX_PASSWORD": owner["password"],
+        "PLEXTV_URL": plextv_url,
+        # A friend the owner shares the server with (the suite's `shared_username`).
+        "SHARED_USERNAME": "alice",
+        # The account-wide tests (privacy opt-outs) may always run on a simulated account.
+        "TEST_ACCOUNT_ONCE": "1",
         # A request the simulator does not answer fails fast instead of waiting 30 s.
         "PLEXAPI_PLEXAPI_TIMEOUT": "10",
         "PLEXAPI_SUITE_RESULTS": results_path,
@@ -113,16 +133,17 @@ def one_run(mode, args, extra, tmp, log_path, result):
     results = os.path.join(tmp, f"{mode}.jsonl")
     with open(os.path.join(tmp, f"{mode}.log"), "w", encoding="utf-8") as log:
         try:
-            sim, sim_url, token = start_sim(args.cachearr, log)
+            sim, sim_url, plextv_url, owner = start_sim(args.cachearr, log)
             procs.append(sim)
+            play_something(sim_url, owner["plex_token"])
             url = sim_url
             if mode == "cachearr":
-                gw, url = start_gateway(args.cachearr, sim_url, token,
+                gw, url = start_gateway(args.cachearr, sim_url, owner["plex_token"],
                                         os.path.join(tmp, "gateway"), log)
                 procs.append(gw)
-            log.write(f"==> {mode}: {url}\n")
+            log.write(f"==> {mode}: {url} (plex.tv: {plextv_url})\n")
             log.flush()
-            run_suite(url, token, results, extra, log)
+            run_suite(url, plextv_url, owner, results, extra, log)
         finally:
             for p in reversed(procs):
                 p.terminate()

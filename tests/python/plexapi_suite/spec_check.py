@@ -237,7 +237,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="spec-check-") as tmp, \
             open(os.path.join(tmp, "log"), "w", encoding="utf-8") as log:
         try:
-            sim, sim_url, token = run.start_sim(args.cachearr, log)
+            sim, sim_url, _plextv_url, owner = run.start_sim(args.cachearr, log)
+            token = owner["plex_token"]
             procs.append(sim)
             gw, gw_url = run.start_gateway(args.cachearr, sim_url, token,
                                            os.path.join(tmp, "gw"), log)
