@@ -11,7 +11,7 @@ Loaded with ``-p plugin`` (this folder on PYTHONPATH), before the suite's confte
   there with the owner's token (``PLEXAPI_AUTH_SERVER_TOKEN``) as they would on plex.tv.
   ``requests_mock`` still takes precedence where a test installs it.
 * Tests that need what no test machine has (a service beyond plex.tv, real players, mobile
-  sync, Sonos, GDM discovery, the documentation build) are deselected by the rules in
+  sync, GDM discovery, the documentation build) are deselected by the rules in
   ``DESELECT``, each with its reason; ``--plexapi-deselected`` prints them.
 * Every test's outcome is written as JSON lines to ``PLEXAPI_SUITE_RESULTS`` (when set), which
   ``report.py`` turns into the per-file table.
@@ -81,13 +81,10 @@ DESELECT = {
         "have (AttributeError before any request); fails against the real plex.tv too",
     "tests/test_sync.py": "mobile sync: a sync target device on plex.tv, its sync items and the "
                           "server's sync transcoder are not simulated",
-    "tests/test_sonos.py": "Sonos speakers via plex.tv",
     "tests/test_gdm.py": "GDM discovery (UDP multicast to real servers on the LAN)",
     "tests/test_client.py": "needs a real Plex player",
     "tests/test_misc.py::test_build_documentation": "builds the Sphinx docs (not shipped)",
     "tests/test_server.py::test_server_clients": "needs a real Plex player",
-    "tests/test_library.py::test_library_MovieSection_PlexWebURL": "opens app.plex.tv URLs",
-    "tests/test_video.py::test_video_Movie_PlexWebURL": "opens app.plex.tv URLs",
     "tests/test_video.py::test_video_Show_streamingServices":
         "asks metadata.provider.plex.tv which streaming services carry the show",
     "tests/test_video.py::test_video_Movie_on_demand_subtitles":
