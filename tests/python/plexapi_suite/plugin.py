@@ -19,6 +19,7 @@ Loaded with ``-p plugin`` (this folder on PYTHONPATH), before the suite's confte
 
 import json
 import os
+import re
 
 import pytest
 import requests
@@ -174,6 +175,13 @@ def pytest_runtest_logreport(report):
 
 _messages = {}
 
+# A token in a failure message (a URL's `X-Plex-Token=…`, a header) is not written out.
+_TOKEN = re.compile(r"(X-Plex-Token['\"]?\s*[=:]\s*['\"]?)[^&'\"\s,}]+", re.IGNORECASE)
+
+
+def _redact(text):
+    return _TOKEN.sub(r"\1…", text)
+
 
 def pytest_sessionfinish(session, exitstatus):
     out = os.environ.get("PLEXAPI_SUITE_RESULTS")
@@ -183,5 +191,5 @@ def pytest_sessionfinish(session, exitstatus):
         for nodeid, outcome in _outcomes.items():
             rec = {"nodeid": nodeid, "outcome": outcome}
             if outcome == "failed":
-                rec["message"] = _messages.get(nodeid, [""])[0][:300]
+                rec["message"] = _redact(_messages.get(nodeid, [""])[0])[:300]
             fh.write(json.dumps(rec) + "\n")
