@@ -17,6 +17,8 @@
 //!   devices, webhooks, settings (view-state sync, privacy), the caller's address, the Home
 //!   and its users.
 //! - `opt_outs` — the caller's online media sources (Plex's own content shown in the apps).
+//! - `pins` — PIN sign-in: a PIN made for a device, linked by a signed-in account, read back
+//!   with that account's token.
 //! - `home` — the Home as it changes during a run: managed users created and removed, the
 //!   owner's and managed users' PINs.
 //! - `shares` — the owner's shares: `/api/users`, `/api/servers/{id}/shared_servers`, the v2
@@ -33,11 +35,13 @@ mod accounts;
 mod control;
 mod home;
 mod opt_outs;
+mod pins;
 mod render;
 mod shares;
 
 pub use accounts::*;
 pub use opt_outs::{ONLINE_MEDIA_SOURCES, OptOut, OptOutError};
+pub use pins::{PIN_ID_BASE, Pin};
 
 use std::sync::MutexGuard;
 
@@ -110,6 +114,9 @@ pub fn router(sim: Sim, options: PlexTvOptions) -> Router {
             "/api/v2/user/{uuid}/settings/opt_outs",
             get(opt_outs::list).post(opt_outs::set),
         )
+        .route("/api/v2/pins", post(pins::create))
+        .route("/api/v2/pins/link", put(pins::link))
+        .route("/api/v2/pins/{id}", get(pins::check))
         .route("/:/ip", get(account::public_ip))
         .route("/api/v2/geoip", get(account::geoip))
         .route(

@@ -186,7 +186,7 @@ pub struct CreatedHomeUser {
 /// plex.tv's own state for one simulator.
 #[derive(Debug)]
 pub struct PlexTv {
-    seed: u64,
+    pub(super) seed: u64,
     /// Accounts whose share the owner revoked (server account ids).
     revoked: BTreeSet<u32>,
     settings: BTreeMap<u32, ShareSettings>,
@@ -204,6 +204,10 @@ pub struct PlexTv {
     /// Online media sources accounts changed, by (server account id, source key); see
     /// `opt_outs`.
     pub(super) opt_outs: BTreeMap<(u32, &'static str), super::OptOut>,
+    /// PINs clients asked for to sign in (see `pins`), oldest first.
+    pub(super) pin_logins: Vec<super::Pin>,
+    /// PINs made so far (ids are not reused).
+    pub(super) pins_made: u32,
     /// Home users created so far, removed ones included (ids are not reused).
     created_count: u32,
     /// plex.tv answers nothing but 503 while this is set (see the control API).
@@ -227,6 +231,8 @@ impl PlexTv {
             pins: BTreeMap::new(),
             created_home: Vec::new(),
             opt_outs: BTreeMap::new(),
+            pin_logins: Vec::new(),
+            pins_made: 0,
             created_count: 0,
             down: false,
             requests: BTreeMap::new(),

@@ -769,6 +769,98 @@ async fn online_media_sources_are_each_accounts_own_and_bad_choices_are_refused(
     assert_eq!(status, 401);
 }
 
+/// A PIN a device asked plex.tv for, as `client_id` (`X-Plex-Client-Identifier`) reads it: status
+/// and the `pin` element.
+async fn pin_request(
+    w: &World,
+    method: reqwest::Method,
+    path: &str,
+    client_id: Option<&str>,
+) -> (u16, Option<Element>) {
+    let mut req = client()
+        .request(method, format!("{}{path}", w.plextv))
+        .header("X-Plex-Product", "Kodi");
+    if let Some(id) = client_id {
+        req = req.header("X-Plex-Client-Identifier", id);
+    }
+    let r = req.send().await.expect("plex.tv request");
+    let status = r.status().as_u16();
+    let body = r.text().await.expect("body");
+    (status, elements(&body).into_iter().find(|e| e.tag == "pin"))
+}
+
+/// PIN sign-in: the PIN is its client's alone, carries no token until an account links its
+/// code, then that account's token (which the server takes); it expires on the simulator's
+/// clock, and bad requests get plex.tv's errors.
+#[tokio::test]
+async fn a_pin_linked_by_an_account_gives_its_device_that_accounts_token() {
+    let w = world().await;
+    let (status, _) = pin_request(&w, reqwest::Method::POST, "/api/v2/pins", None).await;
+    assert_eq!(status, 400, "no client identifier");
+    let (status, pin) = pin_request(&w, reqwest::Method::POST, "/api/v2/pins", Some("dev-1")).await;
+    assert_eq!(status, 201);
+    let pin = pin.expect("a pin");
+    let (id, code) = (pin.get("id").expect("id"), pin.get("code").expect("code"));
+    assert_eq!(code.len(), 4, "{code}");
+    assert_eq!(pin.get("expiresIn"), Some("900"));
+    assert_eq!(pin.get("authToken"), Some(""));
+    assert_eq!(pin.get("clientIdentifier"), Some("dev-1"));
+    let check = format!("/api/v2/pins/{id}");
+    let (status, read) = pin_request(&w, reqwest::Method::GET, &check, Some("dev-1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        read.expect("pin").get("authToken"),
+        Some(""),
+        "not linked yet"
+    );
+    let (status, _) = pin_request(&w, reqwest::Method::GET, &check, Some("dev-2")).await;
+    assert_eq!(status, 404, "another client's PIN");
+
+    let link = |code: &str, token: &str| {
+        client()
+            .put(format!("{}/api/v2/pins/link", w.plextv))
+            .header("X-Plex-Token", token)
+            .form(&[("code", code)])
+            .send()
+    };
+    let alice = w.account_token("alice");
+    assert_eq!(link(code, "not-a-token").await.expect("link").status(), 401);
+    assert_eq!(link("ZZZZZZ", &alice).await.expect("link").status(), 404);
+    assert_eq!(link("", &alice).await.expect("link").status(), 400);
+    assert_eq!(link(code, &alice).await.expect("link").status(), 204);
+    let (status, read) = pin_request(&w, reqwest::Method::GET, &check, Some("dev-1")).await;
+    assert_eq!(status, 200);
+    let token = read
+        .expect("pin")
+        .get("authToken")
+        .expect("token")
+        .to_string();
+    assert_eq!(token, alice, "the linking account's token");
+    assert_eq!(w.status_on_server(&token).await, 200);
+
+    let (_, strong) = pin_request(
+        &w,
+        reqwest::Method::POST,
+        "/api/v2/pins?strong=true",
+        Some("dev-1"),
+    )
+    .await;
+    let strong = strong.expect("a strong pin");
+    assert_eq!(strong.get("code").map(str::len), Some(25));
+    assert_eq!(strong.get("expiresIn"), Some("1800"));
+
+    // Past its 900 seconds a PIN is gone, linked or not.
+    let (_, late) = pin_request(&w, reqwest::Method::POST, "/api/v2/pins", Some("dev-1")).await;
+    let late = late.expect("a pin");
+    w.srv.sim.advance_clock(900);
+    let (status, _) = pin_request(&w, reqwest::Method::GET, &check, Some("dev-1")).await;
+    assert_eq!(status, 404, "expired");
+    let late_code = late.get("code").expect("code");
+    assert_eq!(link(late_code, &alice).await.expect("link").status(), 404);
+    let (status, _) = pin_request(&w, reqwest::Method::GET, "/api/v2/pins/x", Some("dev-1")).await;
+    assert_eq!(status, 404, "not a number");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serial_python_plexapi_myplexaccount_reads_and_changes_shares() {
     let python = cachearr_testkit::venv_python(".venv");
