@@ -1027,4 +1027,5 @@ async fn serial_python_plexapis_own_myplex_tests_pass_against_the_simulated_plex
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::remove_file(&results).ok();
 }
