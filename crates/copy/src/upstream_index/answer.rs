@@ -68,6 +68,7 @@ use futures_util::future::BoxFuture;
 mod copy;
 pub(crate) mod frame;
 pub(crate) mod probe;
+mod rivals;
 mod series;
 #[cfg(test)]
 mod tests;
@@ -588,21 +589,22 @@ async fn walk_from_copy(
             None
         }
     };
-    let (answer, frame, shape, proof_key) = ctx.tree_walk(made, observed.as_ref())?;
+    let tree = ctx.tree_walk(made, observed.as_ref())?;
+    let (shape, proof_key) = (&tree.shape, tree.proof_key.as_str());
     let learning = server.is_some() && !probing;
-    if learning && proof_is_futile(state, handle, &walk, &folded, &shape, &proof_key) {
+    if learning && proof_is_futile(state, handle, &walk, &folded, shape, proof_key) {
         return Err(Declined::FrameUnproven);
     }
-    let answer = ctx.with_user_state_from(answer, heads).await?;
+    let answer = ctx.with_user_state_from(tree.answer, heads).await?;
     if handle.has_stale() {
         return Err(Declined::ItemChanged);
     }
-    let value = walk_value(answer, frame.headers());
+    let value = walk_value(answer, tree.frame.headers());
     answered_or_proof(
         handle.frames(),
         value,
         server,
-        (&shape, &proof_key),
+        (shape, (proof_key, tree.agreeing)),
         &up.name,
     )
 }
@@ -650,12 +652,13 @@ fn proof_is_futile(
 }
 
 /// The copy's answer `value`, counted as answered; or, given the server's answer (`server`),
-/// the copy's proven on it (for `shape` at `proof_key`), and nothing answered.
+/// the copy's proven on it (for `shape` at `proof_key`, the frame's rivals `agreeing` with
+/// its order), and nothing answered.
 fn answered_or_proof(
     frames: &Frames,
     answer: CopyAnswer,
     server: Option<&CachedValue>,
-    (shape, proof_key): (&frame::Shape, &str),
+    (shape, proven_on): (&frame::Shape, (&str, rivals::Rivals)),
     upstream: &str,
 ) -> Result<CopyAnswer, Declined> {
     match server {
@@ -667,7 +670,7 @@ fn answered_or_proof(
             let value = &answer.value;
             let same =
                 value.body == server.body && sorted(&value.headers) == sorted(&server.headers);
-            frames.proof(shape, proof_key, same, upstream);
+            frames.proof(shape, proven_on, same, upstream);
             // Learnt from, not answered: the server's answer stands.
             Err(Declined::FrameUnproven)
         }

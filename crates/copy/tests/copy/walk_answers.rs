@@ -10,19 +10,25 @@ use cachearr_testkit::sim_gateway;
 use cachearr_copy::GatewayLibrary as _;
 use std::sync::Arc;
 
-use cachearr_library::LibraryIndex;
+use cachearr_library::{ItemKind, ItemRecord, LibraryIndex};
 use cachearr_sim::library::{SHOWS_SECTION, SectionKind};
 use cachearr_sim::state::{PlexFilter, Restrictions};
 use serde_json::Value;
 use sim_gateway::Running;
 
 async fn start() -> Running {
+    start_with_records(|_| {}).await
+}
+
+/// [`start`], the copy's index made from the simulator's records as `change` leaves them.
+async fn start_with_records(change: impl FnOnce(&mut Vec<ItemRecord>)) -> Running {
     let r = sim_gateway::start(|_| {}).await;
     r.keep_plex_elements().await;
-    let records: Vec<_> = {
+    let mut records: Vec<_> = {
         let lib = r.sim.sim.library();
         cachearr_library::sim::records(&lib).collect()
     };
+    change(&mut records);
     let index = LibraryIndex::build(&records).unwrap();
     r.gateway.index("plex").unwrap().install(Arc::new(index));
     r
@@ -1087,4 +1093,70 @@ async fn a_walk_the_copy_declines_is_counted_with_its_reason() {
     assert_eq!(status, 200);
     assert_eq!(declined_in_metrics(&r, "item_changed").await, 1);
     assert_eq!(declined_in_metrics(&r, "first_misses").await, 1);
+}
+
+/// A gateway whose copy holds one artist's albums with their years set so that the copy
+/// writes them last to first, where the server lists them as it made them (by rating key,
+/// as every other artist's albums stand both by year and by rating key); the items
+/// themselves are the server's (their kept elements). That artist, and the others with
+/// albums, in the music section's order.
+async fn start_with_albums_reordered() -> (Running, String, Vec<String>) {
+    let mut reordered = String::new();
+    let r = start_with_records(|records| {
+        let mut albums: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        for record in records.iter().filter(|r| r.kind == ItemKind::Album) {
+            let artist = record.parent_id.clone().unwrap();
+            albums
+                .entry(artist)
+                .or_default()
+                .push(record.id.parse().unwrap());
+        }
+        let (artist, ids) = (albums.iter())
+            .filter(|(_, ids)| ids.len() >= 3)
+            .max_by_key(|(_, ids)| ids.len())
+            .unwrap();
+        reordered = artist.clone();
+        // The first made the newest.
+        for record in records.iter_mut() {
+            if let Some(at) = ids.iter().position(|id| record.id == id.to_string()) {
+                record.year = Some(2020 - u16::try_from(at).unwrap());
+            }
+        }
+    })
+    .await;
+    let others: Vec<String> = keys(&r, "/library/sections/1/all?type=8")
+        .await
+        .into_iter()
+        .filter(|a| *a != reordered)
+        .collect();
+    (r, reordered, others)
+}
+
+/// Walks the owner through the children of `artists`, each the server's answer for them,
+/// until the copy answers one (its albums' shape proven on those before); that artist.
+async fn albums_until_copied(r: &Running, artists: &[String]) -> Option<String> {
+    let owner = r.sim.token.clone();
+    for artist in artists {
+        let path = format!("/library/metadata/{artist}/children");
+        if from_copy(&r.proxy, &r.sim.base_url, &path, &owner, true).await {
+            return Some(artist.clone());
+        }
+    }
+    None
+}
+
+/// The proven artists' albums stand alike by year and by rating key, so their proofs cannot
+/// tell a server listing an artist's albums by year from one listing them as it made them;
+/// an artist whose albums those two orders put otherwise is then the server's to answer,
+/// not the copy's in year order (and the server's answer, unlike the copy's, refuses the
+/// shape).
+#[tokio::test]
+async fn albums_in_an_order_the_proofs_did_not_settle_are_the_servers() {
+    let (r, reordered, others) = start_with_albums_reordered().await;
+    let copied = albums_until_copied(&r, &others).await;
+    assert!(copied.is_some(), "the copy answers an artist's albums");
+    let path = format!("/library/metadata/{reordered}/children");
+    // (`from_copy` compares the gateway's answer with the server's.)
+    let by_copy = from_copy(&r.proxy, &r.sim.base_url, &path, &r.sim.token, true).await;
+    assert!(!by_copy, "{path}: the server's answer");
 }

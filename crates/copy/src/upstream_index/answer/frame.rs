@@ -32,6 +32,7 @@ use cachearr_library::ItemKind;
 
 use super::super::elements::{self, Element, Scalar};
 use super::super::status::CopyReport;
+use super::rivals::Rivals;
 use cachearr_serverfmt::tree::El;
 use cachearr_serverfmt::tree::V;
 use cachearr_upstream::keys::UserHash;
@@ -61,6 +62,14 @@ pub(crate) struct Shape {
     /// (Jellyfin's `Fields`, images and user data; empty for Plex): a proof holds for the
     /// options it was made with.
     pub(crate) options: String,
+}
+
+impl Shape {
+    /// The orders no proof of this shape has told apart from the copy's yet: those of the
+    /// order it asks for ([`Rivals::of_order`]).
+    pub(crate) fn rivals(&self) -> Rivals {
+        Rivals::of_order(self.order)
+    }
 }
 
 /// Where a container attribute's value can come from.
@@ -156,12 +165,20 @@ pub(crate) struct Frame {
     headers: Vec<(String, String)>,
     /// The parents whose server answers the frame reproduced.
     proven: Vec<String>,
+    /// The orders the proofs have not told apart from the copy's ([`rivals`](super::rivals)):
+    /// an answer whose page one of them orders otherwise is the server's.
+    rivals: Rivals,
 }
 
 impl Frame {
     /// Whether the copy may answer with this frame.
     pub(crate) fn proven(&self) -> bool {
         self.proven.len() >= PROOFS
+    }
+
+    /// The orders the proofs have not told apart from the copy's yet.
+    pub(crate) fn rivals(&self) -> Rivals {
+        self.rivals
     }
 
     /// Which kept elements the readings look into: `[parent, grandparent, child, section]`
@@ -487,6 +504,7 @@ impl Frames {
                 attrs,
                 headers: observed.headers.clone(),
                 proven: Vec::new(),
+                rivals: shape.rivals(),
             }))
         });
         let Learned::Learning(frame) = learned else {
@@ -512,8 +530,16 @@ impl Frames {
     }
 
     /// The frame learned for `shape` reproduced the server's answer for `parent` (`same`),
-    /// or did not (the shape is refused).
-    pub(crate) fn proof(&self, shape: &Shape, parent: &str, same: bool, upstream: &str) {
+    /// or did not (the shape is refused). `agreeing`: the rivals still kept that order the
+    /// answer's page as the copy did ([`rivals::agreeing`](super::rivals::agreeing)); the
+    /// others are ruled out by a reproduced answer.
+    pub(crate) fn proof(
+        &self,
+        shape: &Shape,
+        (parent, agreeing): (&str, Rivals),
+        same: bool,
+        upstream: &str,
+    ) {
         let mut shapes = self.lock();
         let Some(learned) = shapes.get_mut(shape) else {
             return;
@@ -521,9 +547,11 @@ impl Frames {
         match learned {
             Learned::Learning(frame) if same => {
                 self.proofs.fetch_add(1, Ordering::Relaxed);
+                let frame = Arc::make_mut(frame);
                 if !frame.proven.iter().any(|p| p == parent) {
-                    Arc::make_mut(frame).proven.push(parent.to_string());
+                    frame.proven.push(parent.to_string());
                 }
+                frame.rivals = frame.rivals.and(agreeing);
             }
             Learned::Learning(_) => {
                 tracing::info!(
@@ -563,6 +591,10 @@ pub(crate) struct SavedFrame {
     attrs: Vec<(String, Vec<SavedSource>)>,
     headers: Vec<(String, String)>,
     proven: Vec<String>,
+    /// [`Frame::rivals`] by name (absent in frames kept before rivals were: every rival of
+    /// the order is kept then).
+    #[serde(default)]
+    rivals: Option<Vec<String>>,
 }
 
 /// A [`Source`] as kept on disk (attribute names are interned again when read back).
@@ -636,6 +668,7 @@ impl SavedFrame {
                 .collect(),
             headers: frame.headers.clone(),
             proven: frame.proven.clone(),
+            rivals: Some(frame.rivals.names()),
         }
     }
 
@@ -656,10 +689,15 @@ impl SavedFrame {
             let readings: Option<Vec<Source>> = readings.iter().map(SavedSource::source).collect();
             attrs.push((elements::interned(name)?, readings?));
         }
+        let rivals = match &self.rivals {
+            Some(names) => Rivals::named(names).and(shape.rivals()),
+            None => shape.rivals(),
+        };
         let frame = Frame {
             attrs,
             headers: self.headers.clone(),
             proven: self.proven.clone(),
+            rivals,
         };
         frame.proven().then_some((shape, frame))
     }
@@ -865,13 +903,13 @@ mod tests {
         let p = element(&[("ratingKey", s("10"))]);
         let sources = parent_of(&p);
         frames.learn(&shape(), &observed(&[("key", "10")]), &sources, "plex");
-        frames.proof(&shape(), "10", true, "plex");
-        frames.proof(&shape(), "10", true, "plex");
+        frames.proof(&shape(), ("10", Rivals::NONE), true, "plex");
+        frames.proof(&shape(), ("10", Rivals::NONE), true, "plex");
         assert!(frames.proven(&shape()).is_none(), "one parent twice");
-        frames.proof(&shape(), "20", true, "plex");
+        frames.proof(&shape(), ("20", Rivals::NONE), true, "plex");
         assert!(frames.proven(&shape()).is_some());
         // A later difference refuses it.
-        frames.proof(&shape(), "30", false, "plex");
+        frames.proof(&shape(), ("30", Rivals::NONE), false, "plex");
         assert!(frames.proven(&shape()).is_none());
         assert!(frames.refused(&shape()));
     }
@@ -902,10 +940,10 @@ mod tests {
         let s2 = element(&[("ratingKey", s("20")), ("index", s("2"))]);
         let seen = |k: &str, i: &str| observed(&[("key", k), ("parentIndex", i), ("nocache", "1")]);
         frames.learn(&shape(), &seen("10", "1"), &parent_of(&s1), "plex");
-        frames.proof(&shape(), "10", true, "plex");
+        frames.proof(&shape(), ("10", Rivals::NONE), true, "plex");
         assert!(frames.saved().is_empty(), "one proof: not kept");
         frames.learn(&shape(), &seen("20", "2"), &parent_of(&s2), "plex");
-        frames.proof(&shape(), "20", true, "plex");
+        frames.proof(&shape(), ("20", Rivals::NONE), true, "plex");
         let text = serde_json::to_string(&frames.saved()).unwrap();
 
         let restarted = Frames::default();
@@ -964,7 +1002,12 @@ mod tests {
         };
         for series in ["a", "b"] {
             frames.learn(&seasons, &seen, &Sources::default(), "jellyfin");
-            frames.proof(&seasons, &format!("{series}/"), true, "jellyfin");
+            frames.proof(
+                &seasons,
+                (&format!("{series}/"), Rivals::NONE),
+                true,
+                "jellyfin",
+            );
         }
         let text = serde_json::to_string(&frames.saved()).unwrap();
 

@@ -118,7 +118,9 @@ impl Ctx<'_> {
                 let mut theirs = server.headers.clone();
                 theirs.sort();
                 let same = value.body == server.body && value.headers == theirs;
-                self.frames.proof(&shape, &proof_key, same, &self.up.name);
+                // (Episodes in the server's numbering: no rival order is checked or ruled out.)
+                self.frames
+                    .proof(&shape, (&proof_key, shape.rivals()), same, &self.up.name);
                 // Learnt from, not answered: the server's answer stands.
                 Err(Declined::FrameUnproven)
             }

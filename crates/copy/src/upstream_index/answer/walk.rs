@@ -22,6 +22,7 @@ use super::super::elements::{Element, ElementStore};
 use super::super::titles::FoldedTitles;
 use super::super::written::{Form, Halves};
 use super::frame::{Frame, Observed, Shape, ShapeLike, Sources};
+use super::rivals::{self, Rivals};
 use super::{Answer, AnswerBody, Ctx, ItemRef};
 use cachearr_dialect::CopyAnswers;
 use cachearr_dialect::Profile;
@@ -271,10 +272,23 @@ pub(super) struct Made {
     /// page).
     proof_key: String,
     items: Arc<Vec<ItemNo>>,
+    /// The name `items`' order is kept under for the index (a listing's: its rivals' orders
+    /// are kept beside it); `None` when it is not kept (a parent's children, made per walk).
+    order_key: Option<String>,
     parent: Option<String>,
     grandparent: Option<String>,
     child: Option<String>,
     params: Vec<(String, String)>,
+}
+
+/// The copy's answer to a walk, and what proving it on the server's answer takes.
+pub(super) struct TreeAnswer {
+    pub(super) answer: Answer,
+    pub(super) frame: Arc<Frame>,
+    pub(super) shape: Shape,
+    pub(super) proof_key: String,
+    /// The rivals of the frame that order the answer's page as the copy does.
+    pub(super) agreeing: Rivals,
 }
 
 impl Made {
@@ -321,12 +335,13 @@ impl Kept {
 impl Ctx<'_> {
     /// The answer of `walk` from the copy: with the proven frame, or — given the server's
     /// answer of the same request (`server`) — with the frame narrowed by it, to prove it.
-    /// `Err`: the server answers, for that reason.
+    /// `Err`: the server answers, for that reason (among them a page whose order the proofs
+    /// have not told from a rival's: [`rivals`]).
     pub(super) fn tree_walk(
         &self,
         made: Made,
         server: Option<&Observed>,
-    ) -> Result<(Answer, Arc<Frame>, Shape, String), Declined> {
+    ) -> Result<TreeAnswer, Declined> {
         let store = self.elements.as_ref().or_declined(Declined::NotKept)?;
         let (frame, kept) = match server {
             None => {
@@ -355,6 +370,12 @@ impl Ctx<'_> {
         let to = size.map_or(total, |s| from.saturating_add(s).min(total));
         if to - from > PAGE_MAX {
             return Err(Declined::PageTooLarge);
+        }
+        let agreeing = self.rivals_agreeing(&made, from..to, frame.rivals());
+        // The proofs could not tell the copy's order from one that orders this page
+        // otherwise: the server answers, and its answer is the proof that tells them apart.
+        if server.is_none() && agreeing != frame.rivals() {
+            return Err(Declined::FrameUnproven);
         }
         let json = made.shape.json;
         let page = &made.items[from..to];
@@ -386,7 +407,27 @@ impl Ctx<'_> {
                 .answers
                 .page_headers(made.shape.paged.then_some((from, total))),
         };
-        Ok((answer, frame, made.shape, made.proof_key))
+        Ok(TreeAnswer {
+            answer,
+            frame,
+            shape: made.shape,
+            proof_key: made.proof_key,
+            agreeing,
+        })
+    }
+
+    /// The rivals among `kept` that order the page `page` of `made` as the copy does (a
+    /// listing's rival orders kept once per index, as its own order is).
+    fn rivals_agreeing(&self, made: &Made, page: std::ops::Range<usize>, kept: Rivals) -> Rivals {
+        let order_of = |rival: rivals::Rival| match &made.order_key {
+            Some(key) => self
+                .folded
+                .walk_order(&format!("{key}#{}", rival.name()), || {
+                    rival.ordered(self.index, &made.items)
+                }),
+            None => Arc::new(rival.ordered(self.index, &made.items)),
+        };
+        rivals::agreeing(&made.items, page, kept, order_of)
     }
 
     /// The items of `page`, each its kept element as a walk shows it (the container names
@@ -498,6 +539,12 @@ impl Ctx<'_> {
         if size.is_none() && items.len() > asked.unpaged_max {
             items = Arc::new(items[..asked.unpaged_max].to_vec());
         }
+        let order_key = self.shown_key(&format!(
+            "{}/{:?}/{RECENT_ORDER}/{}",
+            sections.join(","),
+            asked.kind,
+            items.len()
+        ));
         Ok(self.page_made(
             Shape {
                 route: "recent",
@@ -509,7 +556,7 @@ impl Ctx<'_> {
                 paged,
                 options: asked.variant.to_owned(),
             },
-            items,
+            (items, order_key),
             (start, size),
             params,
         ))
@@ -553,6 +600,7 @@ impl Ctx<'_> {
         let ids: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
         let order = asked.order.as_str();
         let items = self.shown_listing_items(&ids, kind, order)?;
+        let order_key = self.shown_key(&Self::listing_key(&ids, kind, order));
         let (start, size) = self
             .paging(params)
             .or_declined(Declined::UnmodelledParameter)?;
@@ -567,18 +615,19 @@ impl Ctx<'_> {
                 paged: start.is_some() || size.is_some(),
                 options: String::new(),
             },
-            items,
+            (items, order_key),
             (start, size),
             params,
         ))
     }
 
     /// A listing's page made ready (a section's, or a recently-added list across sections):
-    /// its items in order, no parent, proven apart by the page asked for.
+    /// its items in order (kept under `order_key`), no parent, proven apart by the page
+    /// asked for.
     fn page_made(
         &self,
         shape: Shape,
-        items: Arc<Vec<ItemNo>>,
+        (items, order_key): (Arc<Vec<ItemNo>>, String),
         (start, size): (Option<usize>, Option<usize>),
         params: &[(String, String)],
     ) -> Made {
@@ -590,6 +639,7 @@ impl Ctx<'_> {
                 .first()
                 .and_then(|&no| Some(self.index.item(no, &everything)?.id().to_string())),
             items,
+            order_key: Some(order_key),
             parent: None,
             grandparent: None,
             params: params.to_vec(),
@@ -603,7 +653,7 @@ impl Ctx<'_> {
         kind: ItemKind,
         order: &str,
     ) -> Result<Arc<Vec<ItemNo>>, Declined> {
-        let key = format!("{}/{kind:?}/{order}", sections.join(","));
+        let key = Self::listing_key(sections, kind, order);
         self.shown_walk(&key, self.listing_items(sections, kind, order))
     }
 
@@ -615,9 +665,8 @@ impl Ctx<'_> {
         let Some(restricted) = self.restricted else {
             return Ok(items);
         };
-        let kept = format!("{key}/shown:{:x}", restricted.fingerprint());
         self.folded
-            .walk_order_if(&kept, || {
+            .walk_order_if(&self.shown_key(key), || {
                 let shown = (items.iter().copied())
                     .filter(|&no| restricted.shows_no(no))
                     .collect();
@@ -626,10 +675,24 @@ impl Ctx<'_> {
             .or_declined(Declined::RestrictionUnknown)
     }
 
+    /// The name a list kept as `key` is kept under as the asking user is shown it: `key`
+    /// itself, or with the restriction the answer applies (its rival orders too).
+    fn shown_key(&self, key: &str) -> String {
+        match self.restricted {
+            None => key.to_owned(),
+            Some(restricted) => format!("{key}/shown:{:x}", restricted.fingerprint()),
+        }
+    }
+
+    /// The name a listing's order is kept under for the index.
+    fn listing_key(sections: &[&str], kind: ItemKind, order: &str) -> String {
+        format!("{}/{kind:?}/{order}", sections.join(","))
+    }
+
     /// The items of `kind` in `sections`, in the order asked for (kept once per index).
     fn listing_items(&self, sections: &[&str], kind: ItemKind, order: &str) -> Arc<Vec<ItemNo>> {
         self.folded
-            .walk_order(&format!("{}/{kind:?}/{order}", sections.join(",")), || {
+            .walk_order(&Self::listing_key(sections, kind, order), || {
                 let hits = self.folded.all(&[kind], sections);
                 self.ordered(hits.into_iter().map(|h| h.item).collect(), order)
             })
@@ -793,6 +856,7 @@ impl Ctx<'_> {
             },
             proof_key: parent.to_owned(),
             items,
+            order_key: None,
             parent: Some(parent.to_owned()),
             grandparent: grandparent_id.map(str::to_string),
             child,
