@@ -1186,7 +1186,17 @@ async fn run_once(
             headers: proof.value.headers.clone(),
             body: build(bytes),
         };
-        if store_part(reads, up, (user, headers), t.clone(), part, None, &stamp).await {
+        if store_part(
+            reads,
+            up,
+            (user, headers),
+            t.clone(),
+            part,
+            (None, Vec::new()),
+            &stamp,
+        )
+        .await
+        {
             batcher.stats.parts_stored.fetch_add(1, Ordering::Relaxed);
         } else {
             unstored.push(t);
@@ -1197,7 +1207,8 @@ async fn run_once(
 
 /// Stores `part`, one target's share of a batched answer (an item of a batch, a page of a
 /// window), as the target's own answer would be stored: tagged with the items it shows when
-/// its class is tagged so, and remembered for the change feed's sampling. Whether it was
+/// its class is tagged so (`ids`, where its writer said them) and with the copy's own tags
+/// (`copy_tags`, [`CopyAnswer::tags`](crate::fetch::CopyAnswer::tags)), and remembered for the change feed's sampling. Whether it was
 /// stored (not when an invalidation came after `stamp`).
 async fn store_part(
     reads: &BatchReads,
@@ -1205,10 +1216,10 @@ async fn store_part(
     (user, headers): (&Arc<UserRecord>, &HeaderMap),
     target: Target,
     part: CachedValue,
-    ids: Option<ItemsShown>,
+    (ids, copy_tags): (Option<ItemsShown>, Vec<String>),
     stamp: &cachearr_engine::FetchStamp,
 ) -> bool {
-    let tags = if cachearr_upstream::feed::item_tagged(target.class) {
+    let mut tags = if cachearr_upstream::feed::item_tagged(target.class) {
         let owner = owner_reads(reads.secret(), up, user);
         let dialect = cachearr_dialect::of(up.profile);
         if part.status == 200 {
@@ -1218,6 +1229,7 @@ async fn store_part(
     } else {
         Vec::new()
     };
+    tags.extend(copy_tags.into_iter().map(Arc::from));
     let stored = reads
         .cache()
         .insert_fetched(&target.key, &target.policy, part, stamp, &tags)

@@ -173,6 +173,8 @@ pub struct LoaderState {
     /// The ids the copy's answer shows and names, where the copy said them
     /// ([`CopyAnswer::ids`]): its tags are made from them instead of its text.
     pub copy_ids: std::sync::Mutex<Option<ItemsShown>>,
+    /// The tags the copy's answer carries besides its items' ([`CopyAnswer::tags`]).
+    pub copy_tags: std::sync::Mutex<Vec<String>>,
     /// The copy found the user does not see the walk's section whole, so it answers none of
     /// their walks there: the load is a plain server read (listing windows may take it).
     pub copy_declines_user: std::sync::atomic::AtomicBool,
@@ -217,6 +219,10 @@ pub struct CopyAnswer {
     /// The ids it shows and names, where the copy knows them (`None`: its text is read for
     /// them, as the server's answers are).
     pub ids: Option<ItemsShown>,
+    /// Tags the answer is stored under besides its items' (whole, upstream first): what the
+    /// copy invalidates when it stops trusting how it wrote the answer — a request shape it
+    /// no longer answers, whose stored answers must stop being served with it.
+    pub tags: Vec<String>,
 }
 
 impl LoaderState {
@@ -249,6 +255,7 @@ impl Loader for HttpLoader {
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
             copy_ids: Default::default(),
+            copy_tags: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: s.item_tagged,
             copy: s.copy.clone(),
@@ -258,8 +265,13 @@ impl Loader for HttpLoader {
 
     fn value_tags(&self, value: &CachedValue) -> Vec<Arc<str>> {
         let s = &self.0;
-        if !s.item_tagged || value.status != 200 {
+        let copy_tags = std::mem::take(&mut *s.copy_tags.lock().unwrap_or_else(|e| e.into_inner()));
+        if value.status != 200 {
             return Vec::new();
+        }
+        let copy_tags = copy_tags.into_iter().map(Arc::from);
+        if !s.item_tagged {
+            return copy_tags.collect();
         }
         let owner =
             s.up.config
@@ -269,7 +281,10 @@ impl Loader for HttpLoader {
         let said = s.copy_ids.lock().unwrap_or_else(|e| e.into_inner()).take();
         let dialect = cachearr_dialect::of(s.up.profile);
         s.user.note_filled(dialect, &value.body);
-        cachearr_upstream::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said)
+        let mut tags =
+            cachearr_upstream::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said);
+        tags.extend(copy_tags);
+        tags
     }
 
     fn load(&self, context: LoadContext) -> BoxFuture<'static, Result<Fill, LoadError>> {
@@ -346,18 +361,25 @@ impl HttpLoader {
         };
         async move {
             if let Some(copy) = &state.copy
-                && let Some(CopyAnswer { value, ids }) = copy.answer(&state).await
+                && let Some(CopyAnswer { value, ids, tags }) = copy.answer(&state).await
             {
                 state.answered_by_copy.store(true, Ordering::Relaxed);
                 *state.copy_ids.lock().unwrap_or_else(|e| e.into_inner()) = ids;
+                *state.copy_tags.lock().unwrap_or_else(|e| e.into_inner()) = tags;
                 return Ok(Fill::Store(value));
             }
-            // The server's answer is read for its ids, whatever an earlier load said.
+            // The server's answer is read for its ids, whatever an earlier load said, and
+            // carries none of the copy's tags.
             state
                 .copy_ids
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take();
+            state
+                .copy_tags
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
             let t = Instant::now();
             let r = fetch_for_cache(&state, budget, validators.as_ref()).await;
             // The copy learns from what the server answered (after the answer is handed on).
@@ -915,6 +937,7 @@ impl UserRead {
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
             copy_ids: Default::default(),
+            copy_tags: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: self.item_tagged,
             copy: self.copy,
@@ -1121,6 +1144,7 @@ pub async fn fetch_uncached(
         upstream_us: AtomicU64::new(0),
         answered_by_copy: Default::default(),
         copy_ids: Default::default(),
+        copy_tags: Default::default(),
         copy_declines_user: Default::default(),
         item_tagged: false,
         copy: None,

@@ -462,6 +462,7 @@ impl CopySource for WalkCopy {
         async move {
             // Learning from the server's answer answers nothing: no decline to count.
             let _ = walk_from_copy(&state, &handle, search, Some(&server), false).await;
+            (handle.frames()).drop_refused_answers(&state.reads, &state.up.name);
         }
         .boxed()
     }
@@ -599,7 +600,7 @@ async fn walk_from_copy(
     if handle.has_stale() {
         return Err(Declined::ItemChanged);
     }
-    let value = walk_value(answer, tree.frame.headers());
+    let value = walk_value(answer, tree.frame.headers(), shape.tag(&up.name));
     answered_or_proof(
         handle.frames(),
         value,
@@ -927,8 +928,9 @@ fn sorted(headers: &[(String, String)]) -> Vec<(String, String)> {
     h
 }
 
-/// A walk's answer as stored: the body, the frame's headers and the page's own.
-fn walk_value(answer: Ready, frame_headers: &[(String, String)]) -> CopyAnswer {
+/// A walk's answer as stored: the body, the frame's headers and the page's own; tagged with
+/// its shape (`shape_tag`, [`frame::Shape::tag`]).
+fn walk_value(answer: Ready, frame_headers: &[(String, String)], shape_tag: String) -> CopyAnswer {
     let mut headers = frame_headers.to_vec();
     headers.extend(answer.headers.into_iter().map(|(n, v)| (n.to_owned(), v)));
     CopyAnswer {
@@ -938,5 +940,6 @@ fn walk_value(answer: Ready, frame_headers: &[(String, String)]) -> CopyAnswer {
             body: Bytes::from(answer.text),
         },
         ids: answer.ids,
+        tags: vec![shape_tag],
     }
 }

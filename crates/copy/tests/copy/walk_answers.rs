@@ -1160,3 +1160,38 @@ async fn albums_in_an_order_the_proofs_did_not_settle_are_the_servers() {
     let by_copy = from_copy(&r.proxy, &r.sim.base_url, &path, &r.sim.token, true).await;
     assert!(!by_copy, "{path}: the server's answer");
 }
+
+/// An answer the copy wrote and the cache keeps stops being served once its shape is
+/// refused: the copy no longer trusts how it writes that shape, and the cache must not keep
+/// giving what it wrote before. Here the shape is refused on an artist whose albums the
+/// server lists otherwise than the copy would.
+#[tokio::test]
+async fn a_refused_shapes_answers_from_the_copy_are_not_served_again() {
+    let (r, reordered, others) = start_with_albums_reordered().await;
+    let owner = r.sim.token.clone();
+    let copied = albums_until_copied(&r, &others).await.unwrap();
+    let copied = format!("/library/metadata/{copied}/children");
+    let before = requests_on(&r, "children");
+    get(&r, &r.proxy, &copied, &owner, true).await;
+    assert_eq!(requests_on(&r, "children"), before, "{copied} is cached");
+    let path = format!("/library/metadata/{reordered}/children");
+    from_copy(&r.proxy, &r.sim.base_url, &path, &owner, true).await;
+    let handle = r.gateway.index("plex").unwrap();
+    cachearr_testkit::eventually(
+        "the server's answer refuses the shape",
+        std::time::Duration::from_secs(10),
+        async || handle.status().copy.shapes_refused == 1,
+    )
+    .await;
+    let before = requests_on(&r, "children");
+    cachearr_testkit::eventually(
+        "the copy's answer kept in the cache is dropped",
+        std::time::Duration::from_secs(10),
+        async || {
+            let (status, _) = get(&r, &r.proxy, &copied, &owner, true).await;
+            assert_eq!(status, 200);
+            requests_on(&r, "children") > before
+        },
+    )
+    .await;
+}

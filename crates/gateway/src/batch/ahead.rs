@@ -370,7 +370,7 @@ impl Ahead {
                 }
                 let stamp = reads.cache().fetch_started();
                 let state = page_state(&reads, &up, &user, &target, &headers, copy.clone());
-                let Some(CopyAnswer { value, ids }) = copy.answer(&state).await else {
+                let Some(CopyAnswer { value, ids, tags }) = copy.answer(&state).await else {
                     ended = true;
                     break;
                 };
@@ -379,7 +379,7 @@ impl Ahead {
                     break;
                 }
                 let part = (&user, &headers);
-                if store_part(&reads, &up, part, target, value, ids, &stamp).await {
+                if store_part(&reads, &up, part, target, value, (ids, tags), &stamp).await {
                     reads
                         .batcher()
                         .ahead
@@ -419,6 +419,7 @@ fn page_state(
         upstream_us: AtomicU64::new(0),
         answered_by_copy: Default::default(),
         copy_ids: Default::default(),
+        copy_tags: Default::default(),
         copy_declines_user: Default::default(),
         item_tagged: cachearr_upstream::feed::item_tagged(target.class),
         copy: Some(copy),

@@ -901,7 +901,7 @@ async fn store_pages(
             headers: cut.frame.headers.clone(),
             body,
         };
-        if store_part(reads, up, reader, t, part, None, stamp).await {
+        if store_part(reads, up, reader, t, part, (None, Vec::new()), stamp).await {
             reads
                 .batcher()
                 .windows

@@ -479,6 +479,7 @@ impl CachedRead<'_> {
             upstream_us: AtomicU64::new(0),
             answered_by_copy: Default::default(),
             copy_ids: Default::default(),
+            copy_tags: Default::default(),
             copy_declines_user: Default::default(),
             item_tagged: cachearr_upstream::feed::item_tagged(self.class),
             copy,

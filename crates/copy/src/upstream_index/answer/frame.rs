@@ -33,6 +33,7 @@ use cachearr_library::ItemKind;
 use super::super::elements::{self, Element, Scalar};
 use super::super::status::CopyReport;
 use super::rivals::Rivals;
+use cachearr_gateway::read_through::ReadThrough;
 use cachearr_serverfmt::tree::El;
 use cachearr_serverfmt::tree::V;
 use cachearr_upstream::keys::UserHash;
@@ -65,6 +66,25 @@ pub(crate) struct Shape {
 }
 
 impl Shape {
+    /// The tag every answer the copy writes for this shape is stored under (besides its
+    /// items'): invalidated when the shape is refused ([`Frames::drop_refused_answers`]), so
+    /// that an answer written with a frame the server's answers came to contradict is not
+    /// served from the cache after the copy stopped giving it.
+    pub(crate) fn tag(&self, upstream: &str) -> String {
+        let flag = |on: bool| if on { '1' } else { '0' };
+        format!(
+            "{upstream}:copy-shape:{}:{}:{}:{}:{}{}{}:{}",
+            self.route,
+            self.section,
+            self.kind.name(),
+            self.order,
+            flag(self.json),
+            flag(self.guids),
+            flag(self.paged),
+            self.options
+        )
+    }
+
     /// The orders no proof of this shape has told apart from the copy's yet: those of the
     /// order it asks for ([`Rivals::of_order`]).
     pub(crate) fn rivals(&self) -> Rivals {
@@ -301,6 +321,9 @@ pub(crate) struct Frames {
     proofs: AtomicU64,
     /// The probes after a build are under way (`answer::probe`).
     probing: std::sync::atomic::AtomicBool,
+    /// Shapes refused whose stored answers are not dropped yet
+    /// ([`Frames::drop_refused_answers`]).
+    refused_with_answers: Mutex<Vec<Shape>>,
 }
 
 impl std::fmt::Debug for Frames {
@@ -523,6 +546,7 @@ impl Frames {
                     "library copy: this answer's frame is not learned; the server answers it"
                 );
                 *learned = Learned::Refused;
+                self.note_refused(shape);
                 self.proved.notify_waiters();
                 None
             }
@@ -563,11 +587,36 @@ impl Frames {
                      the server answers this shape"
                 );
                 *learned = Learned::Refused;
+                self.note_refused(shape);
             }
             Learned::Refused => {}
         }
         drop(shapes);
         self.proved.notify_waiters();
+    }
+
+    /// `shape` was refused: the answers the copy wrote for it and the cache keeps are
+    /// dropped by the next [`Frames::drop_refused_answers`].
+    fn note_refused(&self, shape: &Shape) {
+        let mut refused = (self.refused_with_answers.lock()).unwrap_or_else(|e| e.into_inner());
+        if refused.len() < SHAPES_MAX {
+            refused.push(shape.clone());
+        }
+    }
+
+    /// Invalidates the stored answers of every shape refused since the last call (their
+    /// [`Shape::tag`]): the copy stopped giving them because the server writes them
+    /// otherwise, and the cache must stop too. Called after each learning from the server's
+    /// answers, which is where shapes are refused.
+    pub(crate) fn drop_refused_answers(&self, reads: &ReadThrough, upstream: &str) {
+        let refused = std::mem::take(
+            &mut *(self.refused_with_answers.lock()).unwrap_or_else(|e| e.into_inner()),
+        );
+        if refused.is_empty() {
+            return;
+        }
+        let tags: Vec<String> = refused.iter().map(|shape| shape.tag(upstream)).collect();
+        reads.invalidate_tags(upstream, &tags);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Shape, Learned>> {

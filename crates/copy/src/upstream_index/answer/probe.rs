@@ -84,6 +84,7 @@ pub(crate) async fn learn_frames(
             };
             // A probe learns from the server's answer and answers nothing: no decline to count.
             let _ = super::walk_from_copy(&state, handle, search, Some(&value), true).await;
+            (handle.frames()).drop_refused_answers(reads, &up.name);
             learnt += 1;
         }
     }

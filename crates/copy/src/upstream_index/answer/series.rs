@@ -113,6 +113,7 @@ impl Ctx<'_> {
             None => Ok(CopyAnswer {
                 value,
                 ids: written.ids,
+                tags: vec![shape.tag(&self.up.name)],
             }),
             Some(server) => {
                 let mut theirs = server.headers.clone();
