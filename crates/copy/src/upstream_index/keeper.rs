@@ -321,6 +321,10 @@ impl Drop for CatchUpEnd {
 struct Built {
     index: LibraryIndex,
     sections: Vec<SectionInfo>,
+    /// The sections in which an item may have moved in its listings' orders since the index
+    /// installed before (added or edited): their copy answers are proven again first
+    /// ([`Frames::moved_in`](super::answer::frame::Frames::moved_in)).
+    moved: Vec<String>,
     kind: &'static str,
     fetched: u64,
     requests: u64,
@@ -629,7 +633,10 @@ impl Keeper {
             r = tokio::time::timeout(timeout, self.crawl(&client, fresh)) => r,
         };
         match result {
-            Ok(Ok(built)) => {
+            Ok(Ok(mut built)) => {
+                if ready {
+                    built.moved = built.sections.iter().map(|s| s.id.clone()).collect();
+                }
                 self.failures = 0;
                 self.retry_at_ms = None;
                 // Said before the index is reported ready: what follows the build is part of it.
@@ -758,6 +765,9 @@ impl Keeper {
             })?;
         Ok(Built {
             index,
+            // A build read everything again: where one replaces an index (`build` says),
+            // any item may have moved.
+            moved: Vec::new(),
             sections,
             kind,
             fetched,
@@ -928,7 +938,12 @@ impl Keeper {
         let next = self.next_refresh_ms();
         let by_kind = items_by_kind(&index);
         self.handle.set_sections(built.sections);
+        // Marked on both sides of the install: a proof made between the mark and the install
+        // was made with the index before the change, and is undone by the second mark.
+        let frames = self.handle.frames();
+        frames.moved_in(&built.moved);
         self.handle.install(index.clone());
+        frames.moved_in(&built.moved);
         self.handle.update_status(|s| {
             s.state = IndexState::Ready;
             s.progress = None;

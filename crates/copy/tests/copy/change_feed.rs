@@ -1688,3 +1688,81 @@ fn keys_of(body: &str) -> Vec<String> {
         .map(|m| m["ratingKey"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// A film renamed on the server moves to where its new title sorts in its section's listing.
+/// The copy, which writes that listing's pages from its own copy, proves one page against the
+/// server's before it answers the listing's pages again: a tool mixing pages the server gave
+/// with pages the copy gave (Overseerr's paging) would skip or repeat the film wherever the
+/// two put it apart. After that one answer of the server's, the pages are the copy's again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_rename_has_a_listing_page_proven_again_before_the_copy_pages_it() {
+    let gw = start(Profile::Plex).await;
+    let (movies, films, _) = gw.sections();
+    let page = |start: usize, size: usize| {
+        format!(
+            "/library/sections/{movies}/all?type=1&X-Plex-Container-Start={start}&X-Plex-Container-Size={size}"
+        )
+    };
+    let direct = |path: String| {
+        let request = gw
+            .client
+            .get(format!("{}{path}", gw.sim_url))
+            .header("X-Plex-Token", &gw.token)
+            .header("Accept", "application/json");
+        cachearr_testkit::http::text_answer(request)
+    };
+    // Whether the copy wrote the gateway's answer, which must be the server's.
+    let from_copy = async |path: String| {
+        let response = gw.request(&path).send().await.unwrap();
+        let status = response.headers()["cache-status"].to_str().unwrap();
+        let by_copy = status.ends_with("detail=copy");
+        let via = response.text().await.unwrap();
+        sim_gateway::assert_same_answer(&via, &direct(path.clone()).await, &path);
+        by_copy
+    };
+    let proven = async || {
+        let index = get_json(&gw.client, &format!("{}/api/index", gw.admin)).await;
+        index["upstreams"][0]["copy"]["shapes_proven"]
+            .as_u64()
+            .unwrap()
+    };
+    let proven_before = proven().await;
+    for start in [0, 2, 4, 6] {
+        from_copy(page(start, 2)).await;
+    }
+    eventually("the walk's frame proven", WAIT, async || {
+        proven().await > proven_before
+    })
+    .await;
+    assert!(from_copy(page(1, 2)).await, "a page from the copy");
+    let walked = proven().await;
+
+    // The last film in title order renamed to sort first.
+    let renamed = *films.last().unwrap();
+    gw.sim.rename_item(renamed, "Aardvark At Dawn").unwrap();
+    let handle = gw.gateway.index("plex").unwrap().clone();
+    let everything = cachearr_library::Visibility::everything();
+    eventually("the copy holds the rename", WAIT, async || {
+        let held = handle.ready().is_some_and(|index| {
+            index
+                .by_id(&renamed.to_string(), &everything)
+                .is_some_and(|film| film.title() == "Aardvark At Dawn")
+        });
+        held && !handle.has_stale()
+    })
+    .await;
+    let moved = proven().await;
+    assert!(moved < walked, "the listing's shapes want a proof again");
+    assert!(
+        !from_copy(page(0, 3)).await,
+        "the first page after the rename is the server's: the proof of the new order"
+    );
+    eventually("the listing's frame proven again", WAIT, async || {
+        proven().await > moved
+    })
+    .await;
+    assert!(
+        from_copy(page(3, 3)).await,
+        "proven again, the pages are the copy's"
+    );
+}

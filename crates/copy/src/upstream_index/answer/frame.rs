@@ -188,12 +188,32 @@ pub(crate) struct Frame {
     /// The orders the proofs have not told apart from the copy's ([`rivals`](super::rivals)):
     /// an answer whose page one of them orders otherwise is the server's.
     rivals: Rivals,
+    /// A change that can move an item in this shape's order (an item added, renamed or
+    /// otherwise edited in its section) came after the last proof: the frame was proven on
+    /// the order as it stood, and a tool mixing the server's pages with the copy's would
+    /// skip or repeat the moved item if the two now disagree. One proof on a server answer
+    /// read since proves it again ([`Frames::moved_in`]).
+    moved_since_proof: bool,
 }
 
 impl Frame {
     /// Whether the copy may answer with this frame.
     pub(crate) fn proven(&self) -> bool {
+        self.proofs_wanted() == 0
+    }
+
+    /// Whether the frame was proven on [`PROOFS`] parents (whether or not a change since
+    /// wants another proof): what is kept on disk.
+    fn proven_once(&self) -> bool {
         self.proven.len() >= PROOFS
+    }
+
+    /// The proofs still wanted before the copy answers with this frame.
+    fn proofs_wanted(&self) -> usize {
+        match PROOFS.saturating_sub(self.proven.len()) {
+            0 => usize::from(self.moved_since_proof),
+            wanted => wanted,
+        }
     }
 
     /// The orders the proofs have not told apart from the copy's yet.
@@ -425,11 +445,11 @@ impl Frames {
             let notified = self.proved.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let proofs = match self.lock().get(shape) {
+            let wanted = match self.lock().get(shape) {
                 Some(Learned::Learning(f)) if f.proven() => return Some(f.clone()),
                 Some(Learned::Refused) => return None,
-                Some(Learned::Learning(f)) => f.proven.len(),
-                None => 0,
+                Some(Learned::Learning(f)) => f.proofs_wanted(),
+                None => PROOFS,
             };
             {
                 let now = Instant::now();
@@ -439,7 +459,7 @@ impl Frames {
                 }
                 let on_their_way = learners.entry(shape.clone()).or_default();
                 on_their_way.retain(|t| now.duration_since(*t) < LEARNER_TTL);
-                if on_their_way.len() < PROOFS.saturating_sub(proofs) || now >= deadline {
+                if on_their_way.len() < wanted || now >= deadline {
                     on_their_way.push(now);
                     return None;
                 }
@@ -492,6 +512,31 @@ impl Frames {
         self.proved.notify_waiters();
     }
 
+    /// Items of `sections` may have moved in their orders: an item was added to one, or
+    /// edited (a new title or sort title moves it in a listing by title; a new year, among
+    /// an artist's albums). Every frame of a shape listing them (a recently-added list
+    /// spans every section) in an order such a change can move — any but by rating key —
+    /// wants one more proof, on a server answer read after the change, before the copy
+    /// answers with it again ([`Frame::moved_since_proof`]). Called with the index that
+    /// holds the change installed.
+    pub(crate) fn moved_in(&self, sections: &[String]) {
+        if sections.is_empty() {
+            return;
+        }
+        let mut shapes = self.lock();
+        for (shape, learned) in shapes.iter_mut() {
+            let Learned::Learning(frame) = learned else {
+                continue;
+            };
+            let listed = shape.section == super::walk::EVERY_SECTION
+                || (sections.iter()).any(|s| super::bare(s) == super::bare(&shape.section));
+            let by_key = matches!(shape.order, "id" | "id:desc");
+            if listed && !by_key && !frame.moved_since_proof {
+                Arc::make_mut(frame).moved_since_proof = true;
+            }
+        }
+    }
+
     /// Whether `shape` was refused (its answers are the server's).
     pub(crate) fn refused(&self, shape: &Shape) -> bool {
         matches!(self.lock().get(shape), Some(Learned::Refused))
@@ -528,6 +573,7 @@ impl Frames {
                 headers: observed.headers.clone(),
                 proven: Vec::new(),
                 rivals: shape.rivals(),
+                moved_since_proof: false,
             }))
         });
         let Learned::Learning(frame) = learned else {
@@ -576,6 +622,7 @@ impl Frames {
                     frame.proven.push(parent.to_string());
                 }
                 frame.rivals = frame.rivals.and(agreeing);
+                frame.moved_since_proof = false;
             }
             Learned::Learning(_) => {
                 tracing::info!(
@@ -644,6 +691,8 @@ pub(crate) struct SavedFrame {
     /// the order is kept then).
     #[serde(default)]
     rivals: Option<Vec<String>>,
+    #[serde(default)]
+    moved_since_proof: bool,
 }
 
 /// A [`Source`] as kept on disk (attribute names are interned again when read back).
@@ -718,6 +767,7 @@ impl SavedFrame {
             headers: frame.headers.clone(),
             proven: frame.proven.clone(),
             rivals: Some(frame.rivals.names()),
+            moved_since_proof: frame.moved_since_proof,
         }
     }
 
@@ -747,19 +797,21 @@ impl SavedFrame {
             headers: self.headers.clone(),
             proven: self.proven.clone(),
             rivals,
+            moved_since_proof: self.moved_since_proof,
         };
-        frame.proven().then_some((shape, frame))
+        frame.proven_once().then_some((shape, frame))
     }
 }
 
 impl Frames {
-    /// The proven frames, to keep beside the index snapshot.
+    /// The proven frames (those a change since wants proven again included, marked so), to
+    /// keep beside the index snapshot.
     pub(crate) fn saved(&self) -> Vec<SavedFrame> {
         let mut out: Vec<SavedFrame> = self
             .lock()
             .iter()
             .filter_map(|(shape, learned)| match learned {
-                Learned::Learning(f) if f.proven() => Some(SavedFrame::of(shape, f)),
+                Learned::Learning(f) if f.proven_once() => Some(SavedFrame::of(shape, f)),
                 _ => None,
             })
             .collect();
@@ -1080,6 +1132,46 @@ mod tests {
             ..like
         };
         assert!(!restarted.proven_near("3", &other), "other options");
+    }
+
+    /// Proves `shape` on two parents.
+    fn prove(frames: &Frames, shape: &Shape) {
+        let p = element(&[("ratingKey", s("10"))]);
+        frames.learn(shape, &observed(&[("key", "10")]), &parent_of(&p), "plex");
+        for parent in ["10", "20"] {
+            frames.proof(shape, (parent, Rivals::NONE), true, "plex");
+        }
+    }
+
+    #[test]
+    fn a_change_in_its_section_wants_one_more_proof_even_after_a_restart() {
+        let frames = Frames::default();
+        let by_key = Shape {
+            order: "id",
+            ..shape()
+        };
+        prove(&frames, &shape());
+        prove(&frames, &by_key);
+        frames.moved_in(&["4".to_owned()]);
+        assert!(
+            frames.proven(&shape()).is_some(),
+            "another section's change"
+        );
+        frames.moved_in(&["3".to_owned()]);
+        assert!(frames.proven(&shape()).is_none());
+        assert!(
+            frames.proven(&by_key).is_some(),
+            "an order by rating key is one no change moves"
+        );
+        // Kept on disk as wanting its proof.
+        let text = serde_json::to_string(&frames.saved()).unwrap();
+        let restarted = Frames::default();
+        let saved: Vec<SavedFrame> = serde_json::from_str(&text).unwrap();
+        assert_eq!(restarted.restore(&saved), 2);
+        assert!(restarted.proven(&shape()).is_none());
+        // One proof, on a parent proven before or not, proves it again.
+        restarted.proof(&shape(), ("10", Rivals::NONE), true, "plex");
+        assert!(restarted.proven(&shape()).is_some());
     }
 
     #[test]

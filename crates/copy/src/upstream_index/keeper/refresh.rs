@@ -94,7 +94,7 @@ impl Keeper {
         })
         .await;
         match rebuilt {
-            Ok(Ok((index, tags))) => {
+            Ok(Ok(Pass { index, tags, moved })) => {
                 // Changes no event announced reach the cache now: exactly their entries.
                 self.reads.invalidate_tags(&self.up.name, &tags);
                 if let Some(feed) = self.reads.feed(&self.up.name) {
@@ -110,6 +110,7 @@ impl Keeper {
                 self.finish(Built {
                     index,
                     sections,
+                    moved,
                     kind: "refresh",
                     fetched,
                     requests: client.requests(),
@@ -296,6 +297,7 @@ impl Keeper {
             return unplaced;
         }
         let fetched = records.len() as u64;
+        let moved = sections_of(records.iter());
         let high_water = self.meta.high_water;
         let current = current.clone();
         let rebuilt = tokio::task::spawn_blocking(move || {
@@ -314,6 +316,7 @@ impl Keeper {
                 self.finish(Built {
                     index,
                     sections,
+                    moved,
                     kind: "events",
                     fetched,
                     requests: client.requests(),
@@ -419,6 +422,23 @@ struct PassChanges {
     fetched: u64,
 }
 
+/// What a pass made: the index, the tags of what it found changed (for the cache), and the
+/// sections of the items it found added or changed (in which an item may have moved in its
+/// listings' orders).
+struct Pass {
+    index: LibraryIndex,
+    tags: Vec<String>,
+    moved: Vec<String>,
+}
+
+/// The sections of `records`, once each.
+fn sections_of<'r>(records: impl Iterator<Item = &'r ItemRecord>) -> Vec<String> {
+    let mut sections: Vec<String> = records.map(|r| r.section_id.clone()).collect();
+    sections.sort();
+    sections.dedup();
+    sections
+}
+
 /// The index after a pass and the tags of what the pass found changed, for the cache: new
 /// items, items whose `updatedAt` moved (the pass re-reads the newest second, so
 /// unchanged records come back too) and items under a changed parent (`repeating`: they
@@ -431,7 +451,7 @@ fn pass_index(
     crawled: &HashSet<String>,
     upstream: &str,
     lowercase: bool,
-) -> Result<(LibraryIndex, Vec<String>), cachearr_library::LibraryError> {
+) -> Result<Pass, cachearr_library::LibraryError> {
     let known: HashMap<String, (i64, String, ItemKind)> = current
         .records()
         .map(|r| (r.id.clone(), (r.updated_at, r.section_id.clone(), r.kind)))
@@ -469,11 +489,12 @@ fn pass_index(
         &removed,
         if removed.is_empty() { &[] } else { &sections },
     );
+    let moved = sections_of(changed.iter().copied());
     let index = rebuild(current, upserts, |record| {
         crawled.contains(&record.section_id)
             && !replaced.contains(&(record.section_id.clone(), record.kind))
     });
-    index.map(|i| (i, tags))
+    index.map(|index| Pass { index, tags, moved })
 }
 
 /// The items change events name, once each, and whether one of them asks for a refresh (a

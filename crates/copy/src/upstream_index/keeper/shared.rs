@@ -170,7 +170,15 @@ impl Keeper {
                 bytes,
             });
         });
+        // The copy published replaces one installed: which items moved is not told, so any
+        // may have (marked as `Keeper::finish` marks them).
+        let moved: Vec<String> = match self.handle.ready() {
+            Some(_) => meta.sections.iter().map(|s| s.id.clone()).collect(),
+            None => Vec::new(),
+        };
+        self.handle.frames().moved_in(&moved);
         self.handle.install(index.clone());
+        self.handle.frames().moved_in(&moved);
         self.meta = meta;
         role.note_copy(published.generation);
         tracing::info!(
