@@ -14,11 +14,16 @@
 //!
 //! The copy answers a request only when (1) the frame was proven: the answer the gateway
 //! writes for a server answer's request is that answer byte for byte, headers included, on
-//! [`PROOFS`] different parents; and (2) every reading still kept gives the same value for
-//! this request's parent. A request where two readings disagree goes to the server, whose
-//! answer settles which one is right. A proof that fails (an attribute no reading explains,
-//! items the server writes otherwise, a header that changes) refuses the shape for good: its
-//! requests go to the server, said once in the log.
+//! [`PROOFS`] different parents; (2) every reading still kept gives the same value for
+//! this request's parent; and (3) no order the proofs could not tell from the copy's puts
+//! this answer's items otherwise ([`rivals`](super::rivals)). A request where two readings
+//! (or two orders) disagree goes to the server, whose answer settles which one is right. A
+//! proof that fails (an attribute no reading explains, items the server writes otherwise, a
+//! header that changes) refuses the shape for good: its requests go to the server, said once
+//! in the log, and the answers the copy wrote for it are dropped from the cache. A change
+//! that may move an item in a section's order (an add, a rename) wants one more proof of the
+//! section's frames, on a server answer read since, before the copy answers with them again
+//! ([`Frames::moved_in`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
