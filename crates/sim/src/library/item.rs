@@ -221,6 +221,11 @@ impl<'a> Item<'a> {
     /// of them are `Explicit`, part `Family` (never both). Share restrictions and parental
     /// policies filter on them, children inheriting their ancestors' (see [`Item::lineage`]).
     pub fn labels(&self) -> Vec<&'a str> {
+        // Labels edited on the server (Plex `label[0].tag.tag=…`) replace the item's own, for
+        // the restrictions that read them as for what the item shows.
+        if let Some(edited) = self.edits().and_then(|e| e.tags.get("Label")) {
+            return edited.iter().map(String::as_str).collect();
+        }
         if let Some(f) = self.fields() {
             return f.labels.iter().map(String::as_str).collect();
         }
