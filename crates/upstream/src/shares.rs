@@ -231,6 +231,15 @@ impl ShareBook {
             .map(|s| s.share.clone())
     }
 
+    /// Every share of the server, read again when due; `None` when they cannot be had.
+    pub async fn all(
+        &self,
+        secret: &Secret,
+        identity: impl Future<Output = Option<Bytes>>,
+    ) -> Option<Arc<Vec<KeptShare>>> {
+        self.current(secret, identity).await
+    }
+
     /// The list, read again when it is due.
     async fn current(
         &self,

@@ -166,6 +166,8 @@ pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
         return;
     }
     for handle in indexes {
+        let labels = file_path(&config.data_dir, handle.upstream(), "labels.json");
+        handle.labels().keep_at(labels);
         let path = snapshot_path(&config.data_dir, handle.upstream());
         if !path.exists() {
             continue;
@@ -647,6 +649,7 @@ impl Keeper {
                     self.handle.read_again(None, seen);
                 }
                 let _ = std::fs::remove_file(self.path("crawl"));
+                self.keep_labels().await;
                 self.keep_frames().await;
                 // Again, with the frames just proven: the others need not probe for them.
                 if !self.handle.frames().saved().is_empty() {
@@ -1001,6 +1004,35 @@ impl Keeper {
                 error = %cachearr_engine::Chain(&e),
                 "library copy: the proven frames could not be kept; a restart learns them again"
             );
+        }
+    }
+
+    /// After a build, where the server's shares are read: the items carrying the labels any
+    /// share filters on (`super::labels`), so that a restricted user's first answer does not
+    /// wait for them. Nothing when no share names a label.
+    async fn keep_labels(&self) {
+        let (Some(book), Some(service)) = (
+            self.up.shares.as_ref(),
+            cachearr_dialect::of(self.up.profile).share_service(),
+        ) else {
+            return;
+        };
+        let identity = self.up.read_anonymous(service.identity_path());
+        let Some(shares) = book.all(self.reads.secret(), identity).await else {
+            return;
+        };
+        let names: std::collections::BTreeSet<String> = (shares.iter())
+            .flat_map(|kept| kept.share.restriction.labels_named())
+            .map(str::to_owned)
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        let sections = self.handle.sections();
+        let read = self.handle.labels().current(&self.up, &sections, &names);
+        tokio::select! {
+            () = self.stop.cancelled() => {}
+            _ = read => {}
         }
     }
 

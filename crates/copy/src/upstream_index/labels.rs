@@ -3,15 +3,17 @@
 //! restrictions that filter on them (a Plex share's `label=` / `label!=`,
 //! [`Restriction::reads_labels`](cachearr_dialect::model::restriction::Restriction::reads_labels)).
 //!
-//! **Reading.** Asked of the server with the owner's token only when a restricted user's
-//! answer first needs them, never on a schedule: for each crawled section and type the index
-//! keeps, the labels its items carry (the dialect's
-//! [`labels_path`](cachearr_dialect::ServerLibrary::labels_path): Plex
-//! `/library/sections/{id}/label?type=N`), then, for each, the listing of the items carrying
-//! it ([`labelled_path`](cachearr_dialect::ServerLibrary::labelled_path)). A library labels
-//! few things, so that is a few reads a section: the bundled demo library's four sections
-//! take about twenty. A section with more than [`LABELS_MAX`] labels of one type is not read:
-//! its label-filtered users are the server's.
+//! **Reading.** Only the labels a restriction names are read, each once, with the owner's
+//! token: for each crawled section and type the index keeps, the labels its items carry (the
+//! dialect's [`labels_path`](cachearr_dialect::ServerLibrary::labels_path): Plex
+//! `/library/sections/{id}/label?type=N`, which gives each label's key), then, for each label
+//! named, the listing of the items carrying it
+//! ([`labelled_path`](cachearr_dialect::ServerLibrary::labelled_path)). The labels the shares
+//! name are read after a build (the index keeper, when the server's shares are read), so that
+//! a restricted user's first answer does not wait for them; a label a share names later is
+//! read when a user it restricts first asks. A section with more than [`LABELS_MAX`] labels
+//! of one type is not read: its label-filtered users are the server's. What was read is kept
+//! beside the snapshot (`{upstream}.labels.json`): a restart reads nothing again.
 //!
 //! **Following changes.** What was read holds as of the server's time of the read (its
 //! `Date`). An item the index says was updated or added at or after it (Plex sets `updatedAt`
@@ -21,10 +23,12 @@
 //! one read per hundred), so a change costs one answer and one read. A read that fails leaves
 //! label-filtered users to the server until one succeeds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use http::{HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use cachearr_dialect::model::library::SectionInfo;
@@ -39,16 +43,19 @@ const BODY_MAX: usize = 64 << 20;
 /// Items read again by id per request.
 const IDS_PER_READ: usize = 100;
 
-/// The labels of every labelled item, as of [`ItemLabels::as_of`].
-#[derive(Debug, Clone, Default)]
+/// The items carrying each label read, as of [`ItemLabels::as_of`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ItemLabels {
-    /// Each labelled item's labels, by id; an item not here carries none.
+    /// Each labelled item's labels, by id; an item not here carries none of [`Self::names`].
     by_item: HashMap<String, Vec<String>>,
+    /// The labels whose items were read.
+    names: BTreeSet<String>,
     /// The server's time of the read (Unix seconds): an item updated since may carry others.
     as_of: i64,
     /// The items read again by id since, each with the server's time of its read.
     read_again: HashMap<String, i64>,
     /// Which read this is, in this process (lists filtered with it are kept under it).
+    #[serde(skip)]
     generation: u64,
 }
 
@@ -80,6 +87,8 @@ impl ItemLabels {
 #[derive(Debug, Default)]
 pub struct Labels {
     held: Mutex<Option<Arc<ItemLabels>>>,
+    /// Where what was read is kept (`{upstream}.labels.json`), once the keeper says.
+    path: std::sync::OnceLock<PathBuf>,
     /// Items found changed since the read: read again before the labels are given.
     changed: Mutex<HashSet<String>>,
     /// One read at a time: waiters then find it done.
@@ -109,49 +118,71 @@ impl Labels {
         }
     }
 
-    /// The labels of `sections`' items, read from `up` when not yet read, and the items
-    /// found changed read again; `None` when they cannot be had.
+    /// Keeps what is read in the file at `path`, and takes what was kept there.
+    pub fn keep_at(&self, path: PathBuf) {
+        let kept: Option<ItemLabels> = std::fs::read(&path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        if let Some(mut kept) = kept {
+            kept.generation = next_generation();
+            *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(kept));
+        }
+        let _ = self.path.set(path);
+    }
+
+    /// The items carrying the labels `names` in `sections`, read from `up` where not read
+    /// yet, the items found changed read again first; `None` when they cannot be had.
     pub async fn current(
         &self,
         up: &Arc<Upstream>,
         sections: &[SectionInfo],
+        names: &BTreeSet<String>,
     ) -> Option<Arc<ItemLabels>> {
-        if let Some(held) = self.ready() {
+        if let Some(held) = self.ready(names) {
             return Some(held);
         }
         let _reading = self.reading.lock().await;
-        if let Some(held) = self.ready() {
+        if let Some(held) = self.ready(names) {
             return Some(held);
         }
-        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let read = match held {
-            None => read_all(up, sections).await,
-            Some(held) => {
-                let ids: Vec<String> = (self.changed.lock().unwrap_or_else(|e| e.into_inner()))
-                    .iter()
-                    .cloned()
-                    .collect();
-                read_again(up, &held, &ids).await
-            }
+        let mut labels = (self.held.lock().unwrap_or_else(|e| e.into_inner()))
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(|| ItemLabels {
+                as_of: i64::MAX,
+                ..ItemLabels::default()
+            });
+        let changed: Vec<String> = (self.changed.lock().unwrap_or_else(|e| e.into_inner()))
+            .iter()
+            .cloned()
+            .collect();
+        let missing: BTreeSet<String> = names.difference(&labels.names).cloned().collect();
+        let read = async {
+            read_again(up, &mut labels, &changed).await?;
+            read_names(up, sections, &missing, &mut labels).await
         };
-        let Some(read) = read else {
+        if read.await.is_none() {
             tracing::debug!(
                 upstream = %up.name,
                 "items' labels could not be read: label-filtered users are answered by the server"
             );
             return None;
-        };
-        let read = Arc::new(read);
-        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(read.clone());
+        }
+        labels.generation = next_generation();
+        let labels = Arc::new(labels);
+        *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(labels.clone());
         self.changed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
-        Some(read)
+        if let Some(path) = self.path.get() {
+            keep(path, &labels, &up.name);
+        }
+        Some(labels)
     }
 
-    /// What was read, when nothing was found changed since.
-    fn ready(&self) -> Option<Arc<ItemLabels>> {
+    /// What was read, when it holds `names` and nothing was found changed since.
+    fn ready(&self, names: &BTreeSet<String>) -> Option<Arc<ItemLabels>> {
         let changed = !self
             .changed
             .lock()
@@ -160,18 +191,46 @@ impl Labels {
         if changed {
             return None;
         }
-        self.held.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        names.is_subset(&held.names).then_some(held)
     }
 }
 
-/// Every labelled item of `sections`, read from `up`.
-async fn read_all(up: &Arc<Upstream>, sections: &[SectionInfo]) -> Option<ItemLabels> {
+/// Writes `labels` to `path` (through a temporary file); a failure is logged, and a restart
+/// reads them again.
+fn keep(path: &Path, labels: &ItemLabels, upstream: &str) {
+    let written = serde_json::to_vec(labels)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| {
+            let temporary = path.with_extension("labels.json.tmp");
+            std::fs::write(&temporary, bytes)?;
+            std::fs::rename(&temporary, path)
+        });
+    if let Err(e) = written {
+        tracing::warn!(
+            upstream,
+            path = %path.display(),
+            error = %e,
+            "items' labels could not be kept; a restart reads them again"
+        );
+    }
+}
+
+/// The items of `sections` carrying the labels `names`, read from `up` into `labels`.
+async fn read_names(
+    up: &Arc<Upstream>,
+    sections: &[SectionInfo],
+    names: &BTreeSet<String>,
+    labels: &mut ItemLabels,
+) -> Option<()> {
+    if names.is_empty() {
+        return Some(());
+    }
     let library = cachearr_dialect::of(up.profile).library();
-    let mut labels = ItemLabels {
-        as_of: i64::MAX,
-        generation: next_generation(),
-        ..ItemLabels::default()
-    };
     for section in sections {
         for &(_, type_param) in library.index_kinds(&section.kind) {
             let path = library.labels_path(&section.id, type_param)?;
@@ -181,7 +240,7 @@ async fn read_all(up: &Arc<Upstream>, sections: &[SectionInfo]) -> Option<ItemLa
             if keys.len() > LABELS_MAX {
                 return None;
             }
-            for (key, name) in keys {
+            for (key, name) in keys.into_iter().filter(|(_, n)| names.contains(n)) {
                 let path = library.labelled_path(&section.id, type_param, &key)?;
                 let (body, _) = read_json(up, &path).await?;
                 let (_, items) = library.parse_items(&body, Some(&section.id));
@@ -194,14 +253,13 @@ async fn read_all(up: &Arc<Upstream>, sections: &[SectionInfo]) -> Option<ItemLa
             }
         }
     }
-    (labels.as_of != i64::MAX).then_some(labels)
+    labels.names.extend(names.iter().cloned());
+    Some(())
 }
 
-/// `held` with the labels of the items `ids` read again.
-async fn read_again(up: &Arc<Upstream>, held: &ItemLabels, ids: &[String]) -> Option<ItemLabels> {
+/// The labels of the items `ids` read again into `labels`.
+async fn read_again(up: &Arc<Upstream>, labels: &mut ItemLabels, ids: &[String]) -> Option<()> {
     let library = cachearr_dialect::of(up.profile).library();
-    let mut labels = held.clone();
-    labels.generation = next_generation();
     for chunk in ids.chunks(IDS_PER_READ) {
         let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
         let path = library.labels_by_ids_path(&ids)?;
@@ -217,7 +275,7 @@ async fn read_again(up: &Arc<Upstream>, held: &ItemLabels, ids: &[String]) -> Op
             }
         }
     }
-    Some(labels)
+    Some(())
 }
 
 /// A JSON answer of `path` read with the owner's token, and the server's time of it (its

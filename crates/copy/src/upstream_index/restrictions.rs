@@ -424,9 +424,16 @@ pub(crate) async fn restriction_of(
         return None;
     }
     // Labels a filter reads that the kept documents do not hold are read apart.
-    let labels = match restriction.reads_labels() {
-        true => Some(handle.labels().current(up, &handle.sections()).await?),
-        false => None,
+    let names: std::collections::BTreeSet<String> =
+        restriction.labels_named().map(str::to_owned).collect();
+    let labels = match names.is_empty() {
+        false => Some(
+            handle
+                .labels()
+                .current(up, &handle.sections(), &names)
+                .await?,
+        ),
+        true => None,
     };
     Some(UserRestriction {
         restriction,

@@ -481,3 +481,72 @@ async fn plex_an_unfiltered_shares_counts_and_recent_lists_are_the_copys_at_once
         "carol's filtered music"
     );
 }
+
+/// carol's share hides what is labelled Explicit. An album she sees is labelled Explicit on
+/// the server (an edit the copy hears of, which moves the album's `updatedAt`): its tracks
+/// must leave her answers. The labels the copy read before the edit do not hold for the album
+/// any more, so its verdict is read again; every answer meanwhile is the server's for her, and
+/// once the copy answers her again, without the album's tracks.
+#[tokio::test]
+async fn plex_an_album_labelled_on_the_server_leaves_a_filtered_users_copy_answers() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    let run = start(clock.clone()).await;
+    let carol = account_token(&run, "carol");
+    // A track carol sees, on an album of more than one track.
+    let (section, album, title, track) = {
+        let state = run.sim.sim.state();
+        let user = state.user_by_name("carol").unwrap().clone();
+        let lib = run.sim.sim.library();
+        let found = lib.sections().iter().find_map(|s| {
+            s.items(ItemKind::Track).iter().find_map(|&id| {
+                let t = lib.item(id)?;
+                let album = t.parent()?;
+                (user.plex_sees(&t) && album.children().len() > 1)
+                    .then(|| (s.id, album.id(), t.title().to_string(), t.id().to_string()))
+            })
+        });
+        found.unwrap()
+    };
+    let path = format!(
+        "/library/sections/{section}/search?type=10&query={}",
+        sim_gateway::search::enc(&title)
+    );
+    let (_, cs, found) = get(&run, &path, &carol).await;
+    assert!(cs.contains("detail=index"), "{cs}");
+    assert!(ids(&found).contains(&track), "{cs}");
+
+    // The owner labels the album on the server, directly.
+    let edit = format!(
+        "{}/library/sections/{section}/all?type=9&id={album}&label%5B0%5D.tag.tag=Explicit",
+        run.sim.base_url
+    );
+    let edited = run
+        .client
+        .put(edit)
+        .header("X-Plex-Token", &run.sim.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(edited.status().is_success(), "{}", edited.status());
+    assert!(!ids(&direct(&run, &path, &carol).await).contains(&track));
+
+    // Every answer, until the copy answers again, is the server's for her. A guard against a
+    // hang, not a timing assertion: the copy hears of the edit and reads the album again.
+    eventually(
+        "the copy answers carol again",
+        Duration::from_secs(60),
+        async || {
+            clock.advance(Duration::from_millis(200));
+            let (status, cs, found) = get(&run, &path, &carol).await;
+            assert_eq!(status, 200, "{cs}");
+            assert!(
+                !ids(&found).contains(&track),
+                "carol was shown {track}: {cs}"
+            );
+            cs.contains("detail=index")
+        },
+    )
+    .await;
+    let (_, _, found) = get(&run, &path, &carol).await;
+    assert_eq!(ids(&found), ids(&direct(&run, &path, &carol).await));
+}

@@ -146,9 +146,15 @@ impl Restriction {
     /// True when a filter reads labels (Plex `label=` / `label!=`): the copy must know each
     /// item's labels to apply it.
     pub fn reads_labels(&self) -> bool {
+        self.labels_named().next().is_some()
+    }
+
+    /// The labels the filters name (each as often as named).
+    pub fn labels_named(&self) -> impl Iterator<Item = &str> {
         [&self.all, &self.movies, &self.television, &self.music]
-            .iter()
-            .any(|f| !f.allowed_labels.is_empty() || !f.blocked_labels.is_empty())
+            .into_iter()
+            .flat_map(|f| f.allowed_labels.iter().chain(&f.blocked_labels))
+            .map(String::as_str)
     }
 
     /// Whether the user may open the section `id` (Jellyfin ids compared without dashes and
