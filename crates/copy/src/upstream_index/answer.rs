@@ -612,8 +612,9 @@ async fn walk_from_copy(
 
 /// Whether the copy answers this walk's user as it answers the owner, needing no count to
 /// prove a section whole: the owner, or a user whose share (read where the server reads it)
-/// hides nothing in any section the server lists to them. Asked only of the walks a proof
-/// would make too dear for anyone else (a count, a recently-added list).
+/// says what they see — everything in the sections the server lists to them, or what a
+/// filter the copy applies leaves. Asked only of the walks a proof would make too dear for
+/// anyone else (a count, a recently-added list).
 async fn answered_as_owner(
     state: &LoaderState,
     answers: &dyn CopyAnswers,
@@ -624,7 +625,7 @@ async fn answered_as_owner(
         return true;
     }
     (walk.is_recent() || walk.is_count(answers, &state.client_headers))
-        && super::visibility::shown_everything_by_share(reads, up, user).await
+        && super::visibility::said_by_share(reads, up, user).await
 }
 
 /// What the server's answer `server` shows of its frame (`Err`: a shape the copy cannot

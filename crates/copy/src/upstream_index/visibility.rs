@@ -45,9 +45,9 @@
 //! service unreachable, a token it does not know) or holds a rule the copy does not model.
 //! A share found changed when the list is read again (on a user's search, or on the index
 //! keeper's schedule, `follow_shares`) drops every answer kept for its user. A user whose
-//! share hides nothing in any section the server lists to them (`shown_everything_by_share`)
-//! is answered as the owner is from their first request, counts and recently-added lists
-//! included, which for anyone else would first cost the counts that prove them whole.
+//! share says what they see (`said_by_share`: it hides nothing, or filters by rules the copy
+//! applies) is answered as the owner is from their first request, counts and recently-added
+//! lists included, which for anyone else would first cost the counts that prove them whole.
 
 use std::sync::Arc;
 
@@ -260,23 +260,18 @@ pub async fn whole_sections(
         .collect()
 }
 
-/// Whether `user`'s share hides nothing in any section the server lists to them (see the
-/// module documentation): the copy then needs no count to prove a section of theirs whole.
-/// `false` without a share service, or when the share or the user's sections cannot be had.
-pub(crate) async fn shown_everything_by_share(
+/// Whether `user`'s share says what they see (see the module documentation): it agrees with
+/// the sections the server lists to them, and holds only rules the copy applies. The copy
+/// then needs no count to prove a section of theirs whole, nor to filter it. `false` without
+/// a share service, or when the share or the user's sections cannot be had.
+pub(crate) async fn said_by_share(
     reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> bool {
-    if up.shares.is_none() {
-        return false;
-    }
-    let Some(sections) = user_sections(reads, up, user).await else {
-        return false;
-    };
-    whole_by_share(reads, up, user, &sections)
+    share_restriction(reads, up, user)
         .await
-        .is_some_and(|whole| whole.len() == sections.sections.len())
+        .is_some_and(|restriction| restriction.is_modelled())
 }
 
 /// The ids of `sections` (the user's, as the server lists them) that the user's share shows
