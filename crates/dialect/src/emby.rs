@@ -159,6 +159,10 @@ impl Dialect for Emby {
         Jellyfin.client_name(headers)
     }
 
+    fn player_id(&self, headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+        Jellyfin.player_id(headers, query)
+    }
+
     fn read_request<'a>(
         &self,
         path: &str,

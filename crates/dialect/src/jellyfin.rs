@@ -173,6 +173,20 @@ impl Dialect for Jellyfin {
             .or_else(|| text_header(headers, &EMBY_CLIENT).map(str::to_string))
     }
 
+    fn player_id(&self, headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+        const EMBY_DEVICE: HeaderName = HeaderName::from_static("x-emby-device-id");
+        AUTH_HEADERS
+            .iter()
+            .find_map(|name| text_header(headers, name).and_then(|v| auth_param(v, "deviceid")))
+            .or_else(|| text_header(headers, &EMBY_DEVICE).map(str::to_string))
+            .or_else(|| {
+                form_urlencoded::parse(query?.as_bytes())
+                    .find(|(k, _)| k.eq_ignore_ascii_case("DeviceId"))
+                    .map(|(_, v)| v.into_owned())
+                    .filter(|v| !v.is_empty())
+            })
+    }
+
     fn read_request<'a>(
         &self,
         path: &str,

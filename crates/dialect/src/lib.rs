@@ -425,6 +425,13 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The name a client gives itself in its request headers, if it gives one.
     fn client_name(&self, headers: &HeaderMap) -> Option<String>;
 
+    /// The player a request comes from, as the server tells its sessions apart (Plex
+    /// `X-Plex-Client-Identifier`; Jellyfin and Emby the authorization's `DeviceId`), if it
+    /// says: two players of one user are two playbacks.
+    fn player_id(&self, _headers: &HeaderMap, _query: Option<&str>) -> Option<String> {
+        None
+    }
+
     /// What the server reads of a request as it arrives, in one question: its token
     /// ([`Self::server_token`]), the client's own name ([`Self::client_name`]) and the
     /// prefetch its path triggers ([`Self::prefetch_trigger`]). Each dialect answers it

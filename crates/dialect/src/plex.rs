@@ -206,6 +206,18 @@ impl Dialect for Plex {
         })
     }
 
+    fn player_id(&self, headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+        const CLIENT: HeaderName = HeaderName::from_static("x-plex-client-identifier");
+        text_header(headers, &CLIENT)
+            .map(str::to_owned)
+            .or_else(|| {
+                form_urlencoded::parse(query?.as_bytes())
+                    .find(|(k, _)| k.eq_ignore_ascii_case("X-Plex-Client-Identifier"))
+                    .map(|(_, v)| v.into_owned())
+                    .filter(|v| !v.is_empty())
+            })
+    }
+
     fn read_request<'a>(
         &self,
         path: &str,

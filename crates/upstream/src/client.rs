@@ -167,6 +167,9 @@ pub enum UpstreamSetupError {
     },
 }
 
+/// A user's player: the user, and the player's own id when its requests say it.
+type PlayerOf = (crate::keys::UserHash, Option<String>);
+
 /// One media server: name, profile, base URL, route table, client and guard.
 pub struct Upstream {
     /// Short name (first part of keys and tags).
@@ -202,8 +205,8 @@ pub struct Upstream {
     /// How many times that release changed: what was read from a request under another
     /// release (its token among them) is read again.
     release_changes: std::sync::atomic::AtomicU64,
-    /// The item and playback state of each user's last player heartbeat.
-    heartbeats: Mutex<std::collections::HashMap<crate::keys::UserHash, (String, String)>>,
+    /// The item and playback state of the last heartbeat of each user's player.
+    heartbeats: Mutex<std::collections::HashMap<PlayerOf, (String, String)>>,
     client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
     /// `scheme://authority` of the server.
     origin: String,
@@ -404,24 +407,33 @@ impl Upstream {
         s.parse().map_err(|_| BadTarget)
     }
 
-    /// Records a heartbeat's item and playback state; true unless the user's last beat was of
-    /// the same item in the same state (the first beat counts as a change).
+    /// Records a heartbeat's item and playback state; true unless the last beat of the same
+    /// user's same player (`player`, as the dialect reads it; `None` when the request does not
+    /// say) was of the same item in the same state (the first beat counts as a change).
     ///
-    /// Kept per user, not per user and item: a player that reports another item and then the
-    /// first again has started a new playback of it on the server (a new `lastViewedAt`), which
-    /// a memory per item would take for a repeat and leave the user's answers showing the old.
-    pub fn heartbeat_changed(&self, user: crate::keys::UserHash, item: &str, state: &str) -> bool {
+    /// Kept per player, not per item: a player that reports another item and then the first
+    /// again has started a new playback of it on the server (a new `lastViewedAt`), which a
+    /// memory per item would take for a repeat and leave the user's answers showing the old;
+    /// and a second player of the user starting the item another plays is a playback of its
+    /// own, which a memory per user would take for a repeat.
+    pub fn heartbeat_changed(
+        &self,
+        user: crate::keys::UserHash,
+        player: Option<&str>,
+        (item, state): (&str, &str),
+    ) -> bool {
         let mut map = self.heartbeats.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 100_000 {
             map.clear();
         }
+        let beat = (user, player.map(str::to_owned));
         if map
-            .get(&user)
+            .get(&beat)
             .is_some_and(|(last_item, last_state)| last_item == item && last_state == state)
         {
             return false;
         }
-        map.insert(user, (item.to_string(), state.to_string()));
+        map.insert(beat, (item.to_string(), state.to_string()));
         true
     }
 

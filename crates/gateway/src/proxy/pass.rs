@@ -150,6 +150,13 @@ impl Call<'_> {
         // Kept for a write whose identity is not one clear token (see [`Call::invalidate`]).
         let anonymous_write = (user.is_none() && matches!(why, Bypass::Write { .. }))
             .then(|| (req.headers().clone(), req.uri().query().map(str::to_owned)));
+        // A heartbeat is a change or a repeat of its own player's last one.
+        let player = match &why {
+            Bypass::Write {
+                heartbeat: Some(_), ..
+            } => dialect.player_id(req.headers(), req.uri().query()),
+            _ => None,
+        };
         // Fair shares go by server user: a user's many tokens are one asker.
         let asker = user.as_ref().map_or_else(
             || cachearr_upstream::client::Asker::address(self.peer.ip()),
@@ -173,7 +180,7 @@ impl Call<'_> {
             }
         }
         if status.is_success() || status.is_redirection() {
-            self.invalidate(&why, user.as_ref(), anonymous_write);
+            self.invalidate(&why, (user.as_ref(), player.as_deref()), anonymous_write);
         }
         tracing::debug!(
             upstream = %up.name,
@@ -321,7 +328,7 @@ impl Call<'_> {
     fn invalidate(
         &self,
         why: &Bypass,
-        user: Option<&Arc<UserRecord>>,
+        (user, player): (Option<&Arc<UserRecord>>, Option<&str>),
         anonymous: Option<(HeaderMap, Option<String>)>,
     ) {
         let Call { gw, up, .. } = *self;
@@ -335,7 +342,9 @@ impl Call<'_> {
         };
         // A heartbeat that repeats the last state changes nothing but the sessions list.
         let repeat = match (heartbeat, user) {
-            (Some((item, state)), Some(u)) => !up.heartbeat_changed(u.hash, item, state),
+            (Some((item, state)), Some(u)) => {
+                !up.heartbeat_changed(u.hash, player, (item.as_str(), state.as_str()))
+            }
             _ => false,
         };
         let sessions_only = [Arc::from(cachearr_dialect::tags::sessions(&up.name))];

@@ -442,6 +442,43 @@ async fn a_heartbeat_back_on_an_item_after_another_is_a_change() {
 }
 
 #[tokio::test]
+async fn a_second_player_starting_an_item_another_plays_is_a_change() {
+    let (srv, h) = start().await;
+    let alice = srv.sim.state().users()[1].plex_token.clone();
+    let x = srv
+        .sim
+        .library()
+        .sections()
+        .iter()
+        .find_map(|s| {
+            s.items(cachearr_sim::library::ItemKind::Episode)
+                .first()
+                .copied()
+        })
+        .unwrap();
+    let beat = |player: &str, t: u32| {
+        format!(
+            "/:/timeline?ratingKey={x}&key=/library/metadata/{x}&state=playing&time={t}\
+             &duration=1800000&X-Plex-Client-Identifier={player}"
+        )
+    };
+    let item = format!("/library/metadata/{x}");
+    assert_eq!(h.get(&beat("tv", 1000), Some(&alice)).await.status(), 200);
+    let _ = h.get(&item, Some(&alice)).await;
+    assert_eq!(header(&h.get(&item, Some(&alice)).await, "x-cache"), "HIT");
+    // Her phone starts the same episode elsewhere: the server counts a playback of its own
+    // (a new resume position and `lastViewedAt`), though the item and state are the TV's.
+    srv.sim.advance_clock(5);
+    assert_eq!(
+        h.get(&beat("phone", 60_000), Some(&alice)).await.status(),
+        200
+    );
+    let through = h.get(&item, Some(&alice)).await.text().await.unwrap();
+    let direct = direct(&srv, &item, &alice).await.text().await.unwrap();
+    assert_eq!(through, direct);
+}
+
+#[tokio::test]
 async fn an_invited_users_refused_sessions_poll_leaves_their_token_trusted() {
     let (srv, h) = start().await;
     let alice = srv.sim.state().users()[1].plex_token.clone();
