@@ -146,6 +146,12 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         items
     }
 
+    /// A title as the server sorts by it (leading articles apart, case and accents folded):
+    /// what the copy compares orders it has not proven by.
+    fn sort_title(&self, title: &str) -> String {
+        cachearr_serverfmt::search::fold(cachearr_serverfmt::plex::title_sort(title))
+    }
+
     /// The path of one read, as a user, whose answer holds that user's state of each of
     /// `ids` ([`ReadAsUser::items_read`](crate::ReadAsUser::items_read)); `None`: the
     /// server has none.

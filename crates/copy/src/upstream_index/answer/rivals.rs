@@ -14,6 +14,7 @@
 //! shape. An order asked for by rating key has no rival: it is what was asked, and keys are
 //! unique.
 
+use cachearr_dialect::CopyAnswers;
 use cachearr_library::index::{ItemNo, ItemView};
 use cachearr_library::{LibraryIndex, Visibility};
 
@@ -66,10 +67,9 @@ impl Rival {
 
     /// Where `view` stands in this order: compared as a whole, the rating key last (so no
     /// two items tie).
-    fn key(self, view: &ItemView<'_>) -> (i64, String, u64) {
+    fn key(self, view: &ItemView<'_>, answers: &dyn CopyAnswers) -> (i64, String, u64) {
         let id = view.id().parse::<u64>().unwrap_or(u64::MAX);
-        let title =
-            || cachearr_serverfmt::search::fold(cachearr_serverfmt::plex::title_sort(view.title()));
+        let title = || answers.sort_title(view.title());
         match self {
             Rival::SortTitle => (0, title(), id),
             Rival::YearThenTitle => (i64::from(view.year().unwrap_or(0)), title(), id),
@@ -79,12 +79,18 @@ impl Rival {
         }
     }
 
-    /// `items` in this order (those the index no longer holds left out).
-    pub(crate) fn ordered(self, index: &LibraryIndex, items: &[ItemNo]) -> Vec<ItemNo> {
+    /// `items` in this order (those the index no longer holds left out), titles sorted as
+    /// the dialect `answers` says the server sorts them.
+    pub(crate) fn ordered(
+        self,
+        index: &LibraryIndex,
+        answers: &dyn CopyAnswers,
+        items: &[ItemNo],
+    ) -> Vec<ItemNo> {
         let everything = Visibility::everything();
         let mut keyed: Vec<((i64, String, u64), ItemNo)> = items
             .iter()
-            .filter_map(|&no| Some((self.key(&index.item(no, &everything)?), no)))
+            .filter_map(|&no| Some((self.key(&index.item(no, &everything)?, answers), no)))
             .collect();
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.into_iter().map(|(_, no)| no).collect()
@@ -201,7 +207,10 @@ mod tests {
         let index = albums();
         let by_year = nos(&index, &["10", "11", "12"]);
         let kept = Rivals::of_order("");
-        let order_of = |r: Rival| std::sync::Arc::new(r.ordered(&index, &by_year));
+        let plex = cachearr_dialect::of(cachearr_dialect::Profile::Plex)
+            .answers()
+            .unwrap();
+        let order_of = |r: Rival| std::sync::Arc::new(r.ordered(&index, plex, &by_year));
         let agree = agreeing(&by_year, 0..3, kept, order_of);
         // By title "Amber" comes first; by key, date added (all at once) and year then
         // title the albums stand as by year.

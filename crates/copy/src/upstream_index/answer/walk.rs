@@ -423,9 +423,9 @@ impl Ctx<'_> {
             Some(key) => self
                 .folded
                 .walk_order(&format!("{key}#{}", rival.name()), || {
-                    rival.ordered(self.index, &made.items)
+                    rival.ordered(self.index, self.answers, &made.items)
                 }),
-            None => Arc::new(rival.ordered(self.index, &made.items)),
+            None => Arc::new(rival.ordered(self.index, self.answers, &made.items)),
         };
         rivals::agreeing(&made.items, page, kept, order_of)
     }
