@@ -43,7 +43,7 @@ const BODY_MAX: usize = 64 << 20;
 /// Items read again by id per request.
 const IDS_PER_READ: usize = 100;
 
-/// The items carrying each label read, as of [`ItemLabels::as_of`].
+/// The items carrying each label read, as of the server's time of the read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ItemLabels {
     /// Each labelled item's labels, by id; an item not here carries none of [`Self::names`].
