@@ -554,6 +554,58 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A share's label filter reads what Plex says apart: each label's key from a section's
+    /// label list, each item's labels from its details, its own rating from a listing
+    /// element (none when it carries none: a season's or a track's comes from above).
+    #[test]
+    fn labels_and_ratings_read_as_plex_writes_them() {
+        let labels = json!({"MediaContainer": {"size": 2, "Directory": [
+            {"fastKey": "/library/sections/1/all?label=1001", "key": "1001", "title": "Explicit"},
+            {"key": 1002, "title": "Family"},
+            {"key": "1003"}
+        ]}});
+        assert_eq!(
+            Plex.parse_labels(&labels),
+            [
+                ("1001".to_owned(), "Explicit".to_owned()),
+                ("1002".to_owned(), "Family".to_owned())
+            ]
+        );
+        let details = json!({"MediaContainer": {"Metadata": [
+            {"ratingKey": "7", "Label": [{"id": 1, "tag": "Explicit"}, {"tag": "Live"}]},
+            {"ratingKey": 8},
+            {"title": "no key"}
+        ]}});
+        assert_eq!(
+            Plex.parse_item_labels(&details),
+            [
+                (
+                    "7".to_owned(),
+                    vec!["Explicit".to_owned(), "Live".to_owned()]
+                ),
+                ("8".to_owned(), Vec::new())
+            ]
+        );
+        let el =
+            |attrs: Vec<(String, crate::model::element::Scalar)>| crate::model::element::Element {
+                attrs,
+                kids: Vec::new(),
+            };
+        let rated = el(vec![(
+            "contentRating".to_owned(),
+            crate::model::element::Scalar::S("PG-13".to_owned()),
+        )]);
+        assert_eq!(
+            Plex.element_marks(&rated).unwrap().rating.as_deref(),
+            Some("PG-13")
+        );
+        assert_eq!(Plex.element_marks(&el(Vec::new())).unwrap().rating, None);
+        assert_eq!(
+            Plex.labelled_path("3", "9", "1001").as_deref(),
+            Some("/library/sections/3/all?type=9&label=1001")
+        );
+    }
+
     /// A user's sections read alike from the JSON the copy asks for and the XML a tool read:
     /// the container's directories only (a directory's own children are not sections).
     #[test]
