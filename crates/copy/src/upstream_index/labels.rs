@@ -303,3 +303,45 @@ async fn read_json(up: &Arc<Upstream>, path: &str) -> Option<(Value, i64)> {
     .to_bytes();
     Some((serde_json::from_slice(&body).ok()?, date))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What was read outlives a restart: the labels kept beside the snapshot are what the
+    /// next process answers with, for the labels they hold and no others, and an item
+    /// updated since the read is not taken from them.
+    #[test]
+    fn kept_labels_are_read_back_for_the_names_they_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plex.labels.json");
+        let read = ItemLabels {
+            by_item: HashMap::from([("7".to_owned(), vec!["Explicit".to_owned()])]),
+            names: BTreeSet::from(["Explicit".to_owned()]),
+            as_of: 1_000,
+            read_again: HashMap::from([("9".to_owned(), 2_000)]),
+            generation: next_generation(),
+        };
+        keep(&path, &read, "plex");
+
+        let labels = Labels::default();
+        labels.keep_at(path);
+        let explicit = BTreeSet::from(["Explicit".to_owned()]);
+        let held = labels.ready(&explicit).unwrap();
+        assert_eq!(held.of("7", 999), Some(&["Explicit".to_owned()][..]));
+        assert_eq!(
+            held.of("8", 999),
+            Some(&[][..]),
+            "an item not listed carries none"
+        );
+        assert_eq!(held.of("7", 1_000), None, "updated at the read: read again");
+        assert_eq!(held.of("9", 1_500), Some(&[][..]), "read again by id later");
+        let family = BTreeSet::from(["Family".to_owned()]);
+        assert!(labels.ready(&family).is_none(), "a label never read");
+        labels.note_changed("7");
+        assert!(
+            labels.ready(&explicit).is_none(),
+            "a changed item is read first"
+        );
+    }
+}
