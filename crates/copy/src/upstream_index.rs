@@ -29,7 +29,8 @@
 //!   episodes, pages of documents written with the user's data), with [`titles`] (folded title
 //!   search; the tables of each index kept by [`folded`]), [`visibility`] (which sections a user sees, and sees whole),
 //!   [`restrictions`] (what the server hides from a user inside them, read from the server
-//!   and applied to answers) and [`user_state`]
+//!   or its account service and applied to answers; [`labels`]: the items' labels a Plex
+//!   share filters on, which its listings do not carry) and [`user_state`]
 //!   (the asking user's play state, read as that user through the cache: the listings the
 //!   Plex dialect's `user_state` writes it from, a Jellyfin library's `UserData`).
 //! * [`matching`], [`lookup`], [`index_api`] — `/api/match`, `/api/lookup`, the admin routes.
