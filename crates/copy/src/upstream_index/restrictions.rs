@@ -12,13 +12,18 @@
 //! Readers waiting at once share one read. A user whose restriction changed since the last
 //! read has their cached answers dropped (their scope's tag: views and counts too). A read
 //! that fails leaves the users without a known restriction: the copy then proves sections
-//! whole by counts, or leaves the request to the server, as before.
+//! whole by counts, or leaves the request to the server, as before. A server whose account
+//! service keeps what each user may see (Plex: plex.tv) gives the user's share instead
+//! (`visibility::share_restriction`), and the labels its filters read are read apart
+//! ([`super::labels`]: a Plex listing carries none).
 //!
 //! **Applying.** `Applied` is one answer's view of the asking user's restriction: the
 //! verdict of each item the answer would hold, from the marks of the item and its parent and
 //! grandparent (a track's album and artist, an episode's season and series) in their kept
 //! documents (the dialect's
-//! [`document_marks`](cachearr_dialect::ServerLibrary::document_marks)), kept for the answer.
+//! [`document_marks`](cachearr_dialect::ServerLibrary::document_marks); for Plex the kept
+//! listing element's rating, [`element_marks`](cachearr_dialect::ServerLibrary::element_marks),
+//! and the labels read apart), kept for the answer.
 //! An item whose marks cannot be read, or whose verdict the model cannot give, makes the
 //! answer the server's (`Applied::unknown`).
 
