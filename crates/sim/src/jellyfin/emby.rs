@@ -14,6 +14,8 @@
 //!   ([`EMBY_VERSION`]); each user's access token is their `emby_token`
 //!   ([`crate::state::User::emby_token`]).
 //! - **socket**: `/embywebsocket?api_key=…&deviceId=…`.
+//! - **names as items**: the item query lists genres and studios (`IncludeItemTypes=Genre`)
+//!   and finds them by id ([`NameQuery`]); Jellyfin keeps them to `/Genres` and `/Studios`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,8 +27,11 @@ use axum::http::{HeaderValue, Uri, header};
 use axum::response::Response;
 use tokio::net::TcpListener;
 
-use super::JellyfinOptions;
+use super::dto::{BaseItemDto, QueryResult};
 use super::ids::{IdSpace, JfId};
+use super::items::{self, NameKind, Render, Work};
+use super::request::QueryParams;
+use super::{ApiError, JellyfinOptions};
 use crate::library::{guid_for_id, id_from_guid};
 use crate::state::{State as CoreState, User};
 use crate::{Sim, SimError, TestServer};
@@ -352,6 +357,77 @@ pub(crate) async fn dispatch(
     };
     let response = super::dispatch(State(front.clone()), request).await;
     outbound(&front, response).await
+}
+
+/// An item query Emby answers with genres or studios, which are items of their own there
+/// (Jellyfin keeps them to `/Genres` and `/Studios`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NameQuery {
+    /// `IncludeItemTypes=Genre`, `MusicGenre` or `Studio` (one of them): the names on the
+    /// user's items under `ParentId`, as `/Genres` lists them.
+    Listing(NameKind),
+    /// `Ids=` naming genres or studios only (by their name-derived ids).
+    Ids(Vec<u64>),
+}
+
+impl NameQuery {
+    /// What `query` asks for, if it asks for names.
+    pub(crate) fn of(query: &QueryParams) -> Option<Self> {
+        let ids = query.list("Ids");
+        if !ids.is_empty() {
+            let hashes: Option<Vec<u64>> = ids
+                .iter()
+                .map(|raw| {
+                    JfId::decode(raw)
+                        .filter(|id| id.space == IdSpace::Name)
+                        .map(|id| id.number)
+                })
+                .collect();
+            return hashes.map(NameQuery::Ids);
+        }
+        let types = query.list("IncludeItemTypes");
+        let [only] = types.as_slice() else {
+            return None;
+        };
+        [NameKind::Genre, NameKind::MusicGenre, NameKind::Studio]
+            .into_iter()
+            .find(|kind| kind.type_name().eq_ignore_ascii_case(only))
+            .map(NameQuery::Listing)
+    }
+
+    /// The answer: an item query's page of name items (uncounted unless asked, as every item
+    /// query: `EnableTotalRecordCount=false` answers the page's own count).
+    pub(crate) fn answer(
+        &self,
+        render: &Render<'_>,
+        query: &QueryParams,
+    ) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
+        let (mut result, work) = match self {
+            NameQuery::Listing(kind) => items::names(render, query, *kind)?,
+            NameQuery::Ids(hashes) => {
+                let items: Vec<BaseItemDto> = hashes
+                    .iter()
+                    .filter_map(|&hash| items::name_by_hash(render, hash))
+                    .map(|(name, kind)| items::name_item(render, name, kind))
+                    .collect();
+                let work = Work {
+                    scanned: hashes.len() as u64,
+                    returned: items.len() as u64,
+                };
+                let total = items.len();
+                let page = QueryResult {
+                    items,
+                    total_record_count: total,
+                    start_index: 0,
+                };
+                (page, work)
+            }
+        };
+        if !query.bool("EnableTotalRecordCount")?.unwrap_or(true) {
+            result.total_record_count = result.items.len();
+        }
+        Ok((result, work))
+    }
 }
 
 #[cfg(test)]

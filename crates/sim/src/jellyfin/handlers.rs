@@ -445,6 +445,14 @@ fn list_items(
     path_user: Option<&str>,
 ) -> Result<Reply, ApiError> {
     let user = front.effective_user(caller, path_user.or(req.query.str("userId")))?;
+    if front.dialect == super::Dialect::Emby
+        && let Some(names) = super::emby::NameQuery::of(&req.query)
+    {
+        return with_render(front, req, &user, |render| {
+            let (result, work) = names.answer(render, &req.query)?;
+            Ok(Reply::json(req.casing, &result, work))
+        });
+    }
     let query = ItemQuery::parse(front.sim.seed(), &req.query)?.for_release(front.rules());
     with_render(front, req, &user, |render| {
         let (result, work) = items::run_items_query(render, &query, &front.sort_cache)?;

@@ -141,6 +141,17 @@ pub(crate) enum NameKind {
     Studio,
 }
 
+impl NameKind {
+    /// The item type the server writes (`Type`) and reads (`IncludeItemTypes`).
+    pub(crate) fn type_name(self) -> &'static str {
+        match self {
+            NameKind::Genre => "Genre",
+            NameKind::MusicGenre => "MusicGenre",
+            NameKind::Studio => "Studio",
+        }
+    }
+}
+
 /// `GET /Genres`, `/MusicGenres`, `/Studios`: the distinct names on the user's items (under
 /// `ParentId` when given), as items of their own with name-derived ids, by name.
 pub(crate) fn names(
@@ -178,25 +189,11 @@ pub(crate) fn names(
     let total = found.len();
     let start = query.count("StartIndex")?.unwrap_or(0);
     let limit = query.count("Limit")?.unwrap_or(usize::MAX);
-    let type_name = match kind {
-        NameKind::Genre => "Genre",
-        NameKind::MusicGenre => "MusicGenre",
-        NameKind::Studio => "Studio",
-    };
     let items: Vec<BaseItemDto> = found
         .into_values()
         .skip(start)
         .take(limit)
-        .map(|name| BaseItemDto {
-            name: name.to_owned(),
-            server_id: render.server_id.to_owned(),
-            id: jf_id(IdSpace::Name, artist_name_hash(name)),
-            item_type: type_name.to_owned(),
-            is_folder: true,
-            location_type: Some("FileSystem".to_owned()),
-            media_type: Some("Unknown".to_owned()),
-            ..BaseItemDto::default()
-        })
+        .map(|name| name_item(render, name, kind))
         .collect();
     work.returned = items.len() as u64;
     Ok((
@@ -207,6 +204,47 @@ pub(crate) fn names(
         },
         work,
     ))
+}
+
+/// A genre or studio as an item of its own, with its name-derived id.
+pub(crate) fn name_item(render: &Render<'_>, name: &str, kind: NameKind) -> BaseItemDto {
+    BaseItemDto {
+        name: name.to_owned(),
+        server_id: render.server_id.to_owned(),
+        id: jf_id(IdSpace::Name, artist_name_hash(name)),
+        item_type: kind.type_name().to_owned(),
+        is_folder: true,
+        location_type: Some("FileSystem".to_owned()),
+        media_type: Some("Unknown".to_owned()),
+        ..BaseItemDto::default()
+    }
+}
+
+/// The genre or studio (of a film or show the user may see) whose name-derived id is `hash`:
+/// genres first, as a name that is both is one id here.
+pub(crate) fn name_by_hash<'l>(render: &Render<'l>, hash: u64) -> Option<(&'l str, NameKind)> {
+    let mut studio = None;
+    for section in render.lib.sections() {
+        for item_kind in [ItemKind::Movie, ItemKind::Show] {
+            for &id in section.items(item_kind) {
+                let Some(item) = visible_item(render.lib, render.user, id) else {
+                    continue;
+                };
+                if let Some(genre) = item.genre()
+                    && artist_name_hash(genre) == hash
+                {
+                    return Some((genre, NameKind::Genre));
+                }
+                if let Some(name) = item.studio()
+                    && studio.is_none()
+                    && artist_name_hash(name) == hash
+                {
+                    studio = Some((name, NameKind::Studio));
+                }
+            }
+        }
+    }
+    studio
 }
 
 /// `GET /Items/{id}/Similar`: items of the same kind sharing the album artist (music) or the

@@ -171,6 +171,125 @@ async fn item_ids_are_short_numbers_both_ways() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// The ids a listing's items name in `property` (`GenreItems`, `Studios`), sorted, unique.
+fn named_ids(items: &[Value], property: &str) -> Vec<String> {
+    let mut ids: Vec<String> = items
+        .iter()
+        .flat_map(|item| item[property].as_array().cloned().unwrap_or_default())
+        .filter_map(|pair| pair["Id"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn sorted_ids(page: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = page["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["Id"].as_str().expect("id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn genres_and_studios_are_items_listed_and_found_by_id() {
+    let server = start().await;
+    let token = server.token.clone();
+    let user = server.sim.state().owner().jellyfin_id.clone();
+    let (_, views) = get(&server, &token, &format!("/emby/Users/{user}/Views")).await;
+    let movies = views["Items"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .find(|v| v["CollectionType"] == "movies")
+        .and_then(|v| v["Id"].as_str())
+        .expect("a movie library")
+        .to_owned();
+    let listing = |kind: &str, fields: &str| {
+        format!(
+            "/emby/Users/{user}/Items?EnableTotalRecordCount=False&Recursive=True&Limit=5000\
+             &IncludeItemTypes={kind}&ParentId={movies}&StartIndex=0&Fields={fields}"
+        )
+    };
+    let (status, films) = get(&server, &token, &listing("Movie", "Genres,Studios")).await;
+    assert_eq!(status, StatusCode::OK);
+    let films = films["Items"].as_array().expect("items").clone();
+    for (kind, property) in [("Genre", "GenreItems"), ("Studio", "Studios")] {
+        let named = named_ids(&films, property);
+        assert!(!named.is_empty(), "the films name {property}");
+        let (status, page) = get(&server, &token, &listing(kind, "")).await;
+        assert_eq!(status, StatusCode::OK, "{kind}");
+        assert_eq!(
+            sorted_ids(&page),
+            named,
+            "{kind}: the names the films carry"
+        );
+        let first = &page["Items"][0];
+        assert_eq!(first["Type"], kind, "{first}");
+        assert!(is_number(&first["Id"]), "{first}");
+        assert_eq!(
+            page["TotalRecordCount"],
+            json!(named.len()),
+            "uncounted: the page's own"
+        );
+        // Each is an item of its own, found by its id.
+        let id = first["Id"].as_str().expect("id");
+        let (status, found) = get(
+            &server,
+            &token,
+            &format!("/emby/Users/{user}/Items?Ids={id}&EnableTotalRecordCount=False"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(found["Items"].as_array().map(Vec::len), Some(1), "{found}");
+        assert_eq!(found["Items"][0]["Name"], first["Name"]);
+        assert_eq!(found["Items"][0]["Type"], kind);
+    }
+    // Music carries no genre tags here: its MusicGenre listing is empty, as is a listing of
+    // people (no item names any).
+    for kind in ["MusicGenre", "Person"] {
+        let (status, page) = get(&server, &token, &listing(kind, "")).await;
+        assert_eq!(status, StatusCode::OK, "{kind}");
+        assert_eq!(page["Items"], json!([]), "{kind}");
+    }
+}
+
+#[tokio::test]
+async fn jellyfin_keeps_genres_out_of_item_listings() {
+    let sim = Sim::builder()
+        .tracks(120)
+        .movies(12)
+        .shows(2)
+        .seed(5)
+        .cost(CostModel::zero())
+        .build()
+        .expect("sim builds");
+    let server = sim
+        .start_jellyfin_test_server(JellyfinOptions::default())
+        .await
+        .expect("server starts");
+    let token = server.token.clone();
+    let (status, page) = get(
+        &server,
+        &token,
+        "/Items?Recursive=true&IncludeItemTypes=Genre",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["Items"], json!([]));
+    let (_, genres) = get(&server, &token, "/Genres").await;
+    let id = genres["Items"][0]["Id"]
+        .as_str()
+        .expect("a genre")
+        .to_owned();
+    let (status, page) = get(&server, &token, &format!("/Items?Ids={id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["Items"], json!([]));
+}
+
 #[tokio::test]
 async fn playlists_take_and_give_numbers() {
     let server = start().await;
