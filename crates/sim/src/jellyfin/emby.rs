@@ -15,7 +15,8 @@
 //!   ([`crate::state::User::emby_token`]).
 //! - **socket**: `/embywebsocket?api_key=…&deviceId=…`.
 //! - **names as items**: the item query lists genres and studios (`IncludeItemTypes=Genre`)
-//!   and finds them by id ([`NameQuery`]); Jellyfin keeps them to `/Genres` and `/Studios`.
+//!   and finds them and artists known by name only by id ([`NameQuery`]); Jellyfin keeps
+//!   them to `/Genres`, `/Studios` and `/Artists`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -366,8 +367,18 @@ pub(crate) enum NameQuery {
     /// `IncludeItemTypes=Genre`, `MusicGenre` or `Studio` (one of them): the names on the
     /// user's items under `ParentId`, as `/Genres` lists them.
     Listing(NameKind),
-    /// `Ids=` naming genres or studios only (by their name-derived ids).
-    Ids(Vec<u64>),
+    /// `Ids=` naming genres, studios or artists known by name only (by their name-derived
+    /// ids): each is an item of its own on Emby.
+    Ids(Vec<NamedId>),
+}
+
+/// An id derived from a name, and what it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NamedId {
+    /// A genre or studio.
+    Name(u64),
+    /// An artist known by name only (a track's "A feat. B").
+    Artist(u64),
 }
 
 impl NameQuery {
@@ -375,12 +386,14 @@ impl NameQuery {
     pub(crate) fn of(query: &QueryParams) -> Option<Self> {
         let ids = query.list("Ids");
         if !ids.is_empty() {
-            let hashes: Option<Vec<u64>> = ids
+            let hashes: Option<Vec<NamedId>> = ids
                 .iter()
                 .map(|raw| {
-                    JfId::decode(raw)
-                        .filter(|id| id.space == IdSpace::Name)
-                        .map(|id| id.number)
+                    JfId::decode(raw).and_then(|id| match id.space {
+                        IdSpace::Name => Some(NamedId::Name(id.number)),
+                        IdSpace::ArtistName => Some(NamedId::Artist(id.number)),
+                        _ => None,
+                    })
                 })
                 .collect();
             return hashes.map(NameQuery::Ids);
@@ -407,8 +420,11 @@ impl NameQuery {
             NameQuery::Ids(hashes) => {
                 let items: Vec<BaseItemDto> = hashes
                     .iter()
-                    .filter_map(|&hash| items::name_by_hash(render, hash))
-                    .map(|(name, kind)| items::name_item(render, name, kind))
+                    .filter_map(|&named| match named {
+                        NamedId::Name(hash) => items::name_by_hash(render, hash)
+                            .map(|(name, kind)| items::name_item(render, name, kind)),
+                        NamedId::Artist(hash) => render.artist_by_name(hash),
+                    })
                     .collect();
                 let work = Work {
                     scanned: hashes.len() as u64,

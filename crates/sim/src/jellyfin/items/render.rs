@@ -244,7 +244,7 @@ impl Render<'_> {
 
     /// A `MusicArtist` known only from track artist tags ("A feat. B"): Jellyfin makes an item
     /// of every artist name. Found by scanning the user's tracks for the name's hash.
-    pub(super) fn artist_by_name(&self, hash: u64) -> Option<BaseItemDto> {
+    pub(crate) fn artist_by_name(&self, hash: u64) -> Option<BaseItemDto> {
         let name = self
             .lib
             .sections()

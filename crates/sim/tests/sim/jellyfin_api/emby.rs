@@ -258,6 +258,37 @@ async fn genres_and_studios_are_items_listed_and_found_by_id() {
 }
 
 #[tokio::test]
+async fn an_artist_known_by_name_only_is_found_by_id() {
+    let server = start().await;
+    let token = server.token.clone();
+    let user = server.sim.state().owner().jellyfin_id.clone();
+    let listing = |kind: &str| {
+        format!("/emby/Users/{user}/Items?Recursive=True&IncludeItemTypes={kind}&Fields=SortName")
+    };
+    let (_, tracks) = get(&server, &token, &listing("Audio")).await;
+    let (_, artists) = get(&server, &token, &listing("MusicArtist")).await;
+    let listed = sorted_ids(&artists);
+    let tracks = tracks["Items"].as_array().expect("items");
+    let (id, name) = tracks
+        .iter()
+        .flat_map(|t| t["ArtistItems"].as_array().cloned().unwrap_or_default())
+        .find(|a| !listed.iter().any(|l| *l == a["Id"]))
+        .map(|a| (a["Id"].as_str().expect("id").to_owned(), a["Name"].clone()))
+        .expect("a track names an artist that is no library artist");
+    let (status, found) = get(
+        &server,
+        &token,
+        &format!("/emby/Users/{user}/Items?Ids={id}&Fields=SortName&EnableTotalRecordCount=False"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(found["Items"].as_array().map(Vec::len), Some(1), "{found}");
+    assert_eq!(found["Items"][0]["Id"], id.as_str());
+    assert_eq!(found["Items"][0]["Name"], name);
+    assert_eq!(found["Items"][0]["Type"], "MusicArtist");
+}
+
+#[tokio::test]
 async fn jellyfin_keeps_genres_out_of_item_listings() {
     let sim = Sim::builder()
         .tracks(120)
