@@ -368,8 +368,12 @@ pub(crate) enum NameQuery {
     /// user's items under `ParentId`, as `/Genres` lists them.
     Listing(NameKind),
     /// `Ids=` naming genres, studios or artists known by name only (by their name-derived
-    /// ids): each is an item of its own on Emby.
-    Ids(Vec<NamedId>),
+    /// ids): each is an item of its own on Emby, listed with the library items the other ids
+    /// name (`others`, answered by the item query).
+    Ids {
+        named: Vec<NamedId>,
+        others: Vec<String>,
+    },
 }
 
 /// An id derived from a name, and what it names.
@@ -386,17 +390,15 @@ impl NameQuery {
     pub(crate) fn of(query: &QueryParams) -> Option<Self> {
         let ids = query.list("Ids");
         if !ids.is_empty() {
-            let hashes: Option<Vec<NamedId>> = ids
-                .iter()
-                .map(|raw| {
-                    JfId::decode(raw).and_then(|id| match id.space {
-                        IdSpace::Name => Some(NamedId::Name(id.number)),
-                        IdSpace::ArtistName => Some(NamedId::Artist(id.number)),
-                        _ => None,
-                    })
-                })
-                .collect();
-            return hashes.map(NameQuery::Ids);
+            let (mut named, mut others) = (Vec::new(), Vec::new());
+            for raw in ids {
+                match JfId::decode(raw).map(|id| (id.space, id.number)) {
+                    Some((IdSpace::Name, hash)) => named.push(NamedId::Name(hash)),
+                    Some((IdSpace::ArtistName, hash)) => named.push(NamedId::Artist(hash)),
+                    _ => others.push(raw.to_owned()),
+                }
+            }
+            return (!named.is_empty()).then_some(NameQuery::Ids { named, others });
         }
         let types = query.list("IncludeItemTypes");
         let [only] = types.as_slice() else {
@@ -410,26 +412,32 @@ impl NameQuery {
 
     /// The answer: an item query's page of name items (uncounted unless asked, as every item
     /// query: `EnableTotalRecordCount=false` answers the page's own count).
+    /// `others` answers the item query for the library items among `Ids` (their query).
     pub(crate) fn answer(
         &self,
         render: &Render<'_>,
         query: &QueryParams,
+        others: impl FnOnce(&QueryParams) -> Result<(QueryResult<BaseItemDto>, Work), ApiError>,
     ) -> Result<(QueryResult<BaseItemDto>, Work), ApiError> {
         let (mut result, work) = match self {
             NameQuery::Listing(kind) => items::names(render, query, *kind)?,
-            NameQuery::Ids(hashes) => {
-                let items: Vec<BaseItemDto> = hashes
-                    .iter()
-                    .filter_map(|&named| match named {
+            NameQuery::Ids { named, others: ids } => {
+                let (listed, mut work) = if ids.is_empty() {
+                    (Vec::new(), Work::default())
+                } else {
+                    let (page, work) = others(&query.with("Ids", &ids.join(",")))?;
+                    (page.items, work)
+                };
+                let mut items = listed;
+                items.extend(named.iter().filter_map(|&named| {
+                    match named {
                         NamedId::Name(hash) => items::name_by_hash(render, hash)
                             .map(|(name, kind)| items::name_item(render, name, kind)),
                         NamedId::Artist(hash) => render.artist_by_name(hash),
-                    })
-                    .collect();
-                let work = Work {
-                    scanned: hashes.len() as u64,
-                    returned: items.len() as u64,
-                };
+                    }
+                }));
+                work.scanned += named.len() as u64;
+                work.returned = items.len() as u64;
                 let total = items.len();
                 let page = QueryResult {
                     items,

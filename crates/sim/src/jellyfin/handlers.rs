@@ -449,7 +449,10 @@ fn list_items(
         && let Some(names) = super::emby::NameQuery::of(&req.query)
     {
         return with_render(front, req, &user, |render| {
-            let (result, work) = names.answer(render, &req.query)?;
+            let (result, work) = names.answer(render, &req.query, |query| {
+                let query = ItemQuery::parse(front.sim.seed(), query)?.for_release(front.rules());
+                items::run_items_query(render, &query, &front.sort_cache)
+            })?;
             Ok(Reply::json(req.casing, &result, work))
         });
     }

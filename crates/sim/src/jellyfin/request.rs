@@ -43,6 +43,18 @@ impl QueryParams {
         QueryParams { pairs }
     }
 
+    /// These parameters with every `name` (any case) replaced by one `name=value`.
+    pub(crate) fn with(&self, name: &str, value: &str) -> Self {
+        let mut pairs: Vec<(String, String)> = self
+            .pairs
+            .iter()
+            .filter(|(key, _)| !key.eq_ignore_ascii_case(name))
+            .cloned()
+            .collect();
+        pairs.push((name.to_owned(), value.to_owned()));
+        QueryParams { pairs }
+    }
+
     /// The first non-empty value of `name` (case-insensitive). ASP.NET treats an empty value as
     /// absent for optional parameters.
     pub(crate) fn str(&self, name: &str) -> Option<&str> {

@@ -286,6 +286,19 @@ async fn an_artist_known_by_name_only_is_found_by_id() {
     assert_eq!(found["Items"][0]["Id"], id.as_str());
     assert_eq!(found["Items"][0]["Name"], name);
     assert_eq!(found["Items"][0]["Type"], "MusicArtist");
+    // With a library artist in the same list, both are found.
+    let both = format!("{},{id}", listed[0]);
+    let (status, found) = get(
+        &server,
+        &token,
+        &format!("/emby/Users/{user}/Items?Ids={both}&Fields=SortName"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut expected = vec![listed[0].clone(), id];
+    expected.sort();
+    assert_eq!(sorted_ids(&found), expected, "{found}");
+    assert_eq!(found["TotalRecordCount"], 2);
 }
 
 #[tokio::test]
