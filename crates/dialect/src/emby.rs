@@ -64,13 +64,23 @@ static FACTS: DialectFacts = DialectFacts {
 };
 
 /// Jellyfin's walk batch with Emby's numeric ids for a single item's read (`/Items/{id}`,
-/// `/Items?ids={id}`).
+/// `/Items?ids={id}`), and the walks of what a page's items name: Emby for Kodi syncs a
+/// library's songs (albums, films…), then reads each genre, studio and artist they name that
+/// it has not synced yet by `/Users/{uid}/Items?Ids={id}`, one at a time in the page's order
+/// (its `set_MetaItems`, `set_ItemsDependencies`). On Emby each is an item of its own. The
+/// last named here wins where an id is in two (a song's artists after its album's).
 static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
     read: walk_read,
     window: 32,
     json_items: &["Items"],
     id_name: "Id",
-    parent_names: &[],
+    parent_names: &[
+        "GenreItems[].Id",
+        "Studios[].Id",
+        "AlbumArtists[].Id",
+        "Composers[].Id",
+        "ArtistItems[].Id",
+    ],
 };
 
 fn walk_read<'a>(path: &'a str, query: Option<&'a str>) -> Option<crate::WalkRead<'a>> {

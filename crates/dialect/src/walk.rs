@@ -22,7 +22,8 @@ pub struct WalkBatch {
     /// The item's properties (JSON) or attributes (XML) naming its parents, whose single
     /// reads a walk of the page may make instead of its items' (a track's artist and album,
     /// as a playlist indexer builds its keys): each names a walk of its own over the page's
-    /// parents of that kind, in the page's order.
+    /// parents of that kind, in the page's order. A JSON name written `Property[].Key` reads
+    /// the `Key` of every object in the item's array `Property` (`ArtistItems[].Id`).
     pub parent_names: &'static [&'static str],
 }
 

@@ -47,7 +47,7 @@ use tokio::sync::watch;
 
 mod children;
 pub(crate) use children::Children;
-use children::item_id;
+use children::{item_id, named_ids};
 pub(crate) mod ahead;
 mod read;
 pub(crate) mod windows;
@@ -771,9 +771,8 @@ impl Batcher {
             let ids: Vec<Box<str>> = children
                 .items
                 .iter()
-                .filter_map(|r| item_id(&body[r.clone()], name))
-                .filter(|id| seen.insert(*id))
-                .map(Box::from)
+                .flat_map(|r| named_ids(&body[r.clone()], name))
+                .filter(|id| seen.insert(id.clone()))
                 .collect();
             if ids.len() <= SINGLES_BEFORE_BATCH {
                 continue;

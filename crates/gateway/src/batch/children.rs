@@ -42,6 +42,26 @@ pub(super) fn item_id<'a>(item: &'a [u8], name: &str) -> Option<&'a str> {
     std::str::from_utf8(&item[start..start + len]).ok()
 }
 
+/// The ids one item's bytes name under `name`: its own id or property ([`item_id`]), or,
+/// for a `name` written `Property[].Key` (JSON), the `Key` of each object in the item's array
+/// `Property` (`ArtistItems[].Id`: every artist a track names), in order. Read with
+/// serde_json: only the ids are wanted, not their bytes.
+pub(super) fn named_ids(item: &[u8], name: &str) -> Vec<Box<str>> {
+    let Some((array, key)) = name.split_once("[].") else {
+        return item_id(item, name).map(Box::from).into_iter().collect();
+    };
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(item) else {
+        return Vec::new();
+    };
+    let Some(serde_json::Value::Array(entries)) = object.get(array) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|entry| entry.get(key)?.as_str().map(Box::from))
+        .collect()
+}
+
 /// Where the items of an answer are: XML child elements of the root element, or the entries
 /// of a JSON array.
 #[derive(Debug, PartialEq, Eq)]

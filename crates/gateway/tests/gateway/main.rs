@@ -6,6 +6,7 @@
 mod support;
 
 mod batch_items_ids;
+mod batch_named_ids;
 mod batch_walk;
 mod broken_images;
 mod compressed_answers;
