@@ -49,6 +49,7 @@ mod children;
 pub(crate) use children::Children;
 use children::{item_id, named_ids};
 pub(crate) mod ahead;
+mod past_end;
 mod read;
 pub(crate) mod windows;
 

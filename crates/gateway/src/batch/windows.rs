@@ -254,6 +254,8 @@ pub(crate) struct Windows {
     pub(crate) sent: AtomicUsize,
     /// Pages stored from windows.
     pub(crate) pages_stored: AtomicUsize,
+    /// The empty pages after listings' last ones.
+    pub(crate) past_end: super::past_end::PastEnd,
 }
 
 impl Windows {
@@ -319,6 +321,14 @@ impl Windows {
             }
             return;
         };
+        let short = super::past_end::ShortPage {
+            path,
+            query,
+            start,
+            size,
+        };
+        let asked = (paged, read.headers);
+        (self.past_end).observe(reads, up, (user, scope_user), asked, &short, &read);
         let page = PageAt {
             path,
             query,

@@ -21,6 +21,7 @@ mod jellyfin_upgrade;
 mod listing_windows;
 mod metrics_exposition;
 mod movable_clock;
+mod past_end_pages;
 mod prefetch_e2e;
 mod proxy_e2e;
 mod proxy_jellyfin;
