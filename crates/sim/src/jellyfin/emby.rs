@@ -364,8 +364,8 @@ pub(crate) async fn dispatch(
 /// (Jellyfin keeps them to `/Genres` and `/Studios`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NameQuery {
-    /// `IncludeItemTypes=Genre`, `MusicGenre` or `Studio` (one of them): the names on the
-    /// user's items under `ParentId`, as `/Genres` lists them.
+    /// `IncludeItemTypes=Genre`, `MusicGenre`, `Studio` or `Tag` (one of them): the names on
+    /// the user's items under `ParentId`, as `/Genres` lists them.
     Listing(NameKind),
     /// `Ids=` naming genres, studios or artists known by name only (by their name-derived
     /// ids): each is an item of its own on Emby, listed with the library items the other ids
@@ -404,10 +404,15 @@ impl NameQuery {
         let [only] = types.as_slice() else {
             return None;
         };
-        [NameKind::Genre, NameKind::MusicGenre, NameKind::Studio]
-            .into_iter()
-            .find(|kind| kind.type_name().eq_ignore_ascii_case(only))
-            .map(NameQuery::Listing)
+        [
+            NameKind::Genre,
+            NameKind::MusicGenre,
+            NameKind::Studio,
+            NameKind::Tag,
+        ]
+        .into_iter()
+        .find(|kind| kind.type_name().eq_ignore_ascii_case(only))
+        .map(NameQuery::Listing)
     }
 
     /// The answer: an item query's page of name items (uncounted unless asked, as every item

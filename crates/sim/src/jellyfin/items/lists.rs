@@ -139,6 +139,8 @@ pub(crate) enum NameKind {
     MusicGenre,
     /// `Studio` items.
     Studio,
+    /// `Tag` items (Emby's: the item query lists them; Jellyfin has no such items).
+    Tag,
 }
 
 impl NameKind {
@@ -148,6 +150,7 @@ impl NameKind {
             NameKind::Genre => "Genre",
             NameKind::MusicGenre => "MusicGenre",
             NameKind::Studio => "Studio",
+            NameKind::Tag => "Tag",
         }
     }
 }
@@ -171,17 +174,19 @@ pub(crate) fn names(
                 let Some(item) = visible_item(render.lib, render.user, id) else {
                     continue;
                 };
-                let name = match kind {
-                    NameKind::Genre => item.genre(),
-                    NameKind::Studio => item.studio(),
-                    NameKind::MusicGenre => None,
+                let names = match kind {
+                    NameKind::Genre => item.genre().into_iter().collect(),
+                    NameKind::Studio => item.studio().into_iter().collect(),
+                    NameKind::Tag => item.labels(),
+                    NameKind::MusicGenre => Vec::new(),
                 };
-                if let Some(name) = name
-                    && search
+                for name in names {
+                    if search
                         .as_ref()
                         .is_none_or(|t| fold(name).contains(t.as_str()))
-                {
-                    found.entry(fold(name)).or_insert(name);
+                    {
+                        found.entry(fold(name)).or_insert(name);
+                    }
                 }
             }
         }
@@ -220,8 +225,8 @@ pub(crate) fn name_item(render: &Render<'_>, name: &str, kind: NameKind) -> Base
     }
 }
 
-/// The genre or studio (of a film or show the user may see) whose name-derived id is `hash`:
-/// genres first, as a name that is both is one id here.
+/// The genre, studio or tag (of a film or show the user may see) whose name-derived id is
+/// `hash`: genres first, then studios, as a name that is both is one id here.
 pub(crate) fn name_by_hash<'l>(render: &Render<'l>, hash: u64) -> Option<(&'l str, NameKind)> {
     let mut studio = None;
     for section in render.lib.sections() {
@@ -240,6 +245,14 @@ pub(crate) fn name_by_hash<'l>(render: &Render<'l>, hash: u64) -> Option<(&'l st
                     && artist_name_hash(name) == hash
                 {
                     studio = Some((name, NameKind::Studio));
+                }
+                if let Some(tag) = item
+                    .labels()
+                    .into_iter()
+                    .find(|t| artist_name_hash(t) == hash)
+                    && studio.is_none()
+                {
+                    studio = Some((tag, NameKind::Tag));
                 }
             }
         }

@@ -248,6 +248,39 @@ async fn genres_and_studios_are_items_listed_and_found_by_id() {
         assert_eq!(found["Items"][0]["Name"], first["Name"]);
         assert_eq!(found["Items"][0]["Type"], kind);
     }
+    // Tags are items too: the films' tags, by name.
+    let mut tags: Vec<String> = films
+        .iter()
+        .flat_map(|f| f["Tags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let (_, fields_tags) = get(&server, &token, &listing("Movie", "Tags")).await;
+    let mut tags_of: Vec<String> = fields_tags["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .flat_map(|f| f["Tags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    tags_of.sort();
+    tags_of.dedup();
+    assert!(tags.is_empty(), "no Tags without Fields=Tags");
+    let (status, page) = get(&server, &token, &listing("Tag", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let mut listed: Vec<String> = page["Items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| {
+            assert_eq!(t["Type"], "Tag", "{t}");
+            t["Name"].as_str().expect("name").to_owned()
+        })
+        .collect();
+    listed.sort();
+    assert!(!tags_of.is_empty(), "the films carry tags");
+    assert_eq!(listed, tags_of, "the films' tags, not the films");
     // Music carries no genre tags here: its MusicGenre listing is empty, as is a listing of
     // people (no item names any).
     for kind in ["MusicGenre", "Person"] {
