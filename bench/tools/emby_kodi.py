@@ -23,10 +23,11 @@ common.py `set_MetaItems`, `set_ItemsDependencies`, `set_people`), one id at a t
 LocationTypes=…` (`get_Item`): genres, studios, tags and people of movies, series and
 episodes, the series and season of a season or episode, the album artists and genres of an
 album, the album, artists, composers and genres of a song; and local trailers, special
-features and additional parts when the item counts some. A real Emby's Genre, Studio, Tag and
-Person listings sync those names first; the simulator's come back empty, so an id asked for
-and not found is remembered as if synced (the add-on would ask again for every item naming
-it), which keeps the replay to what it costs against a real server.
+features and additional parts when the item counts some. Emby's Genre, Studio, Tag and
+Person listings sync those names first, as the simulator's Emby lists them (no item names
+people there); what is left are the artists a song names that the MusicArtist listing does
+not hold (a track's "A feat. B"), found by id. An id asked for and not found is remembered
+as if synced (the add-on would ask again for every item naming it).
 """
 
 SERVER = "emby"
