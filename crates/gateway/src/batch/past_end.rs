@@ -16,8 +16,10 @@
 //! in the log.
 //!
 //! **Never stale.** A page is stored with [`cachearr_engine::TieredCache::insert_fetched`],
-//! stamped as of the short page's answer: a change announced since leaves it unstored, and
-//! the change feed drops it like the short page when the listing changes.
+//! stamped when the short page's answer is seen, before it goes out: a change announced since
+//! leaves it unstored, and the change feed drops it like the short page when the listing
+//! changes. (A change announced while the short page itself was on its way is not seen here:
+//! the page after it is then as the short page shows the listing, moments before.)
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
