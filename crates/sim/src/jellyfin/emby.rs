@@ -15,7 +15,7 @@
 //!   ([`crate::state::User::emby_token`]).
 //! - **socket**: `/embywebsocket?api_key=…&deviceId=…`.
 //! - **names as items**: the item query lists genres and studios (`IncludeItemTypes=Genre`)
-//!   and finds them and artists known by name only by id ([`NameQuery`]); Jellyfin keeps
+//!   and finds them and artists known by name only by id (`NameQuery`); Jellyfin keeps
 //!   them to `/Genres`, `/Studios` and `/Artists`.
 
 use std::collections::HashMap;
