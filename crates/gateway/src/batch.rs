@@ -1289,5 +1289,20 @@ fn same_headers(a: &[(String, String)], b: &[(String, String)]) -> bool {
     a == b
 }
 
+/// One page of a paged listing a client got: where it starts, and what the server answered
+/// (`windows` proves windows with it, `past_end` the empty page after a short one).
+#[derive(Clone)]
+pub(crate) struct PageRead<'a> {
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) value: &'a CachedValue,
+    /// The server answered this request itself (neither the cache nor the library copy): only
+    /// such an answer can prove a window.
+    pub(crate) from_server: bool,
+    /// The library copy may answer this listing (once it has proven it writes it as the
+    /// server does): its pages are left to the copy, which costs the server nothing.
+    pub(crate) copy: bool,
+}
+
 #[cfg(test)]
 mod tests;

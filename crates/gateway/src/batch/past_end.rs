@@ -34,7 +34,7 @@ use cachearr_upstream::users::UserRecord;
 use http::{HeaderMap, Uri};
 use tokio::sync::watch;
 
-use super::windows::PageRead;
+use super::PageRead;
 use super::{
     BatchReads, Children, Proof, Release, not_cached, same_headers, store_part, target_of,
 };

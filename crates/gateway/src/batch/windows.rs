@@ -35,6 +35,7 @@
 //! ties in its database's order), the pages cut from a window are one consistent order of the
 //! server's: no item shown twice or skipped across pages.
 
+use super::PageRead;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,20 +86,6 @@ struct Announced {
     per_item: usize,
     /// When it was read (ms, the gateway's clock).
     at: u64,
-}
-
-/// One page a client got: where it starts, and what the server answered.
-#[derive(Clone)]
-pub(crate) struct PageRead<'a> {
-    pub(crate) uri: &'a Uri,
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) value: &'a CachedValue,
-    /// The server answered this request itself (neither the cache nor the library copy): only
-    /// such an answer can prove a window.
-    pub(crate) from_server: bool,
-    /// The library copy may answer this listing (once it has proven it writes it as the
-    /// server does): its pages are left to the copy, which costs the server nothing.
-    pub(crate) copy: bool,
 }
 
 /// The frame of a server's page: the bytes around its items, the place it names, its headers.
