@@ -138,6 +138,10 @@ const ROUTE_SPECS: &[Spec] = &[
     ),
     // A scan is asynchronous: the change events invalidate when it is done.
     ("/library/sections/{id}/refresh", &[(Any, W(&[], N))]),
+    // The server's settings: the owner's write changes what `/` says of the server
+    // (`allowMediaDeletion`, python-plexapi's `_allowMediaDeletion`) and `/library`. Read, they
+    // pass through (the owner's alone, and rarely read).
+    ("/:/prefs", &[(NotGet, W(&[Sections, Library], N))]),
     // Section settings: changed by the owner's write (which bumps `sections`), never by what
     // happens to the section's items.
     (

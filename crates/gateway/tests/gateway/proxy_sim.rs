@@ -478,6 +478,38 @@ async fn a_second_player_starting_an_item_another_plays_is_a_change() {
     assert_eq!(through, direct);
 }
 
+/// python-plexapi's `_allowMediaDeletion(True)` and a new `PlexServer` reading `/`, as its own
+/// suite signs the owner in: with the owner's plex.tv account token, which the gateway learns
+/// is the owner's when the server accepts it on the owner's settings — so its next read of `/`
+/// is the owner's scope's, where `/` was cached before the setting changed.
+#[tokio::test]
+async fn a_server_setting_written_shows_in_the_servers_own_answer() {
+    let (srv, h) = start().await;
+    let owner = srv.token.clone();
+    let account = {
+        let admin = srv.sim.state().users()[0].clone();
+        srv.sim.plextv().account_token(&admin)
+    };
+    let _ = h.get("/", Some(&owner)).await;
+    assert_eq!(header(&h.get("/", Some(&owner)).await, "x-cache"), "HIT");
+    let put = h
+        .client
+        .put(h.url("/:/prefs?allowMediaDeletion=1"))
+        .header("X-Plex-Token", &account)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    for token in [&account, &owner] {
+        let through = h.get("/", Some(token)).await.text().await.unwrap();
+        assert!(through.contains("allowMediaDeletion=\"1\""), "{through}");
+        assert_eq!(
+            through,
+            direct(&srv, "/", token).await.text().await.unwrap()
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_invited_users_refused_sessions_poll_leaves_their_token_trusted() {
     let (srv, h) = start().await;
