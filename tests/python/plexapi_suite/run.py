@@ -17,6 +17,7 @@ service, real players, sync or GDM. `report.py results.json` prints the per-file
 import argparse
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -127,6 +128,19 @@ def outcomes(path):
     return out
 
 
+# Tokens the runs handed out, blanked in the log: pytest's tracebacks show request URLs and
+# headers, and a token is never kept in a file.
+TOKENS = set()
+TOKEN_IN_TEXT = re.compile(r"(?i)(x-plex-token[\"']?\s*[=:]\s*[\"']?)([A-Za-z0-9_~.\-]{8,})")
+
+
+def redacted(text):
+    """`text` with every token the runs handed out, and any X-Plex-Token value, blanked."""
+    for token in sorted(TOKENS, key=len, reverse=True):
+        text = text.replace(token, "<token>")
+    return TOKEN_IN_TEXT.sub(lambda m: m.group(1) + "<token>", text)
+
+
 def one_run(mode, args, extra, tmp, log_path, result):
     started = time.monotonic()
     procs = []
@@ -135,6 +149,7 @@ def one_run(mode, args, extra, tmp, log_path, result):
         try:
             sim, sim_url, plextv_url, owner = start_sim(args.cachearr, log)
             procs.append(sim)
+            TOKENS.update(v for k, v in owner.items() if "token" in k and isinstance(v, str) and v)
             play_something(sim_url, owner["plex_token"])
             url = sim_url
             if mode == "cachearr":
@@ -186,7 +201,7 @@ def main():
                 part = os.path.join(tmp, f"{m}.log")
                 if os.path.exists(part):
                     with open(part, encoding="utf-8") as fh:
-                        log.write(f"==> {m}\n" + fh.read())
+                        log.write(f"==> {m}\n" + redacted(fh.read()))
     result["log"] = log_path
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=1, sort_keys=True)
