@@ -7,88 +7,22 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-use crate::support::proxy_common::{Harness, start_gateway};
+use crate::support::emby_sync::EmbySync;
 
-use cachearr_dialect::Profile;
-use cachearr_sim::cost::CostModel;
-use cachearr_sim::jellyfin::JellyfinOptions;
-use cachearr_sim::{Sim, TestServer};
 use serde_json::Value;
 
 /// The fields the add-on asks of an artist (`emby/api.py` `EmbyFields["musicartist"]`).
 const ARTIST_FIELDS: &str = "Genres,SortName,ProductionYear,DateCreated,ProviderIds,Overview,Path,\
                              PresentationUniqueKey,UserDataPlayCount,UserDataLastPlayedDate";
-const ITEMS_ROUTE: &str = "GET /Users/{userId}/Items";
 
-struct Sync {
-    srv: TestServer,
-    gw: Harness,
-    token: String,
-    user: String,
-}
+type Sync = EmbySync;
 
-impl Sync {
-    async fn start() -> Sync {
-        let sim = Sim::builder()
-            .tracks(300)
-            .movies(4)
-            .shows(1)
-            .seed(7)
-            .cost(CostModel::zero())
-            .build()
-            .unwrap();
-        let srv = sim
-            .start_emby_test_server(JellyfinOptions::default())
-            .await
-            .unwrap();
-        let (token, user) = {
-            let state = srv.sim.state();
-            (
-                state.owner().emby_token(),
-                state.owner().jellyfin_id.clone(),
-            )
-        };
-        let gw = start_gateway(srv.addr, Profile::Emby, |_| {}).await;
-        Sync {
-            srv,
-            gw,
-            token,
-            user,
-        }
-    }
-
-    async fn get(&self, base: &str, path: &str) -> (u16, Vec<u8>) {
-        let response = self
-            .gw
-            .client
-            .get(format!("{base}/emby{path}"))
-            .header("X-Emby-Token", &self.token)
-            .send()
-            .await
-            .unwrap();
-        (
-            response.status().as_u16(),
-            response.bytes().await.unwrap().to_vec(),
-        )
-    }
-
-    fn via(&self) -> String {
-        format!("http://{}", self.gw.proxy)
-    }
-
-    fn item_requests(&self) -> u64 {
-        self.srv
-            .sim
-            .stats()
-            .routes
-            .get(ITEMS_ROUTE)
-            .map_or(0, |r| r.requests)
-    }
-
+#[allow(clippy::multiple_inherent_impl)]
+impl EmbySync {
     /// The music library's songs through the gateway, as the add-on lists them: the ids of
     /// the artists they name that are no library artist, distinct, in the songs' order.
     async fn named_artists(&self) -> Vec<String> {
-        let (_, views) = self
+        let (_, _, views) = self
             .get(&self.via(), &format!("/Users/{}/Views", self.user))
             .await;
         let views: Value = serde_json::from_slice(&views).unwrap();
@@ -106,7 +40,7 @@ impl Sync {
                 self.user
             )
         };
-        let (_, artists) = self.get(&self.via(), &listing("MusicArtist")).await;
+        let (_, _, artists) = self.get(&self.via(), &listing("MusicArtist")).await;
         let artists: Value = serde_json::from_slice(&artists).unwrap();
         let synced: Vec<&Value> = artists["Items"]
             .as_array()
@@ -114,7 +48,7 @@ impl Sync {
             .iter()
             .map(|a| &a["Id"])
             .collect();
-        let (status, songs) = self.get(&self.via(), &listing("Audio")).await;
+        let (status, _, songs) = self.get(&self.via(), &listing("Audio")).await;
         assert_eq!(status, 200);
         let songs: Value = serde_json::from_slice(&songs).unwrap();
         let mut named: Vec<String> = Vec::new();
@@ -139,7 +73,7 @@ impl Sync {
 
 #[tokio::test]
 async fn emby_lookups_of_the_artists_songs_name_are_batched_into_the_servers_answers() {
-    let sync = Sync::start().await;
+    let sync = Sync::start((300, 4, 1), 7).await;
     let named = sync.named_artists().await;
     assert!(
         named.len() >= 10,
@@ -150,7 +84,7 @@ async fn emby_lookups_of_the_artists_songs_name_are_batched_into_the_servers_ans
     let mut got = Vec::new();
     for id in &named {
         let read = Sync::lookup(id).replace("{uid}", &sync.user);
-        let (status, body) = sync.get(&sync.via(), &read).await;
+        let (status, _, body) = sync.get(&sync.via(), &read).await;
         assert_eq!(status, 200, "{read}");
         got.push((read, body));
     }
@@ -165,7 +99,7 @@ async fn emby_lookups_of_the_artists_songs_name_are_batched_into_the_servers_ans
     let stats = &sync.gw.gateway.batcher().stats;
     assert_eq!(stats.refused.load(std::sync::atomic::Ordering::Relaxed), 0);
     for (read, body) in &got {
-        let (status, direct) = sync.get(&sync.srv.base_url, read).await;
+        let (status, _, direct) = sync.get(&sync.srv.base_url, read).await;
         assert_eq!(status, 200, "{read}");
         let found: Value = serde_json::from_slice(&direct).unwrap();
         assert_eq!(found["Items"].as_array().map(Vec::len), Some(1), "{read}");

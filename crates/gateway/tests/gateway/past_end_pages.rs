@@ -6,84 +6,14 @@
 
 #![allow(clippy::unwrap_used)] // test helpers panic on setup failure by design
 
-use crate::support::proxy_common::{Harness, start_gateway};
+use crate::support::emby_sync::EmbySync;
 
-use cachearr_dialect::Profile;
-use cachearr_sim::cost::CostModel;
-use cachearr_sim::jellyfin::JellyfinOptions;
-use cachearr_sim::{Sim, TestServer};
 use serde_json::Value;
 
-const ITEMS_ROUTE: &str = "GET /Users/{userId}/Items";
+type Sync = EmbySync;
 
-struct Sync {
-    srv: TestServer,
-    gw: Harness,
-    token: String,
-    user: String,
-}
-
-impl Sync {
-    async fn start() -> Sync {
-        let sim = Sim::builder()
-            .tracks(120)
-            .movies(12)
-            .shows(2)
-            .seed(9)
-            .cost(CostModel::zero())
-            .build()
-            .unwrap();
-        let srv = sim
-            .start_emby_test_server(JellyfinOptions::default())
-            .await
-            .unwrap();
-        let (token, user) = {
-            let state = srv.sim.state();
-            (
-                state.owner().emby_token(),
-                state.owner().jellyfin_id.clone(),
-            )
-        };
-        let gw = start_gateway(srv.addr, Profile::Emby, |_| {}).await;
-        Sync {
-            srv,
-            gw,
-            token,
-            user,
-        }
-    }
-
-    async fn get(&self, base: &str, path: &str) -> (u16, String, Vec<u8>) {
-        let response = self
-            .gw
-            .client
-            .get(format!("{base}/emby{path}"))
-            .header("X-Emby-Token", &self.token)
-            .send()
-            .await
-            .unwrap();
-        let x_cache = response
-            .headers()
-            .get("x-cache")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let status = response.status().as_u16();
-        (status, x_cache, response.bytes().await.unwrap().to_vec())
-    }
-
-    fn via(&self) -> String {
-        format!("http://{}", self.gw.proxy)
-    }
-
-    fn item_requests(&self) -> u64 {
-        self.srv
-            .sim
-            .stats()
-            .routes
-            .get(ITEMS_ROUTE)
-            .map_or(0, |r| r.requests)
-    }
-
+#[allow(clippy::multiple_inherent_impl)]
+impl EmbySync {
     async fn music(&self) -> String {
         let (_, _, views) = self
             .get(&self.via(), &format!("/Users/{}/Views", self.user))
@@ -135,7 +65,7 @@ impl Sync {
 
 #[tokio::test]
 async fn emby_the_empty_page_after_a_short_one_is_stored_ahead_once_proven() {
-    let sync = Sync::start().await;
+    let sync = Sync::start((120, 12, 2), 9).await;
     let music = sync.music().await;
     // The first is the proof: both pages go to the server.
     let (asked, _) = sync.walk(&music, "MusicArtist").await;

@@ -5,5 +5,6 @@
 //! HTTP); what any crate's tests can use (ports, polling, child processes, `redis-server`, JSON
 //! over HTTP) is in `cachearr-testkit` too.
 
+pub(crate) mod emby_sync;
 pub mod proxy_common;
 pub mod redis_common;
