@@ -218,3 +218,138 @@ fn the_store_keeps_at_most_its_share_of_descriptors_open_however_many_tables() {
         );
     }
 }
+
+/// Holds the first compaction that reaches a record, once armed, until released: a
+/// compaction of a big store taking its time. (The hold is in the filter's first record,
+/// where the compaction holds only the tree's compaction lock, as while it merges.)
+#[derive(Default)]
+struct CompactionGate {
+    /// (armed, holding, released)
+    state: std::sync::Mutex<(bool, bool, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl CompactionGate {
+    fn arm(&self) {
+        self.state.lock().unwrap().0 = true;
+    }
+
+    fn wait_holding(&self, at_most: std::time::Duration) -> bool {
+        let state = self.state.lock().unwrap();
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, at_most, |s| !s.1)
+            .unwrap();
+        state.1
+    }
+
+    fn release(&self) {
+        self.state.lock().unwrap().2 = true;
+        self.changed.notify_all();
+    }
+
+    fn pass(&self) {
+        let mut state = self.state.lock().unwrap();
+        if state.0 && !state.1 {
+            state.1 = true;
+            self.changed.notify_all();
+            while !state.2 {
+                state = self.changed.wait(state).unwrap();
+            }
+        }
+    }
+}
+
+struct GatedFilter(Arc<CompactionGate>);
+
+impl fjall::compaction::filter::CompactionFilter for GatedFilter {
+    fn filter_item(
+        &mut self,
+        _item: fjall::compaction::filter::ItemAccessor<'_>,
+        _ctx: &fjall::compaction::filter::Context,
+    ) -> fjall::compaction::filter::CompactionFilterResult {
+        self.0.pass();
+        Ok(fjall::compaction::filter::Verdict::Keep)
+    }
+}
+
+struct GatedFilters(Arc<CompactionGate>);
+
+impl fjall::compaction::filter::Factory for GatedFilters {
+    fn name(&self) -> &str {
+        "gated"
+    }
+
+    fn make_filter(
+        &self,
+        _ctx: &fjall::compaction::filter::Context,
+    ) -> Box<dyn fjall::compaction::filter::CompactionFilter> {
+        Box::new(GatedFilter(Arc::clone(&self.0)))
+    }
+}
+
+#[test]
+fn memtables_are_flushed_while_a_compaction_holds_the_records() {
+    let gate = Arc::new(CompactionGate::default());
+    let filters: CompactionFilters = {
+        let gate = Arc::clone(&gate);
+        Arc::new(move |keyspace: &str| {
+            (keyspace == "entries").then(|| {
+                Arc::new(GatedFilters(Arc::clone(&gate)))
+                    as Arc<dyn fjall::compaction::filter::Factory>
+            })
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The `entries` memtable is 1 MiB.
+    let memory = DiskMemory {
+        block_cache: MIB,
+        memtables: 2 * MIB,
+    };
+    let tier =
+        DiskTier::open_with_compaction_filters(dir.path(), 256 * MIB, memory, filters).unwrap();
+    assert_eq!(tier.inner.sizes.entries_memtable, MIB);
+    let puts = |from: u64, count: u64| -> Vec<WriteOp> {
+        (from..from + count)
+            .map(|i| WriteOp::Put {
+                key: Key::new(format!("k{i}")),
+                record: Bytes::from(vec![(i % 251) as u8; 64 * 1024]),
+                expires_at_ms: u64::MAX,
+            })
+            .collect()
+    };
+    // Records for a full compaction to go through.
+    tier.write_sync(puts(0, 32)).unwrap();
+    gate.arm();
+    let compaction = {
+        let tier = tier.clone();
+        std::thread::spawn(move || tier.compact())
+    };
+    assert!(
+        gate.wait_holding(std::time::Duration::from_secs(60)),
+        "no compaction reached a record"
+    );
+    // Sixteen memtables' worth while the compaction holds the tree, a memtable a batch.
+    let (written, wrote) = std::sync::mpsc::channel();
+    let writer = {
+        let tier = tier.clone();
+        std::thread::spawn(move || {
+            for batch in 0..16 {
+                tier.write_sync(puts(1_000 + batch * 16, 16)).unwrap();
+            }
+            written.send(tier.inner.db.write_buffer_size()).unwrap();
+        })
+    };
+    let unflushed = wrote.recv_timeout(std::time::Duration::from_secs(60));
+    gate.release();
+    writer.join().unwrap();
+    compaction.join().unwrap().unwrap();
+    let unflushed = unflushed.expect("writes halted while a compaction held the records");
+    // With the flushes going on, what is not flushed stays near fjall's four sealed
+    // memtables; with them waiting for the compaction, writes halt (or, were they let go
+    // on, every record written meanwhile would sit in memory).
+    assert!(
+        unflushed <= 8 * MIB,
+        "{unflushed} bytes in memtables while a compaction held the records"
+    );
+}
