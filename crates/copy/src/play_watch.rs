@@ -468,12 +468,27 @@ fn start_reading(
 /// earlier run, or filled while it was taken) could show a state changed since; everything
 /// filled from now on is compared against it (the module docs). From here, the sections
 /// their answers are filled from are known.
+///
+/// The lists this reading found empty stay known empty ([`note_empty`]): the bump of the
+/// user's watch tag changes nothing on the server, yet as a tag bumped after their probes it
+/// would make the copy read each of them again at once — two requests a section for lists
+/// the server has just said hold nothing. A list is kept only when that bump is the one
+/// since its probe was read; any other (a play through cachearr, a change event) still
+/// voids it.
 fn first_reading_in(reads: &ReadThrough, user: &UserRecord) {
+    let cache = reads.cache();
     user.play_lists
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .filled = cachearr_upstream::users::FilledSections::none();
-    reads.cache().invalidate_tag(&user.watch_tag);
+    cache.invalidate_tag(&user.watch_tag);
+    let after = cache.fetch_started();
+    let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+    for empty in book.empty.values_mut() {
+        if empty.stamp.bumps_until(&after) == 1 {
+            empty.stamp = after;
+        }
+    }
 }
 
 /// A probe's answer as one number: its status and, for a 2xx, what it says of play state

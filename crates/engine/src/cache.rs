@@ -63,6 +63,14 @@ pub struct FetchStamp {
     bumps_before: u64,
 }
 
+impl FetchStamp {
+    /// How many tag bumps came between this stamp and `later`, taken after it: a caller that
+    /// bumped a tag itself in between tells its own bump from anyone else's (one in all).
+    pub fn bumps_until(&self, later: &FetchStamp) -> u64 {
+        later.bumps_before.saturating_sub(self.bumps_before)
+    }
+}
+
 /// A tiered cache: memory (moka) in front of an optional disk tier (fjall). Cloning is cheap
 /// and every clone is the same cache.
 #[derive(Clone)]

@@ -1678,6 +1678,80 @@ async fn plex_a_list_its_probe_found_empty_is_not_read_again() {
     sim_gateway::assert_same_answer(&via, &server, "the page with the film played");
 }
 
+/// A user's first reading in this process bumps their watch tag (what was filled before it
+/// goes), and that bump is no news of the server: the lists the reading found empty stay
+/// known empty, so the copy's next answer reads none of them — a user's first pass would
+/// otherwise read again at once two lists a section the probes had just found empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_first_reading_keeps_the_lists_it_found_empty() {
+    let gw = start(Profile::Plex).await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (movies, _, _) = gw.sections();
+    let page = |start: usize, size: usize| {
+        format!(
+            "/library/sections/{movies}/all?type=1&X-Plex-Container-Start={start}&X-Plex-Container-Size={size}"
+        )
+    };
+    let direct = |path: String| {
+        let request = gw
+            .client
+            .get(format!("{}{path}", gw.sim_url))
+            .header("X-Plex-Token", &gw.token)
+            .header("Accept", "application/json");
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let from_copy = |path: String| {
+        let request = gw.request(&path);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.headers()["cache-status"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (
+                status.ends_with("detail=copy"),
+                response.text().await.unwrap(),
+            )
+        }
+    };
+    let proven = async || {
+        let index = get_json(&gw.client, &format!("{}/api/index", gw.admin)).await;
+        index["upstreams"][0]["copy"]["shapes_proven"]
+            .as_u64()
+            .unwrap()
+    };
+    let proven_before = proven().await;
+    for start in [0, 2, 4, 6] {
+        let (_, via) = from_copy(page(start, 2)).await;
+        sim_gateway::assert_same_answer(&via, &direct(page(start, 2)).await, "a page");
+    }
+    eventually("the walk's frame proven", WAIT, async || {
+        proven().await > proven_before
+    })
+    .await;
+    // The owner's first reading: nothing played, nothing rated, every list empty.
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!(
+        (round.users, round.first, round.failed),
+        (1, 1, 0),
+        "{round:?}"
+    );
+    let all_lists = || {
+        (gw.sim.stats().routes.iter())
+            .filter(|(route, _)| route.contains("/all"))
+            .map(|(_, r)| r.requests)
+            .sum::<u64>()
+    };
+    let before = all_lists();
+    // A page of the walk's shape not cached (pages of three): the copy's, its play state
+    // written from the first reading's answers.
+    let other = page(4, 3);
+    let (copied, via) = from_copy(other.clone()).await;
+    assert!(copied, "a page of a proven shape is the copy's");
+    assert_eq!(all_lists(), before, "a list of play state read again");
+    sim_gateway::assert_same_answer(&via, &direct(other).await, "the page");
+}
+
 /// The rating keys of a Plex listing's answer.
 fn keys_of(body: &str) -> Vec<String> {
     let doc: serde_json::Value = serde_json::from_str(body).unwrap();
