@@ -140,7 +140,15 @@ pub async fn check_upstream(up: &Upstream) -> UpstreamCheck {
     let (identity, token_check, owner_check) = (probes.identity, probes.token, probes.owner);
     let token = up.config.token.as_deref();
     let reachable = match get(up, identity, None).await {
-        Ok((status, _)) if status.is_success() || up.profile == Profile::Http => Ok(()),
+        Ok((status, body)) if status.is_success() => {
+            // The server's id at its account service is in this answer: the shares' first
+            // read need not ask for it again.
+            if let Some(book) = &up.shares {
+                book.note_identity(identity, &body);
+            }
+            Ok(())
+        }
+        Ok((_, _)) if up.profile == Profile::Http => Ok(()),
         Ok((status, _)) => Err(CheckError::Status {
             path: identity,
             status,

@@ -337,6 +337,19 @@ impl ShareBook {
         )
     }
 
+    /// The server's answer of `path`, read by someone else (the gateway's start-up check):
+    /// when it is the service's identity path, the server's id at the service is taken from
+    /// it, and the first read of the shares does not ask the server for it again (a request
+    /// a restricted user's first answer would otherwise wait for).
+    pub fn note_identity(&self, path: &str, identity: &[u8]) {
+        if path != self.service.identity_path() {
+            return;
+        }
+        if let Some(id) = self.service.server_id(identity) {
+            self.state().server_id = Some(Arc::from(id));
+        }
+    }
+
     /// The server's id at the service, read from the server's `identity` answer once.
     async fn server_id(&self, identity: impl Future<Output = Option<Bytes>>) -> Option<Arc<str>> {
         if let Some(id) = self.state().server_id.clone() {

@@ -371,6 +371,51 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
     run.sim.sim.plextv().set_down(false);
 }
 
+/// The start-up check reads the server's identity in any case: the server's id at plex.tv is
+/// taken from that answer, so the first read of the shares (a restricted user's first answer
+/// waits for it) does not ask the server for it again.
+#[tokio::test]
+async fn plex_the_start_up_check_names_the_server_to_the_shares() {
+    let server: TestServer = sim().start_plex_test_server().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plextv = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(cachearr_sim::plextv::serve(
+        &server.sim,
+        listener,
+        PlexTvOptions::default(),
+    ));
+    let owner = server.token.clone();
+    // No library copy: nothing reads the shares before the check.
+    let run = sim_gateway::start_built(
+        server,
+        Profile::Plex,
+        |config| {
+            config.index.enabled = false;
+            config.upstreams[0].token = Some(owner);
+            config.upstreams[0].account_service_url = Some(plextv.parse().unwrap());
+        },
+        |builder| builder,
+    )
+    .await;
+    let up = &run.gateway.upstreams()[0];
+    let check = cachearr_gateway::startup::check_upstream(up).await;
+    assert!(check.reachable.is_ok(), "{:?}", check.reachable);
+    let carol = account_token(&run, "carol");
+    let record = cachearr_upstream::users::UserRecord::unlisted(
+        "plex",
+        run.gateway.secret().user_of(&carol),
+        &carol,
+    );
+    let book = up.shares.as_ref().unwrap();
+    // The identity the shares' read would ask the server for, if it still needed it: none.
+    let identity = std::future::ready(None);
+    let share = book.share_of(run.gateway.secret(), &record, identity).await;
+    assert!(
+        share.is_some(),
+        "carol's share, read from plex.tv with the server's id known"
+    );
+}
+
 /// A share tightened on plex.tv drops the answers kept for its user on the keeper's schedule,
 /// though they ask nothing meanwhile (no event says a share changed): their next answer is
 /// the server's for the new share, not one kept under the old.
