@@ -391,10 +391,10 @@ async fn writes_waiting_for_a_slow_disk_hold_a_bounded_number_of_bytes() {
         disk: DiskTier::open(dir.path(), 256 << 20).unwrap(),
         hook: Gated(gate.clone()),
     };
-    // 256 MiB of memory: the queue may hold a sixteenth of it, 16 MiB (`MemoryPlan`), well
+    // 128 MiB of memory: the queue may hold an eighth of it, 16 MiB (`MemoryPlan`), well
     // below its count limit of 1,000 records.
     let cache = TieredCache::builder()
-        .memory_max_bytes(256 << 20)
+        .memory_max_bytes(128 << 20)
         .tier(Arc::new(tier))
         .housekeeping(false)
         .write_behind(1000, std::time::Duration::from_millis(5))

@@ -153,13 +153,13 @@ async fn fresh_cap_withdraws_a_long_freshness_at_read_time() {
 #[test]
 fn the_memory_plan_shares_out_memory_max_and_never_exceeds_it() {
     const MIB: u64 = 1 << 20;
-    // With a disk tier: block cache an eighth, write queue and memtables a sixteenth each,
+    // With a disk tier: block cache and write queue an eighth each, memtables a sixteenth,
     // the tier the rest.
     let p = MemoryPlan::for_limit(64 * MIB, true, true);
     assert_eq!(p.disk_block_cache, 8 * MIB);
-    assert_eq!(p.write_queue, 4 * MIB);
+    assert_eq!(p.write_queue, 8 * MIB);
     assert_eq!(p.disk_memtables, 4 * MIB);
-    assert_eq!(p.memory_tier, 48 * MIB);
+    assert_eq!(p.memory_tier, 44 * MIB);
     // Memory only: the tier has it all.
     let p = MemoryPlan::for_limit(64 * MIB, false, false);
     assert_eq!(
