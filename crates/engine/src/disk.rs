@@ -57,13 +57,6 @@ use sizing::{
     open_files_cap, open_files_under, record_budget,
 };
 
-/// fjall's background workers: one that only flushes memtables, one that compacts.
-const FJALL_WORKERS: usize = 2;
-
-/// Chooses fjall's compaction filter for each keyspace by name.
-pub(crate) type CompactionFilters =
-    Arc<dyn Fn(&str) -> Option<Arc<dyn fjall::compaction::filter::Factory>> + Send + Sync>;
-
 /// Keys longer than this are not written to disk (fjall's limit is 64 KiB).
 const MAX_KEY_LEN: usize = 16 * 1024;
 /// At most this many records are swept or evicted per maintenance pass, so one pass never
@@ -274,7 +267,7 @@ impl DiskTier {
         kv_separation: bool,
         memory: DiskMemory,
     ) -> Result<Self, DiskOpenError> {
-        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation, memory, None))
+        std::panic::catch_unwind(|| Self::open_inner(path, max_bytes, kv_separation, memory))
             .unwrap_or_else(|panic| {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -289,24 +282,11 @@ impl DiskTier {
             })
     }
 
-    /// Opens the store as [`DiskTier::open`] does, with fjall's compaction filters chosen by
-    /// `filters` (tests hold a compaction open with one).
-    #[cfg(test)]
-    pub(crate) fn open_with_compaction_filters(
-        path: &Path,
-        max_bytes: u64,
-        memory: DiskMemory,
-        filters: CompactionFilters,
-    ) -> Result<Self, DiskOpenError> {
-        Self::open_inner(path, max_bytes, true, memory, Some(filters))
-    }
-
     fn open_inner(
         path: &Path,
         max_bytes: u64,
         kv_separation: bool,
         memory: DiskMemory,
-        compaction_filters: Option<CompactionFilters>,
     ) -> Result<Self, DiskOpenError> {
         let path = path.to_path_buf();
         std::fs::create_dir_all(&path).map_err(io_failure)?;
@@ -319,13 +299,9 @@ impl DiskTier {
             })?;
         let sizes = StoreSizes::for_limit(max_bytes, memory.memtables);
         let open_files_max = open_files_cap(open_file_limit());
-        let builder = Database::builder(&path)
-            // Two workers, because with more than one fjall keeps its first worker for
-            // flushing: a lone worker waits in a compaction for as long as the full one
-            // that collects blob files holds the tree, no memtable is rotated or flushed
-            // meanwhile and writes halt — the write-behind queue then fills and drops. The
-            // second is idle but for compactions.
-            .worker_threads(FJALL_WORKERS)
+        let db = Database::builder(&path)
+            // Two cores are shared with the gateway: one background worker is plenty.
+            .worker_threads(1)
             .cache_size(memory.block_cache)
             // fjall keeps up to 900 table and blob files open by default, the whole budget
             // of a process at the common limit of 1,024: the store keeps its share of the
@@ -340,12 +316,9 @@ impl DiskTier {
             // Records reach fjall already compressed by the codec (or judged incompressible
             // by it); fjall's default LZ4 pass over every journaled value above 4 KiB would
             // spend a full compression of each large record for nothing.
-            .journal_compression(CompressionType::None);
-        let builder = match compaction_filters {
-            Some(filters) => builder.with_compaction_filter_factories(filters),
-            None => builder,
-        };
-        let db = builder.open().map_err(store_failure)?;
+            .journal_compression(CompressionType::None)
+            .open()
+            .map_err(store_failure)?;
         let ks = |name: &str, blobs: bool| {
             db.keyspace(name, move || keyspace_options(sizes, blobs))
                 .map_err(store_failure)

@@ -250,10 +250,6 @@ fn worker_tick(ctx: &WorkerState) -> crate::Result<bool> {
         WorkerMessage::Compact(keyspace) => {
             // NOTE: Let one worker prioritize flushing if there are pending flushes
             if ctx.pool_size > 1 && ctx.worker_id == 0 {
-                // (cachearr) Waits a little before handing it back: while the other workers
-                // are busy compacting, the same message would otherwise come straight back
-                // to this one, which spun on it for as long as their compactions ran.
-                std::thread::sleep(std::time::Duration::from_millis(5));
                 ctx.sender.try_send(WorkerMessage::Compact(keyspace)).ok();
                 return Ok(false);
             }
