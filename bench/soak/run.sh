@@ -72,10 +72,18 @@ CACHEARR_PLEX_TOKEN="$OWNER" RUST_LOG=warn "$BIN" serve --config "$OUT/cachearr.
 GW=$!
 PIDS+=("$GW")
 WAIT_HTTP_SECS=120 wait_http "http://127.0.0.1:$ADMIN_PORT/health"
+# The library index is built after the listener answers: "ready" is once it is, so what the
+# load adds is told apart from the index itself.
+for _ in $(seq 1 600); do
+  curl -fs "http://127.0.0.1:$ADMIN_PORT/api/stats" | grep -q '"state":"ready"' && break
+  sleep 1
+done
 sleep 2
 rss() { awk '/VmRSS/ {printf "%d", $2/1024}' "/proc/$GW/status"; }
 READY_RSS=$(rss)
 READY_DIR=$(du -sm "$DATA" | cut -f1)
+stats() { curl -fs "http://127.0.0.1:$ADMIN_PORT/api/stats"; }
+READY_STATS=$(stats)
 
 echo "soak: ${SECS}s, $CONNS connections, memory_max $MEMORY_MAX, disk_max $DISK_MAX, ${TRACKS} tracks + $MOVIES movies + $SHOWS shows; out $OUT"
 "$OUT/soak" --proxy "127.0.0.1:$PROXY_PORT" --admin "127.0.0.1:$ADMIN_PORT" --pid "$GW" \
@@ -83,6 +91,7 @@ echo "soak: ${SECS}s, $CONNS connections, memory_max $MEMORY_MAX, disk_max $DISK
   --interval "$INTERVAL" --disk-max "$DISK_MAX_BYTES" > "$OUT/soak.csv" 2> "$OUT/soak.err"
 END_RSS=$(rss)
 END_DIR=$(du -sm "$DATA" | cut -f1)
+END_STATS=$(stats)
 curl -fs -X POST -H "X-Cachearr-Request: 1" "http://127.0.0.1:$ADMIN_PORT/api/clear" > /dev/null
 sleep 30
 CLEARED_RSS=$(rss)
@@ -91,9 +100,40 @@ STATS=$(curl -fs "http://127.0.0.1:$ADMIN_PORT/api/stats")
   cat "$OUT/soak.err"
   echo "RSS: ready $READY_RSS MiB, end of load $END_RSS MiB, 30 s after a cache clear $CLEARED_RSS MiB"
   echo "data dir: ready $READY_DIR MiB, end of load $END_DIR MiB (disk_max $DISK_MAX)"
-  python3 - "$STATS" <<'PY'
+  python3 - "$STATS" "$READY_STATS" "$END_STATS" "$READY_RSS" "$END_RSS" <<'PY'
 import json, sys
 s = json.loads(sys.argv[1])
+# What grew between ready and the end of load: each part of memory the gateway accounts for,
+# then the rest of the heap (connections, the runtime, the library index's working sets) and
+# what is resident outside the heap (thread stacks, the binary).
+MIB = 1048576
+def parts(st, rss_mib):
+    m, t = st.get("memory", {}), st.get("tiers", {})
+    a = m.get("allocator") or {}
+    out = {
+        "memory tier (entries)": t.get("memory", {}).get("bytes", 0),
+        "disk block cache (share)": m.get("disk_block_cache", 0),
+        "disk memtables (share)": m.get("disk_memtables", 0),
+        "write queue (held)": m.get("write_queue_used", 0),
+        "gzip copies (held)": m.get("gzip_copies_used", 0),
+        "body files (held)": m.get("body_files_used", 0),
+        "index elements (share)": m.get("index_elements", 0),
+        "index written items (held)": m.get("index_written_used", 0),
+        "tags interned": m.get("tags_interned", 0),
+    }
+    if a:
+        accounted = sum(out.values())
+        out["rest of the live heap"] = max(a["allocated"] - accounted, 0)
+        out["allocator slack (active - live)"] = a["active"] - a["allocated"]
+        out["allocator pages not yet purged + metadata"] = a["resident"] - a["active"]
+        out["outside the heap (RSS - allocator resident)"] = max(rss_mib * MIB - a["resident"], 0)
+    return out
+ready = parts(json.loads(sys.argv[2]), int(sys.argv[4]))
+end = parts(json.loads(sys.argv[3]), int(sys.argv[5]))
+print("what RSS is made of, ready -> end of load (MiB; shares are limits, held is use):")
+for k in end:
+    r, e = ready.get(k, 0) / MIB, end[k] / MIB
+    print(f"  {k:46s} {r:8.1f} -> {e:8.1f}  ({e - r:+.1f})")
 a = s.get("memory", {}).get("allocator")
 if a:
     mib = lambda k: a[k] / 1048576
