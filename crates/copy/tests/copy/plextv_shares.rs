@@ -38,25 +38,7 @@ fn sim() -> Sim {
 /// The simulator's Plex server and its plex.tv, a gateway in front of the server that reads
 /// shares from that plex.tv on `clock`, its crawl finished.
 async fn start(clock: Arc<ManualClock>) -> Running {
-    let server: TestServer = sim().start_plex_test_server().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let plextv = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(cachearr_sim::plextv::serve(
-        &server.sim,
-        listener,
-        PlexTvOptions::default(),
-    ));
-    let owner = server.token.clone();
-    let run = sim_gateway::start_built(
-        server,
-        Profile::Plex,
-        |config| {
-            config.upstreams[0].token = Some(owner);
-            config.upstreams[0].account_service_url = Some(plextv.parse().unwrap());
-        },
-        |builder| builder.clock(clock.clone()),
-    )
-    .await;
+    let run = start_with_index(clock.clone(), true).await;
     let handle = run.gateway.index("plex").unwrap();
     // A guard against a hang, not a timing assertion; the manual clock moves on with the
     // crawl so that its budget refills.
@@ -66,6 +48,31 @@ async fn start(clock: Arc<ManualClock>) -> Running {
     })
     .await;
     run
+}
+
+/// The simulator's Plex server and its plex.tv, a gateway in front of the server that reads
+/// shares from that plex.tv on `clock`, with or without its library index (not waited for).
+async fn start_with_index(clock: Arc<ManualClock>, index: bool) -> Running {
+    let server: TestServer = sim().start_plex_test_server().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plextv = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(cachearr_sim::plextv::serve(
+        &server.sim,
+        listener,
+        PlexTvOptions::default(),
+    ));
+    let owner = server.token.clone();
+    sim_gateway::start_built(
+        server,
+        Profile::Plex,
+        |config| {
+            config.index.enabled = index;
+            config.upstreams[0].token = Some(owner);
+            config.upstreams[0].account_service_url = Some(plextv.parse().unwrap());
+        },
+        |builder| builder.clock(clock),
+    )
+    .await
 }
 
 /// A user's plex.tv account token (what an invited user reaches the server with).
@@ -376,27 +383,8 @@ async fn plex_a_share_changed_on_plextv_is_followed_and_plextv_away_falls_back()
 /// waits for it) does not ask the server for it again.
 #[tokio::test]
 async fn plex_the_start_up_check_names_the_server_to_the_shares() {
-    let server: TestServer = sim().start_plex_test_server().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let plextv = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(cachearr_sim::plextv::serve(
-        &server.sim,
-        listener,
-        PlexTvOptions::default(),
-    ));
-    let owner = server.token.clone();
     // No library copy: nothing reads the shares before the check.
-    let run = sim_gateway::start_built(
-        server,
-        Profile::Plex,
-        |config| {
-            config.index.enabled = false;
-            config.upstreams[0].token = Some(owner);
-            config.upstreams[0].account_service_url = Some(plextv.parse().unwrap());
-        },
-        |builder| builder,
-    )
-    .await;
+    let run = start_with_index(Arc::new(ManualClock::new(1_700_000_000_000)), false).await;
     let up = &run.gateway.upstreams()[0];
     let check = cachearr_gateway::startup::check_upstream(up).await;
     assert!(check.reachable.is_ok(), "{:?}", check.reachable);
