@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use cachearr_engine::StatsSnapshot;
+use cachearr_engine::{StatsSnapshot, TierKind};
 
 use super::{
     AdminBackend, CacheCounters, ClearReport, ClearRequest, ClientsView, Headline, OwnReport,
@@ -151,12 +151,7 @@ impl GatewayAdmin {
                 "disk tier disabled (--no-disk): the cache will not survive a restart".into(),
             );
         }
-        if snapshot.write_behind.dropped > 0 {
-            warnings.push(format!(
-                "{} disk writes dropped because the write-behind queue was full",
-                snapshot.write_behind.dropped
-            ));
-        }
+        warnings.extend(dropped_writes_warning(snapshot));
         tiers
     }
 
@@ -612,5 +607,83 @@ fn descriptor_report(snapshot: &StatsSnapshot) -> super::DescriptorReport {
         limit: cachearr_wire::connections::open_file_limit(),
         disk_tier: disk.and_then(|t| t.open_files),
         disk_tier_max: disk.and_then(|t| t.open_files_max),
+    }
+}
+
+/// The warning for disk writes dropped, of both kinds the disk tier counts: those the full
+/// write-behind queue dropped, and the records a batch left off because the directory was at
+/// its limit.
+fn dropped_writes_warning(snapshot: &StatsSnapshot) -> Option<String> {
+    let queue_full = snapshot.write_behind.dropped;
+    let dropped = snapshot
+        .tier(TierKind::Disk)
+        .map_or(queue_full, |t| t.dropped_writes.max(queue_full));
+    (dropped > 0).then(|| {
+        format!(
+            "{dropped} disk writes dropped ({queue_full} because the write-behind queue was full, \
+             {} because the disk directory was at its limit)",
+            dropped - queue_full
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use cachearr_engine::{QueueStats, TierStats};
+
+    use super::*;
+
+    fn snapshot(queue_dropped: u64, disk_dropped: Option<u64>) -> StatsSnapshot {
+        let disk = disk_dropped.map(|dropped_writes| TierStats {
+            tier: TierKind::Disk,
+            enabled: true,
+            hits: 0,
+            misses: 0,
+            errors: 0,
+            corrupt: 0,
+            evictions: 0,
+            expired_swept: 0,
+            writes: 10,
+            dropped_writes,
+            entries: 0,
+            bytes: 0,
+            file_bytes: None,
+            max_bytes: 1 << 20,
+            memory_bytes: None,
+            open_files: None,
+            open_files_max: None,
+        });
+        StatsSnapshot {
+            classes: Vec::new(),
+            tiers: disk.into_iter().collect(),
+            write_behind: QueueStats {
+                dropped: queue_dropped,
+                ..QueueStats::default()
+            },
+            refreshes_in_progress: 0,
+            tags_interned: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn records_the_directory_refused_are_dropped_writes_too() {
+        assert_eq!(dropped_writes_warning(&snapshot(0, Some(0))), None);
+        // The disk tier's count holds the queue's drops and the directory's refusals.
+        assert_eq!(
+            dropped_writes_warning(&snapshot(2, Some(7))).as_deref(),
+            Some(
+                "7 disk writes dropped (2 because the write-behind queue was full, 5 because \
+                 the disk directory was at its limit)"
+            )
+        );
+        // Without a disk tier (Redis only), the queue's drops alone.
+        assert_eq!(
+            dropped_writes_warning(&snapshot(3, None)).as_deref(),
+            Some(
+                "3 disk writes dropped (3 because the write-behind queue was full, 0 because \
+                 the disk directory was at its limit)"
+            )
+        );
     }
 }
