@@ -288,6 +288,27 @@ impl DiskTier {
         kv_separation: bool,
         memory: DiskMemory,
     ) -> Result<Self, DiskOpenError> {
+        Self::open_inner_with(path, max_bytes, kv_separation, memory, |builder| builder)
+    }
+
+    /// Opens the store with what tests add to fjall's builder (compaction filters that hold a
+    /// compaction open).
+    #[cfg(test)]
+    pub(crate) fn open_with_builder(
+        path: &Path,
+        max_bytes: u64,
+        add: impl FnOnce(fjall::DatabaseBuilder<Database>) -> fjall::DatabaseBuilder<Database>,
+    ) -> Result<Self, DiskOpenError> {
+        Self::open_inner_with(path, max_bytes, true, DiskMemory::default(), add)
+    }
+
+    fn open_inner_with(
+        path: &Path,
+        max_bytes: u64,
+        kv_separation: bool,
+        memory: DiskMemory,
+        add: impl FnOnce(fjall::DatabaseBuilder<Database>) -> fjall::DatabaseBuilder<Database>,
+    ) -> Result<Self, DiskOpenError> {
         let path = path.to_path_buf();
         std::fs::create_dir_all(&path).map_err(io_failure)?;
         // fjall would report an unwritable directory later and less clearly; probe it now.
@@ -299,7 +320,7 @@ impl DiskTier {
             })?;
         let sizes = StoreSizes::for_limit(max_bytes, memory.memtables);
         let open_files_max = open_files_cap(open_file_limit());
-        let db = Database::builder(&path)
+        let db = add(Database::builder(&path))
             // Two cores are shared with the gateway: one background worker is plenty.
             .worker_threads(1)
             .cache_size(memory.block_cache)

@@ -218,3 +218,128 @@ fn the_store_keeps_at_most_its_share_of_descriptors_open_however_many_tables() {
         );
     }
 }
+
+/// A compaction filter for the `entries` keyspace that, once armed, holds the next compaction
+/// into the last level (a full compaction) at its first record until released.
+#[derive(Default)]
+struct CompactionGate {
+    state: Mutex<GateState>,
+    changed: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    armed: bool,
+    holding: bool,
+    released: bool,
+}
+
+impl CompactionGate {
+    fn wait_until(&self, ready: impl Fn(&GateState) -> bool) {
+        let mut state = self.state.lock_unpoisoned();
+        while !ready(&state) {
+            state = self.changed.wait(state).unwrap();
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut GateState)) {
+        change(&mut self.state.lock_unpoisoned());
+        self.changed.notify_all();
+    }
+}
+
+struct GateFactory(Arc<CompactionGate>);
+
+struct GateFilter(Option<Arc<CompactionGate>>);
+
+impl lsm_tree::compaction::Factory for GateFactory {
+    fn name(&self) -> &str {
+        "gate"
+    }
+
+    fn make_filter(
+        &self,
+        ctx: &lsm_tree::compaction::filter::Context,
+    ) -> Box<dyn lsm_tree::compaction::CompactionFilter> {
+        let gate = &self.0;
+        let mut state = gate.state.lock_unpoisoned();
+        let holds = ctx.is_last_level && state.armed && !state.holding;
+        if holds {
+            state.armed = false;
+        }
+        Box::new(GateFilter(holds.then(|| gate.clone())))
+    }
+}
+
+impl lsm_tree::compaction::CompactionFilter for GateFilter {
+    fn filter_item(
+        &mut self,
+        _item: lsm_tree::compaction::ItemAccessor<'_>,
+        _ctx: &lsm_tree::compaction::filter::Context,
+    ) -> lsm_tree::Result<lsm_tree::compaction::Verdict> {
+        if let Some(gate) = self.0.take() {
+            gate.update(|s| s.holding = true);
+            gate.wait_until(|s| s.released);
+        }
+        Ok(lsm_tree::compaction::Verdict::Keep)
+    }
+}
+
+#[test]
+fn writes_go_on_while_a_full_compaction_holds_the_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(CompactionGate::default());
+    let factory: Arc<dyn lsm_tree::compaction::Factory> = Arc::new(GateFactory(gate.clone()));
+    let tier = DiskTier::open_with_builder(dir.path(), 64 * MIB, |builder| {
+        builder.with_compaction_filter_factories(Arc::new(move |keyspace: &str| {
+            (keyspace == "entries").then(|| factory.clone())
+        }))
+    })
+    .unwrap();
+    let body = Bytes::from(vec![3u8; 16 * 1024]);
+    let record = body.clone();
+    let batch = move |from: u64, n: u64| -> Vec<WriteOp> {
+        (from..from + n)
+            .map(|i| WriteOp::Put {
+                key: Key::new(format!("k{i}")),
+                record: record.clone(),
+                expires_at_ms: 10_000_000 + i,
+            })
+            .collect()
+    };
+    tier.write_sync(batch(0, 64)).unwrap();
+    gate.update(|s| s.armed = true);
+    let compacting = {
+        let tier = tier.clone();
+        std::thread::spawn(move || tier.compact())
+    };
+    gate.wait_until(|s| s.holding);
+    // Sixteen memtables' worth of records while the full compaction is held: fjall's
+    // background worker must go on flushing them (past four sealed memtables fjall halts
+    // writes), not wait on the held tree to run a compaction of its own.
+    let memtable = tier.inner.sizes.entries_memtable;
+    let per_batch = 64;
+    let batches = 16 * memtable / (per_batch * body.len() as u64) + 1;
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let writing = {
+        let tier = tier.clone();
+        let batch = batch.clone();
+        std::thread::spawn(move || {
+            for b in 0..batches {
+                tier.write_sync(batch(1_000 + b * per_batch, per_batch))
+                    .unwrap();
+            }
+            done_tx.send(()).unwrap();
+        })
+    };
+    let written = done_rx.recv_timeout(std::time::Duration::from_secs(30));
+    let still_held = !gate.state.lock_unpoisoned().released;
+    gate.update(|s| s.released = true);
+    writing.join().unwrap();
+    compacting.join().unwrap().unwrap();
+    assert!(
+        written.is_ok() && still_held,
+        "writes halted behind the held compaction"
+    );
+    assert_eq!(tier.get_sync("k1000").unwrap().as_deref(), Some(&body[..]));
+}

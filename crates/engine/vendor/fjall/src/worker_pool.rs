@@ -254,6 +254,16 @@ fn worker_tick(ctx: &WorkerState) -> crate::Result<bool> {
                 return Ok(false);
             }
 
+            // A major compaction of this keyspace holds its tree: a compaction started now
+            // would wait for it, and with it every flush this worker should run, halting the
+            // writes. The flushes made meanwhile ask again.
+            if keyspace
+                .major_compacting
+                .load(std::sync::atomic::Ordering::Acquire)
+            {
+                return Ok(false);
+            }
+
             run_compaction(&keyspace, &ctx.supervisor.snapshot_tracker, &ctx.stats)?;
         }
     }

@@ -74,6 +74,10 @@ pub struct KeyspaceInner {
     /// If `true`, the keyspace is marked as deleted
     pub(crate) is_deleted: AtomicBool,
 
+    /// If `true`, a major compaction holds the tree: the background workers leave its
+    /// compactions alone meanwhile, or they would wait on it and stop flushing
+    pub(crate) major_compacting: AtomicBool,
+
     /// If `true`, fsync failed during persisting, see `Error::Poisoned`
     pub(crate) is_poisoned: PoisonSignal,
 
@@ -316,6 +320,7 @@ impl Keyspace {
             supervisor: db.supervisor.clone(),
             worker_messager: db.worker_pool.sender.clone(),
             is_deleted: AtomicBool::default(),
+            major_compacting: AtomicBool::default(),
             is_poisoned: db.is_poisoned.clone(),
             lock_file: db.lock_file.clone(),
             stats: db.stats.clone(),
@@ -358,6 +363,7 @@ impl Keyspace {
             config,
             tree,
             is_deleted: AtomicBool::default(),
+            major_compacting: AtomicBool::default(),
             is_poisoned: db.is_poisoned.clone(),
             stats: db.stats.clone(),
             lock_file: db.lock_file.clone(),
@@ -871,6 +877,16 @@ impl Keyspace {
     /// Will return `Err` if an IO error occurs.
     #[doc(hidden)]
     pub fn major_compact(&self) -> crate::Result<()> {
+        /// Clears the flag however the compaction ends.
+        struct Compacting<'a>(&'a AtomicBool);
+        impl Drop for Compacting<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
+        }
+        self.major_compacting
+            .store(true, std::sync::atomic::Ordering::Release);
+        let _compacting = Compacting(&self.major_compacting);
         self.tree.major_compact(
             64_000_000,
             self.supervisor.snapshot_tracker.get_seqno_safe_to_gc(),
