@@ -214,6 +214,49 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn recent_request(&self, _params: &[(String, String)]) -> Option<RecentRequest> {
         None
     }
+
+    /// A listing of the items of the kinds it names ([`IndexSearch::ItemListing`]), as the
+    /// server reads its path (`api_path`: the dialect's prefix taken off), query (`params`,
+    /// names as the route reads them) and `headers`: what the copy needs to answer it with
+    /// [`Self::empty_page`] when the library holds none of those kinds. `None` when the
+    /// request asks anything that could list an item of another kind, or be written
+    /// otherwise than that page (the server answers), or for a server without such listings.
+    fn kinds_listing(
+        &self,
+        _api_path: &str,
+        _params: &[(String, String)],
+        _headers: &HeaderMap,
+    ) -> Option<KindsListing> {
+        None
+    }
+
+    /// The library a listing of kinds names (`None`: every library) and the item types it
+    /// names, lower-cased, from its query alone (`params`, names as the route reads them):
+    /// what tells, before anything else is read, whether it may be one the copy answers
+    /// ([`Self::kinds_listing`] reads the rest). `None`: it names no kind.
+    fn kinds_named(&self, _params: &[(String, String)]) -> Option<(Option<String>, Vec<String>)> {
+        None
+    }
+
+    /// The body of a listing's page that holds no item, its place `start`: what the server
+    /// writes around no item (`None`: a server whose listings the copy does not write).
+    fn empty_page(&self, _start: usize) -> Option<String> {
+        None
+    }
+}
+
+/// A listing of the items of some kinds ([`CopyAnswers::kinds_listing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindsListing {
+    /// The library listed, by id (`None`: every library the user sees).
+    pub library: Option<String>,
+    /// The item types named, lower-cased (the server reads them in any case).
+    pub kinds: Vec<String>,
+    /// Where the page starts.
+    pub start: usize,
+    /// The user the request names besides its token's: the copy answers only for the
+    /// token's own.
+    pub named_user: Option<String>,
 }
 
 /// What a server's answers from kept documents are as plain data, the same for every

@@ -15,8 +15,8 @@ use super::doc::{Doc, DtoOptions};
 use super::render;
 use super::search::{self, SearchKey, same_id, search_key};
 use crate::answers::{
-    AnswerFacts, CopyAnswers, CopyView, Documents, Found, SearchRoute, SeriesAsked, SeriesWalk,
-    number, param,
+    AnswerFacts, CopyAnswers, CopyView, Documents, Found, KindsListing, SearchRoute, SeriesAsked,
+    SeriesWalk, number, param,
 };
 use crate::model::library::TitleHit;
 use crate::model::route::IndexSearch;
@@ -346,6 +346,95 @@ impl CopyAnswers for Jellyfin {
     ) -> Option<SeriesWalk> {
         series_walk(seasons, params, headers)
     }
+
+    fn kinds_listing(
+        &self,
+        api_path: &str,
+        params: &[(String, String)],
+        headers: &HeaderMap,
+    ) -> Option<KindsListing> {
+        kinds_listing(api_path, params, headers)
+    }
+
+    /// `ParentId` and `IncludeItemTypes`.
+    fn kinds_named(&self, params: &[(String, String)]) -> Option<(Option<String>, Vec<String>)> {
+        kinds_named(params)
+    }
+
+    /// `QueryResult`'s properties in its order, around no item: `TotalRecordCount` is 0
+    /// whether counted or not (uncounted, it is the page's own count).
+    fn empty_page(&self, start: usize) -> Option<String> {
+        Some(format!(
+            "{{\"Items\":[],\"TotalRecordCount\":0,\"StartIndex\":{start}}}"
+        ))
+    }
+}
+
+/// `/Items` or `/Users/{id}/Items` (`api_path`) listing the kinds `IncludeItemTypes` names,
+/// recursively, in one library (`ParentId`) or every one, as a library walk reads them; each
+/// other parameter one that only narrows the items listed or says how each is written, so
+/// that a library holding none of those kinds lists none whatever they say. `None`: another
+/// parameter (ids, a search, a person or a folder other than a library…), a number not
+/// understood, or camel-cased answers asked for.
+fn kinds_listing(
+    api_path: &str,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Option<KindsListing> {
+    let mut parts = api_path.split('/').skip(1);
+    let named_user = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(items), None, None, None) if items.eq_ignore_ascii_case("items") => None,
+        (Some(users), Some(uid), Some(items), None)
+            if users.eq_ignore_ascii_case("users")
+                && !uid.is_empty()
+                && items.eq_ignore_ascii_case("items") =>
+        {
+            Some(uid.to_owned())
+        }
+        _ => return None,
+    };
+    let narrowing = params.iter().all(|(k, _)| {
+        search::ignorable(k)
+            || matches!(
+                k.as_str(),
+                "includeitemtypes"
+                    | "parentid"
+                    | "recursive"
+                    | "startindex"
+                    | "limit"
+                    | "locationtypes"
+                    | "excludelocationtypes"
+                    | "sortby"
+                    | "sortorder"
+            )
+    });
+    if !narrowing || search::camel_asked(headers) {
+        return None;
+    }
+    if !param(params, "recursive").is_some_and(|r| r.eq_ignore_ascii_case("true")) {
+        return None;
+    }
+    let (library, kinds) = kinds_named(params)?;
+    number(param(params, "limit"))?;
+    Some(KindsListing {
+        library,
+        kinds,
+        start: number(param(params, "startindex"))?.unwrap_or(0),
+        named_user: named_user.or_else(|| param(params, "userid").map(str::to_owned)),
+    })
+}
+
+/// The library (`ParentId`) and the item types (`IncludeItemTypes`, lower-cased) a listing
+/// names; `None` without types, or with an empty one.
+fn kinds_named(params: &[(String, String)]) -> Option<(Option<String>, Vec<String>)> {
+    let kinds: Vec<String> = param(params, "includeitemtypes")?
+        .split(',')
+        .map(|kind| kind.trim().to_ascii_lowercase())
+        .collect();
+    if kinds.iter().any(String::is_empty) {
+        return None;
+    }
+    Some((param(params, "parentid").map(str::to_owned), kinds))
 }
 
 #[cfg(test)]
@@ -368,5 +457,78 @@ mod tests {
             .unwrap();
         assert_eq!(query.as_deref(), Some("SeasonId=s&startIndex=45&limit=15"));
         assert!(jf.page_moved(Some("SeasonId=s"), &none, 45, 15).is_none());
+    }
+
+    /// A library walk's listing of one kind is read for the copy's empty answer; anything
+    /// that could list an item of another kind, or write the page otherwise, is not.
+    #[test]
+    fn a_library_walks_listing_of_kinds_is_read_and_nothing_wider() {
+        let jf = Jellyfin;
+        let none = HeaderMap::new();
+        let walk = "EnableTotalRecordCount=False&LocationTypes=FileSystem%2CRemote%2COffline\
+                    &Recursive=True&Limit=5000&Fields=Path%2CGenres&IncludeItemTypes=BoxSet\
+                    &ParentId=10000000002&StartIndex=5000";
+        let read = |path: &str, query: &str, headers: &HeaderMap| {
+            jf.kinds_listing(path, &jf.query_params(Some(query)), headers)
+        };
+        assert_eq!(
+            read("/Users/abc/Items", walk, &none),
+            Some(KindsListing {
+                library: Some("10000000002".to_owned()),
+                kinds: vec!["boxset".to_owned()],
+                start: 5000,
+                named_user: Some("abc".to_owned()),
+            })
+        );
+        let across = read(
+            "/items",
+            "recursive=true&includeItemTypes=Person,Folder",
+            &none,
+        );
+        assert_eq!(
+            across.map(|l| (l.library, l.kinds, l.start, l.named_user)),
+            Some((
+                None,
+                vec!["person".to_owned(), "folder".to_owned()],
+                0,
+                None
+            ))
+        );
+        for (path, query) in [
+            ("/Users/abc/Items", "IncludeItemTypes=BoxSet&ParentId=1"),
+            ("/Users/abc/Items", "Recursive=true&ParentId=1"),
+            (
+                "/Users/abc/Items",
+                "Recursive=true&IncludeItemTypes=BoxSet&Ids=7",
+            ),
+            (
+                "/Users/abc/Items",
+                "Recursive=true&IncludeItemTypes=BoxSet&PersonIds=7",
+            ),
+            (
+                "/Users/abc/Items",
+                "Recursive=true&IncludeItemTypes=BoxSet&Limit=x",
+            ),
+            (
+                "/Users/abc/Items/7",
+                "Recursive=true&IncludeItemTypes=BoxSet",
+            ),
+            ("/Items/Latest", "Recursive=true&IncludeItemTypes=BoxSet"),
+        ] {
+            assert_eq!(read(path, query, &none), None, "{path}?{query}");
+        }
+        let mut camel = HeaderMap::new();
+        camel.insert(
+            http::header::ACCEPT,
+            "application/json; profile=\"CamelCase\"".parse().unwrap(),
+        );
+        assert_eq!(
+            read("/Items", "Recursive=true&IncludeItemTypes=Tag", &camel),
+            None
+        );
+        assert_eq!(
+            jf.empty_page(5000).as_deref(),
+            Some(r#"{"Items":[],"TotalRecordCount":0,"StartIndex":5000}"#)
+        );
     }
 }
