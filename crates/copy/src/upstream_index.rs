@@ -47,6 +47,7 @@ pub mod keeper;
 pub mod labels;
 pub mod lookup;
 pub mod matching;
+pub mod none_of;
 pub mod restrictions;
 pub mod status;
 pub mod titles;
@@ -116,6 +117,8 @@ pub struct UpstreamIndex {
     policies: restrictions::Policies,
     /// The items' labels, where listings do not carry them (read when a filter needs them).
     labels: labels::Labels,
+    /// The item kinds each library holds none of, while no change voided the counts.
+    kinds_held: none_of::KindsHeld,
 }
 
 impl UpstreamIndex {
@@ -142,6 +145,7 @@ impl UpstreamIndex {
             declined: declined::DeclineCounts::default(),
             policies: restrictions::Policies::default(),
             labels: labels::Labels::default(),
+            kinds_held: none_of::KindsHeld::default(),
         }
     }
 
@@ -211,6 +215,11 @@ impl UpstreamIndex {
     /// The items' labels, where the server's listings do not carry them.
     pub fn labels(&self) -> &labels::Labels {
         &self.labels
+    }
+
+    /// The item kinds each library holds none of, as last counted.
+    pub(crate) fn kinds_held(&self) -> &none_of::KindsHeld {
+        &self.kinds_held
     }
 
     /// Whether the index is enabled for this upstream (`[index] enabled`).
@@ -372,6 +381,15 @@ impl UpstreamIndex {
     /// server does ([`UpstreamIndex::has_stale`]). An event naming no item (a scan) leaves
     /// everything stale until the next pass (`ANY_ITEM`).
     pub fn note_change(&self, event: &ChangeEvent) -> bool {
+        // An item added, edited or removed may be of a kind a library held none of (or name
+        // a genre, tag or person it did not): no listing is answered as empty until counted
+        // again.
+        if matches!(
+            event.change,
+            Change::Added | Change::Updated | Change::Removed | Change::ScanFinished
+        ) {
+            self.kinds_held.void();
+        }
         if event.change == Change::UserChanged {
             // What the user may see is read again before the copy answers anyone (the read
             // drops the answers of every user whose restriction it finds changed).
@@ -420,6 +438,9 @@ impl UpstreamIndex {
     /// ([`UpstreamIndex::has_stale`]). Items the index does not hold (playlists, collections)
     /// are in no index answer and are left alone. True when some item was marked.
     pub fn note_write<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> bool {
+        // Any write of items (held or not: a collection made, a tag given) may make a kind
+        // a library held none of appear.
+        self.kinds_held.void();
         if !self.enabled() {
             return false;
         }

@@ -75,6 +75,21 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
+    /// The item types a client's walk of a library of kind `kind` (the index's word; `None`:
+    /// the listings that name no library) lists that the index does not hold, each counted
+    /// by the crawl ([`Self::type_count_path`]) so that the copy knows which a library holds
+    /// none of: a library walk reads every kind its type may hold, most of them empty. Empty
+    /// for a server whose listings the copy does not answer so.
+    fn walked_types(&self, _kind: Option<&str>) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The path of a listing whose total ([`Self::listing_total`]) counts the items of
+    /// `item_type` in `library` (`None`: in every library), as the owner sees them.
+    fn type_count_path(&self, _library: Option<&str>, _item_type: &str) -> Option<String> {
+        None
+    }
+
     /// The items of a listing or items answer: how many the page held, and the records of
     /// the kinds the index keeps. `section` is the section asked for, used when an item does
     /// not say its own.

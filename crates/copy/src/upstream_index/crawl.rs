@@ -286,6 +286,40 @@ impl Client {
         Ok(self.library().listing_total(&body))
     }
 
+    /// The kinds a client's walk lists that each of `sections` (and the whole server) holds
+    /// none of, counted as the owner ([`ServerLibrary::walked_types`]; a request each).
+    /// Nothing for a server whose dialect names none.
+    ///
+    /// # Errors
+    /// [`CrawlError`] when a request fails.
+    pub async fn none_of(
+        &self,
+        sections: &[SectionInfo],
+    ) -> Result<super::none_of::NoneOf, CrawlError> {
+        let library = self.library();
+        // Owned, made before the first request: nothing borrowed is held across one.
+        let mut counts: Vec<(Option<String>, &'static str, String)> = Vec::new();
+        let mut libraries: Vec<(Option<String>, Option<String>)> = Vec::new();
+        for section in sections {
+            libraries.push((Some(section.id.clone()), Some(section.kind.clone())));
+        }
+        libraries.push((None, None));
+        for (id, kind) in libraries {
+            for &item_type in library.walked_types(kind.as_deref()) {
+                if let Some(path) = library.type_count_path(id.as_deref(), item_type) {
+                    counts.push((id.clone(), item_type, path));
+                }
+            }
+        }
+        let mut none = super::none_of::NoneOf::default();
+        for (id, item_type, path) in counts {
+            if self.count(&path).await? == Some(0) {
+                none.insert(id.as_deref(), item_type);
+            }
+        }
+        Ok(none)
+    }
+
     /// Keeps the elements of the parents of every section (the dialect's
     /// [`ServerLibrary::parent_types`]: Plex's shows and seasons, Jellyfin's series and
     /// seasons), reading each listing page by page: the copy's children listings repeat what

@@ -92,6 +92,10 @@ struct Meta {
     /// Where the next refresh reads changes from: the server's time when the last pass (or
     /// build) began, or the newest `updatedAt` read if later.
     high_water: i64,
+    /// The kinds each library held none of at the last pass, unless a change came since
+    /// (absent in metadata kept before the counts were).
+    #[serde(default)]
+    none_of: Option<super::none_of::NoneOf>,
 }
 
 /// The library copy's proven walk frames, kept beside the snapshot
@@ -210,6 +214,12 @@ pub async fn load_at_start(config: &Config, indexes: &[Arc<UpstreamIndex>]) {
                     });
                 });
                 handle.install(index);
+                // Trusted as the index is: the catch-up looks for anything of those kinds
+                // saved since (`Keeper::nothing_saved_since_kept`), and a pass counts again.
+                if let Some(none_of) = meta.none_of.clone() {
+                    let held = handle.kinds_held();
+                    held.install(none_of, held.mark());
+                }
                 let frames = file_path(&config.data_dir, handle.upstream(), "frames.json");
                 if let Some(saved) = read_frames(&frames) {
                     let restored = handle.frames().restore(&saved);
@@ -332,6 +342,10 @@ struct Built {
     requests: u64,
     high_water: i64,
     started_ms: u64,
+    /// The kinds each library holds none of, counted by the pass, with where the voids
+    /// stood when it began ([`KindsHeld::mark`](super::none_of::KindsHeld::mark)); `None`:
+    /// not counted (an event batch).
+    none_of: Option<(super::none_of::NoneOf, u64)>,
 }
 
 /// Where a build starts, fresh or from an interrupted build's journal, and what it has read
@@ -400,8 +414,9 @@ impl Keeper {
     }
 
     /// For a server that keeps no content mark (Jellyfin): whether it saved no item of the
-    /// index's kinds since the kept copy's last pass began (its high-water mark, the server's
-    /// time then) and holds as many of them as the copy — no addition, edit or removal. Two
+    /// index's kinds (nor of those its libraries were counted with none of, nor a parent)
+    /// since the kept copy's last pass began (its high-water mark, the server's time then) and
+    /// holds as many of the index's as the copy — no addition, edit or removal. Two
     /// requests, counts across the whole server: items of those kinds in a library the copy
     /// does not crawl make them differ, and the incremental pass runs.
     async fn nothing_saved_since_kept(&self, client: &Client) -> bool {
@@ -413,8 +428,19 @@ impl Keeper {
         let mut types: Vec<&str> = streams.iter().map(|s| s.type_param.as_str()).collect();
         types.sort_unstable();
         types.dedup();
+        // Saved since, the kinds a library was counted with none of too (and the parents,
+        // whose names a walk lists): one of them added, or a name given to one, would make
+        // the kept counts wrong.
+        let mut saved_types = types.clone();
+        for section in &self.meta.sections {
+            saved_types.extend(library.walked_types(Some(&section.kind)));
+            saved_types.extend(library.parent_types(&section.kind));
+        }
+        saved_types.extend(library.walked_types(None));
+        saved_types.sort_unstable();
+        saved_types.dedup();
         let (Some(saved), Some(all)) = (
-            library.count_path(&types, Some(self.meta.high_water)),
+            library.count_path(&saved_types, Some(self.meta.high_water)),
             library.count_path(&types, None),
         ) else {
             return false;
@@ -692,6 +718,7 @@ impl Keeper {
     /// Reads every stream into a new index, through the journal.
     async fn crawl(&self, client: &Client, fresh: bool) -> Result<Built, CrawlError> {
         let started_ms = self.now_ms();
+        let none_of_mark = self.handle.kinds_held().mark();
         let journal_path = self.path("crawl");
         let profile = client.profile();
         if fresh {
@@ -755,6 +782,7 @@ impl Keeper {
         client
             .keep_parents(&sections, self.config.page_size as u64, true)
             .await?;
+        let none_of = client.none_of(&sections).await?;
         self.handle.update_status(|s| {
             if let Some(p) = s.progress.as_mut() {
                 p.section = None;
@@ -777,6 +805,7 @@ impl Keeper {
             requests: client.requests(),
             high_water,
             started_ms,
+            none_of: Some((none_of, none_of_mark)),
         })
     }
 
@@ -924,6 +953,7 @@ impl Keeper {
             },
             sections: built.sections.clone(),
             high_water: built.high_water.max(self.meta.high_water),
+            none_of: self.installed_none_of(built.none_of),
         };
         let mut errors = Vec::new();
         if let Err(e) = &saved {
@@ -975,6 +1005,19 @@ impl Keeper {
         );
         self.spawn_totals(index);
         self.publish_copy().await;
+    }
+
+    /// Installs the kinds a pass counted (unless a change came since it began) and returns
+    /// what is known now, to keep.
+    fn installed_none_of(
+        &self,
+        counted: Option<(super::none_of::NoneOf, u64)>,
+    ) -> Option<super::none_of::NoneOf> {
+        let held = self.handle.kinds_held();
+        if let Some((none_of, mark)) = counted {
+            held.install(none_of, mark);
+        }
+        held.current().map(|none_of| (*none_of).clone())
     }
 
     /// Keeps the library copy's proven walk frames beside the snapshot; where none is proven

@@ -73,6 +73,31 @@ impl ServerLibrary for Jellyfin {
         Some(path)
     }
 
+    /// What a library walk lists besides the index's kinds (Emby for the kinds of its
+    /// libraries, Jellyfin's clients alike): the names (genres, studios, tags; people across
+    /// the server), folders, videos that are no films, collections.
+    fn walked_types(&self, kind: Option<&str>) -> &'static [&'static str] {
+        match kind {
+            None => &["Person"],
+            Some("music") => &["MusicGenre", "Studio", "Folder"],
+            Some("movies") => &["Genre", "Tag", "Studio", "Video", "BoxSet", "Folder"],
+            Some("shows") => &["Genre", "Tag", "Studio", "BoxSet", "Folder"],
+            Some(_) => &[],
+        }
+    }
+
+    /// The listing the walk reads, with no item and its total counted.
+    fn type_count_path(&self, library: Option<&str>, item_type: &str) -> Option<String> {
+        let mut path = format!(
+            "/Items?Recursive=true&IncludeItemTypes={item_type}&Limit=0&EnableTotalRecordCount=true"
+        );
+        if let Some(library) = library {
+            path.push_str("&ParentId=");
+            path.push_str(library);
+        }
+        Some(path)
+    }
+
     /// A Jellyfin item does not name its library: without `section`, no record.
     fn parse_items(&self, body: &Value, section: Option<&str>) -> (u64, Vec<ItemRecord>) {
         records_of(body.get("Items"), |item| {

@@ -66,6 +66,7 @@ impl Keeper {
             replaced,
             repeating,
             fetched,
+            none_of,
         } = changes;
         // The pass read everything the server had saved when it answered the pass's first
         // request: the next asks from then (by the server's clock), not from the newest stamp
@@ -116,6 +117,7 @@ impl Keeper {
                     requests: client.requests(),
                     high_water,
                     started_ms,
+                    none_of: Some(none_of),
                 })
                 .await;
                 self.handle
@@ -134,6 +136,7 @@ impl Keeper {
         client: &Client,
         current: &LibraryIndex,
     ) -> Result<PassChanges, CrawlError> {
+        let none_of_mark = self.handle.kinds_held().mark();
         let sections = client.sections().await?;
         let streams = crawl::streams(client.profile(), &sections);
         let counts = count_by_stream(current);
@@ -209,18 +212,32 @@ impl Keeper {
             repeating.extend(records.iter().map(|r| r.id.clone()));
             upserts.extend(records);
         }
+        let none_of = (client.none_of(&sections).await?, none_of_mark);
         Ok(PassChanges {
             sections,
             upserts,
             replaced,
             repeating,
             fetched,
+            none_of,
         })
     }
 
     /// Fetches the items change events name; those the server no longer has are removed
     /// (with their children). Scans and events without items start a refresh instead.
     pub(super) async fn apply_events(&mut self, events: Vec<ChangeEvent>) {
+        // The handle voided the kinds held none of as an item's change came
+        // (`UpstreamIndex::note_change`): a restart does not bring them back.
+        if self.handle.kinds_held().current().is_none()
+            && self.meta.none_of.take().is_some()
+            && let Err(e) = super::write_meta(&self.path("meta.json"), &self.meta)
+        {
+            tracing::warn!(
+                upstream = %self.up.name,
+                error = %cachearr_engine::Chain(&e),
+                "library index: the metadata could not be saved"
+            );
+        }
         // New items whose section the event did not name: their lists are refreshed here, once
         // the fetch says where they are (every list if it cannot).
         let unplaced: Vec<String> = events
@@ -322,6 +339,7 @@ impl Keeper {
                     requests: client.requests(),
                     high_water,
                     started_ms,
+                    none_of: None,
                 })
                 .await;
                 self.handle.read_again(Some(ids), seen);
@@ -420,6 +438,8 @@ struct PassChanges {
     /// Items read again because a parent whose values they repeat changed.
     repeating: HashSet<String>,
     fetched: u64,
+    /// The kinds each library holds none of, and where the voids stood when the pass began.
+    none_of: (crate::upstream_index::none_of::NoneOf, u64),
 }
 
 /// What a pass made: the index, the tags of what it found changed (for the cache), and the
