@@ -574,15 +574,15 @@ impl RouteTable {
                 let user_state = self.param_tags(rules, params, query, &mut tags);
                 // Only searches, listings and children listings are answered from the index
                 // (an override that gives the route another class keeps it in the cache).
-                match index {
-                    Some(search) if search.answers(policy.class) && search.asked(query) => {
-                        Decision::AnswerFromIndex {
-                            search: *search,
-                            policy,
-                            tags,
-                            user_state,
-                        }
-                    }
+                let search = (index.filter(|search| search.answers(policy.class)))
+                    .and_then(|search| search.of_query(query));
+                match search {
+                    Some(search) => Decision::AnswerFromIndex {
+                        search,
+                        policy,
+                        tags,
+                        user_state,
+                    },
                     _ => Decision::Cache {
                         policy,
                         tags,

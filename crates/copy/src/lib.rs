@@ -186,7 +186,10 @@ impl WalkSources for Library {
         query: Option<&str>,
     ) -> Option<Arc<dyn CopySource>> {
         let at = self.indexes.iter().position(|i| i.upstream() == upstream)?;
-        self.walks.get(at)?.walk_copy(search, query)
+        let profile = (self.upstreams.iter())
+            .find(|up| &*up.name == upstream)?
+            .profile;
+        self.walks.get(at)?.walk_copy(profile, search, query)
     }
 
     fn server_changed(&self, upstream: &str) {

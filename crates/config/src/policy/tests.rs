@@ -505,6 +505,20 @@ fn searches_the_index_may_answer_are_told_by_the_route_table() {
         Some(IndexSearch::SearchHints)
     );
     assert_eq!(s("/Items", Some("ParentId=a")), None);
+    // A listing of named kinds without a search term: a library walk's, which the copy
+    // answers where the library holds none of them.
+    assert_eq!(
+        s(
+            "/Users/AbC/Items",
+            Some("ParentId=a&includeItemTypes=BoxSet")
+        ),
+        Some(IndexSearch::ItemListing)
+    );
+    assert_eq!(
+        s("/Items", Some("IncludeItemTypes=Audio&SearchTerm=a")),
+        Some(IndexSearch::ItemSearch)
+    );
+    assert_eq!(s("/Search/Hints", Some("IncludeItemTypes=Audio")), None);
     assert_eq!(s("/Search/Hints", None), None);
     assert_eq!(s("/Items/abc", Some("SearchTerm=a")), None);
 }

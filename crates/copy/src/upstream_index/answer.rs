@@ -67,6 +67,7 @@ use futures_util::future::BoxFuture;
 
 mod copy;
 pub(crate) mod frame;
+mod none_of;
 pub(crate) mod probe;
 mod rivals;
 mod series;
@@ -401,6 +402,11 @@ pub(crate) struct Walks {
     episodes: Arc<dyn CopySource>,
     seasons: Arc<dyn CopySource>,
     recent: Arc<dyn CopySource>,
+    /// Listings of kinds a library holds none of ([`none_of`]).
+    kinds: Arc<dyn CopySource>,
+    /// The upstream's index: what it knows of the kinds held says which listings are handed
+    /// [`Walks::kinds`].
+    handle: Arc<super::UpstreamIndex>,
 }
 
 impl Walks {
@@ -419,6 +425,8 @@ impl Walks {
             episodes: walk(IndexSearch::ShowEpisodes),
             seasons: walk(IndexSearch::ShowSeasons),
             recent: walk(IndexSearch::RecentlyAdded),
+            kinds: walk(IndexSearch::ItemListing),
+            handle: handle.clone(),
         }
     }
 
@@ -427,6 +435,7 @@ impl Walks {
     /// answered before the cache: [`try_answer`]).
     pub(crate) fn walk_copy(
         &self,
+        profile: cachearr_dialect::Profile,
         search: IndexSearch,
         query: Option<&str>,
     ) -> Option<Arc<dyn CopySource>> {
@@ -436,12 +445,31 @@ impl Walks {
             IndexSearch::ShowEpisodes => &self.episodes,
             IndexSearch::ShowSeasons => &self.seasons,
             IndexSearch::RecentlyAdded => &self.recent,
+            IndexSearch::ItemListing if self.lists_none(profile, query) => &self.kinds,
             IndexSearch::SectionListing if !query.is_some_and(|q| q.contains("title")) => {
                 &self.listing
             }
             _ => return None,
         };
         Some(walk.clone())
+    }
+}
+
+impl Walks {
+    /// Whether a listing's query names only kinds its library (or, naming none, every
+    /// library) was counted with none of: only such a listing is handed the copy, so that
+    /// every other — a library walk's pages of the kinds it holds — is read ahead in windows
+    /// and past its end as before, with nothing asked of the copy.
+    fn lists_none(&self, profile: cachearr_dialect::Profile, query: Option<&str>) -> bool {
+        let Some(answers) = cachearr_dialect::of(profile).answers() else {
+            return false;
+        };
+        let Some(none_of) = self.handle.kinds_held().current() else {
+            return false;
+        };
+        answers
+            .kinds_named(&answers.query_params(query))
+            .is_some_and(|(library, kinds)| none_of.holds_none(library.as_deref(), &kinds))
     }
 }
 
@@ -516,6 +544,9 @@ async fn walk_from_copy(
     server: Option<&CachedValue>,
     probing: bool,
 ) -> Result<CopyAnswer, Declined> {
+    if search == IndexSearch::ItemListing {
+        return none_of::kinds_listing(state, handle, server).await;
+    }
     let (reads, up, user) = (&state.reads, &state.up, &state.user);
     let dialect = cachearr_dialect::of(up.profile);
     let answers = dialect.answers().or_declined(Declined::NotIndexed)?;

@@ -8,6 +8,7 @@ mod copy_counts;
 mod index_answers;
 mod index_answers_jellyfin;
 mod index_e2e;
+mod kinds_held;
 mod match_api;
 mod operator_start;
 mod plextv_shares;

@@ -207,6 +207,10 @@ pub enum IndexSearch {
     /// A listing of items, a search when a search term is in the query (Jellyfin `/Items`
     /// and `/Users/{id}/Items` with `SearchTerm`).
     ItemSearch,
+    /// The same route's listing of items of the kinds it names, without a search term
+    /// (`IncludeItemTypes`, no `SearchTerm`): a library walk's, of one kind at a time
+    /// ([`IndexSearch::of_query`] tells it from [`IndexSearch::ItemSearch`]).
+    ItemListing,
     /// Search hints for a term (Jellyfin `/Search/Hints` with `SearchTerm`).
     SearchHints,
     /// A series' (or one season's) episodes (Jellyfin `/Shows/{id}/Episodes`).
@@ -242,11 +246,31 @@ impl IndexSearch {
             | IndexSearch::AllLeaves
             | IndexSearch::RecentlyAdded => true,
             IndexSearch::ShowEpisodes | IndexSearch::ShowSeasons => true,
-            IndexSearch::ItemSearch | IndexSearch::SearchHints => query.is_some_and(|q| {
-                q.as_bytes()
-                    .windows(10)
-                    .any(|w| w.eq_ignore_ascii_case(b"searchterm"))
-            }),
+            IndexSearch::ItemSearch | IndexSearch::SearchHints => names(query, b"searchterm"),
+            IndexSearch::ItemListing => {
+                !names(query, b"searchterm") && names(query, b"includeitemtypes")
+            }
         }
     }
+
+    /// What a read of this route is by its query: this search when the query makes it one
+    /// ([`IndexSearch::asked`]); an item route's listing of named kinds without a search
+    /// term is an [`IndexSearch::ItemListing`]; `None`: neither (a cached read as any).
+    pub fn of_query(self, query: Option<&str>) -> Option<IndexSearch> {
+        if self.asked(query) {
+            return Some(self);
+        }
+        let listing = IndexSearch::ItemListing;
+        (self == IndexSearch::ItemSearch && listing.asked(query)).then_some(listing)
+    }
+}
+
+/// Whether `query` holds `name` (lower case) anywhere, in any case: a few byte comparisons,
+/// no allocation.
+fn names(query: Option<&str>, name: &[u8]) -> bool {
+    query.is_some_and(|q| {
+        q.as_bytes()
+            .windows(name.len())
+            .any(|w| w.eq_ignore_ascii_case(name))
+    })
 }

@@ -732,8 +732,8 @@ impl SavedSource {
     }
 }
 
-/// The routes a [`Shape`] names: Plex's walks', and Jellyfin's series walks
-/// (`super::series`).
+/// The routes a [`Shape`] names: Plex's walks', Jellyfin's series walks (`super::series`)
+/// and its listings of kinds a library holds none of (`super::none_of`).
 const ROUTES: &[&str] = &[
     "children",
     "allLeaves",
@@ -741,6 +741,7 @@ const ROUTES: &[&str] = &[
     "recent",
     "Shows/Seasons",
     "Shows/Episodes",
+    super::none_of::ROUTE,
 ];
 
 /// The `&'static` form of a route or order name read back from disk.

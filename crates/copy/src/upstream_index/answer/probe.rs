@@ -88,6 +88,53 @@ pub(crate) async fn learn_frames(
             learnt += 1;
         }
     }
+    learnt + learn_empty_frame(reads, handle, up, &owner).await
+}
+
+/// Proves the frame of an empty listing's page (`none_of`) on the owner's listings of kinds
+/// the crawl found libraries hold none of, each one of the counts the crawl made: a client's
+/// library walk then has its empty listings answered from its first. Returns how many were
+/// learnt from; nothing where no library holds none of a kind (or the dialect writes no such
+/// page).
+async fn learn_empty_frame(
+    reads: &ReadThrough,
+    handle: &crate::upstream_index::UpstreamIndex,
+    up: &Arc<Upstream>,
+    owner: &Arc<cachearr_upstream::users::UserRecord>,
+) -> usize {
+    let Some(none_of) = handle.kinds_held().current() else {
+        return 0;
+    };
+    let library = cachearr_dialect::of(up.profile).library();
+    // Made before the first request: nothing borrowed by a closure is held across one.
+    let mut paths: Vec<String> = Vec::new();
+    for (id, types) in &none_of.libraries {
+        for item_type in types {
+            paths.extend(library.type_count_path(Some(id), item_type));
+        }
+    }
+    for item_type in &none_of.server {
+        paths.extend(library.type_count_path(None, item_type));
+    }
+    paths.truncate(super::frame::PROOFS);
+    let mut learnt = 0;
+    for path in paths {
+        let mut extra = HeaderMap::new();
+        extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let Some((search, state)) =
+            cachearr_gateway::fetch::uncached_read(reads, up, owner, &path, extra)
+        else {
+            continue;
+        };
+        let Ok(Fill::Store(value)) =
+            cachearr_gateway::fetch::fetch_for_cache(&state, Budget::Background, None).await
+        else {
+            continue;
+        };
+        let _ = super::walk_from_copy(&state, handle, search, Some(&value), true).await;
+        (handle.frames()).drop_refused_answers(reads, &up.name);
+        learnt += 1;
+    }
     learnt
 }
 

@@ -1,0 +1,249 @@
+//! A library walk's listings of kinds a library holds none of, answered from the copy: a real
+//! gateway in front of the simulator's Emby (its notification socket connected), over a
+//! described library whose films carry no genre, tag or studio. The copy's empty page is the
+//! server's byte for byte and costs the server nothing; an item of a kind the library held
+//! none of, added on the server, makes the next answer the server's.
+
+#![allow(clippy::unwrap_used)] // a test's set-up panics where it fails, by design
+
+use std::time::Duration;
+
+use cachearr_copy::GatewayLibrary as _;
+use cachearr_copy::upstream_index::status::IndexState;
+use cachearr_dialect::Profile;
+use cachearr_gateway::Gateway;
+use cachearr_sim::Sim;
+use cachearr_sim::cost::CostModel;
+use cachearr_sim::jellyfin::JellyfinOptions;
+use cachearr_sim::library::{ItemFields, ItemKind, NewItem, SectionKind};
+use cachearr_sim::library_file::LibrarySpec;
+use cachearr_testkit::eventually;
+use cachearr_testkit::http::get_json;
+use cachearr_testkit::sim_gateway;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Two films with no genre, tag or studio, and one artist's album of two tracks.
+const LIBRARY: &str = r#"{"sections": [
+    {"type": "movie", "title": "Films", "items": [
+        {"title": "First Film", "year": 2001},
+        {"title": "Second Film", "year": 2002}
+    ]},
+    {"type": "artist", "title": "Music", "items": [
+        {"title": "An Artist", "children": [
+            {"title": "An Album", "year": 2003, "children": [{"title": "One"}, {"title": "Two"}]}
+        ]}
+    ]}
+]}"#;
+
+struct Running {
+    sim: Sim,
+    gateway: Gateway,
+    proxy: String,
+    sim_url: String,
+    admin: String,
+    token: String,
+    user_id: String,
+    client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    sim_task: tokio::task::JoinHandle<()>,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.sim_task.abort();
+    }
+}
+
+async fn start() -> Running {
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_url = format!("http://{}", sim_listener.local_addr().unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let spec: LibrarySpec = serde_json::from_str(LIBRARY).unwrap();
+    let sim = Sim::builder()
+        .library_spec(spec)
+        .cost(CostModel::zero())
+        .build()
+        .unwrap();
+    let owner = sim.state().owner().clone();
+    let mut config = sim_gateway::loopback_config(Profile::Emby, &sim_url, data.path());
+    config.upstreams[0].token = Some(owner.emby_token());
+    let gateway = sim_gateway::gateway_builder(config).build().await.unwrap();
+    let bound = gateway.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let admin = format!("http://{}", bound.admin_addr().unwrap());
+    let serving = sim.serve_emby(sim_listener, JellyfinOptions::default());
+    let sim_task = tokio::spawn(async move {
+        let _ = serving.await;
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sim_gateway::serve_bound(bound, async move {
+        let _ = stopped.await;
+    }));
+    let gw = Running {
+        sim,
+        gateway,
+        proxy,
+        sim_url,
+        admin,
+        token: owner.emby_token(),
+        user_id: owner.jellyfin_id.clone(),
+        client: sim_gateway::admin_client(),
+        stop: Some(stop),
+        sim_task,
+        _data: data,
+    };
+    eventually("the change feed is healthy", WAIT, || async {
+        get_json(&gw.client, &format!("{}/api/stats", gw.admin)).await["feed"][0]["healthy"] == true
+    })
+    .await;
+    // The crawl, its counts and the frame probes that follow it are done: none of their
+    // requests lands among those a test counts.
+    eventually("the index is built and its frames probed", WAIT, || async {
+        gw.gateway.index("emby").is_some_and(|index| {
+            let status = index.status();
+            status.state == IndexState::Ready && !status.copy.probing
+        })
+    })
+    .await;
+    gw
+}
+
+/// An answer: its status, content type and body.
+#[derive(Debug, PartialEq)]
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: String,
+}
+
+impl Running {
+    async fn read(&self, base: &str, path: &str) -> Answer {
+        let response = (self.client.get(format!("{base}{path}")))
+            .header("X-Emby-Token", &self.token)
+            .send()
+            .await
+            .unwrap();
+        let content_type = (response.headers().get("content-type"))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Answer {
+            status: response.status().as_u16(),
+            content_type,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// Requests the simulator counted on its item listings.
+    fn item_listings(&self) -> u64 {
+        (self.sim.stats().routes.iter())
+            .filter(|(route, _)| route.ends_with("/Items"))
+            .map(|(_, stats)| stats.requests)
+            .sum()
+    }
+
+    /// The owner's library of `collection_type`, by its id.
+    async fn library(&self, collection_type: &str) -> String {
+        let views = self
+            .read(&self.proxy, &format!("/emby/Users/{}/Views", self.user_id))
+            .await;
+        let views: serde_json::Value = serde_json::from_str(&views.body).unwrap();
+        let view = (views["Items"].as_array().unwrap().iter())
+            .find(|v| v["CollectionType"] == collection_type)
+            .unwrap();
+        view["Id"].as_str().unwrap().to_owned()
+    }
+
+    /// A library walk's first page of `kind` (in `library`, or every one), as Emby's clients
+    /// write it.
+    fn walk_page(&self, library: Option<&str>, kind: &str) -> String {
+        let parent = library.map_or(String::new(), |id| format!("&ParentId={id}"));
+        format!(
+            "/emby/Users/{}/Items?EnableTotalRecordCount=False\
+             &LocationTypes=FileSystem%2CRemote%2COffline&Recursive=True&Limit=5000\
+             &Fields=Path%2CGenres%2CSortName%2CChapters&IncludeItemTypes={kind}{parent}\
+             &StartIndex=0",
+            self.user_id
+        )
+    }
+}
+
+/// The empty listings of a library walk — kinds a film or music library holds none of, and
+/// people across the server — are the copy's, each the server's own answer byte for byte,
+/// with no request to the server; a kind the library holds is still the server's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_walks_empty_listings_are_the_copys_as_the_server_writes_them() {
+    let gw = start().await;
+    let (films, music) = (gw.library("movies").await, gw.library("music").await);
+    let empty = [
+        (Some(films.as_str()), "BoxSet"),
+        (Some(films.as_str()), "Tag"),
+        (Some(films.as_str()), "Studio"),
+        (Some(films.as_str()), "Folder"),
+        (Some(music.as_str()), "MusicGenre"),
+        (Some(music.as_str()), "Studio"),
+        (None, "Person"),
+    ];
+    for (library, kind) in empty {
+        let page = gw.walk_page(library, kind);
+        let direct = gw.read(&gw.sim_url, &page).await;
+        assert_eq!(direct.status, 200, "{page}");
+        assert!(
+            direct.body.contains(r#""Items":[]"#),
+            "{page}: {}",
+            direct.body
+        );
+        let before = gw.item_listings();
+        let through = gw.read(&gw.proxy, &page).await;
+        assert_eq!(through, direct, "{page}");
+        assert_eq!(gw.item_listings(), before, "{page}: the server was asked");
+    }
+    // Films are held: the listing is the server's.
+    let page = gw.walk_page(Some(&films), "Movie");
+    let before = gw.item_listings();
+    let through = gw.read(&gw.proxy, &page).await;
+    assert!(through.body.contains("First Film"), "{}", through.body);
+    assert_eq!(gw.item_listings(), before + 1);
+}
+
+/// A film given a tag on the server, in a library whose films had none: the tag listing the
+/// copy answered empty is the server's again, with the new tag, as soon as the server has
+/// announced the film.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_of_a_kind_a_library_held_none_of_ends_the_copys_empty_answer() {
+    let gw = start().await;
+    let films = gw.library("movies").await;
+    let page = gw.walk_page(Some(&films), "Tag");
+    let before = gw.item_listings();
+    let empty = gw.read(&gw.proxy, &page).await;
+    assert!(empty.body.contains(r#""Items":[]"#), "{}", empty.body);
+    assert_eq!(gw.item_listings(), before, "the copy answered");
+    let section = (gw.sim.library().sections().iter())
+        .find(|s| s.kind == SectionKind::Movies)
+        .unwrap()
+        .id;
+    let added = NewItem {
+        kind: ItemKind::Movie,
+        section: Some(section),
+        parent: None,
+        title: "Tagged Film".into(),
+        added_at: gw.sim.now(),
+    };
+    let fields = ItemFields {
+        labels: vec!["Late Night".into()],
+        ..ItemFields::default()
+    };
+    gw.sim.add_item_with(added, fields).unwrap();
+    eventually("the new tag is listed", WAIT, || async {
+        gw.read(&gw.proxy, &page).await.body.contains("Late Night")
+    })
+    .await;
+    assert_eq!(
+        gw.read(&gw.proxy, &page).await,
+        gw.read(&gw.sim_url, &page).await
+    );
+}
