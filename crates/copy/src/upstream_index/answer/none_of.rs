@@ -183,7 +183,8 @@ async fn shown_sections(
         let parse = |body: &[u8]| library.parse_user_sections(body);
         for extra in [HeaderMap::new(), json_accepted()] {
             let views = (path.as_str(), extra);
-            let cached = cached_parsed_as_user(reads, up, user, views, "a user's views", parse);
+            // Kept under the path: each user named has views of their own.
+            let cached = cached_parsed_as_user(reads, up, user, views, &path, parse);
             if let Some(sections) = cached.await {
                 return Ok(Some(UserSections::clone(&sections)));
             }
