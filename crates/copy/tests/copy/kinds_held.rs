@@ -238,12 +238,57 @@ async fn an_item_of_a_kind_a_library_held_none_of_ends_the_copys_empty_answer() 
         ..ItemFields::default()
     };
     gw.sim.add_item_with(added, fields).unwrap();
-    eventually("the new tag is listed", WAIT, || async {
-        gw.read(&gw.proxy, &page).await.body.contains("Late Night")
+    // Read only once the copy has the new film: an answer of the server's while it was being
+    // read again would prove nothing of what the copy answers after.
+    eventually("the copy holds the new film", WAIT, || async {
+        gw.gateway.index("emby").is_some_and(|index| {
+            index.status().items_by_kind.get("movie") == Some(&3) && !index.has_stale()
+        })
     })
     .await;
-    assert_eq!(
-        gw.read(&gw.proxy, &page).await,
-        gw.read(&gw.sim_url, &page).await
+    let before = gw.item_listings();
+    let after_add = gw.read(&gw.proxy, &page).await;
+    assert!(after_add.body.contains("Late Night"), "{}", after_add.body);
+    assert_eq!(gw.item_listings(), before + 1, "the server answered");
+    assert_eq!(after_add, gw.read(&gw.sim_url, &page).await);
+}
+
+/// A tag given on the server to a film the copy holds, in a library whose films had none: the
+/// edit's event voids what was counted at once, with no pass to count again, and the tag
+/// listing the copy answered empty is the server's again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_given_to_a_film_ends_the_copys_empty_tag_listing() {
+    let gw = start().await;
+    let films = gw.library("movies").await;
+    let page = gw.walk_page(Some(&films), "Tag");
+    let before = gw.item_listings();
+    assert!(
+        gw.read(&gw.proxy, &page)
+            .await
+            .body
+            .contains(r#""Items":[]"#)
     );
+    assert_eq!(gw.item_listings(), before, "the copy answered");
+    let film = (gw.sim.library().sections().iter())
+        .find(|s| s.kind == SectionKind::Movies)
+        .unwrap()
+        .items(ItemKind::Movie)[0];
+    let tagged = gw.sim.edit_meta(film, |edits| {
+        edits.tags.insert("Label", vec!["Late Night".to_owned()]);
+        true
+    });
+    assert!(tagged.unwrap());
+    eventually("the copy has read the film again", WAIT, || async {
+        let index = gw.gateway.index("emby").unwrap();
+        !index.has_stale()
+            && index
+                .status()
+                .last_build
+                .is_some_and(|b| b.kind == "events")
+    })
+    .await;
+    let before = gw.item_listings();
+    let answer = gw.read(&gw.proxy, &page).await;
+    assert!(answer.body.contains("Late Night"), "{}", answer.body);
+    assert_eq!(gw.item_listings(), before + 1, "the server answered");
 }
