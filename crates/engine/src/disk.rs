@@ -65,7 +65,13 @@ const MAINTENANCE_BATCH: usize = 4096;
 /// Records at least this long are returned by [`DiskTier::get_sync`] without a copy. Equal to
 /// the key-value separation threshold: such records live in blob files (or the memtable),
 /// each in a buffer of its own; smaller ones may be slices of a shared data block.
-const ZERO_COPY_MIN: usize = 4096;
+const ZERO_COPY_MIN: usize = SEPARATION_THRESHOLD as usize;
+/// Records at least this long go to blob files, the rest stay in the tree's tables. Low, so
+/// the tables hold little more than keys and pointers: the full compaction that collects blob
+/// files rewrites every table before it deletes the old ones, and with answers up to 4 KiB
+/// kept in the tables (about two thirds of the directory under a soak's mix) that doubled
+/// the tables for a moment, taking the directory a third past its limit.
+const SEPARATION_THRESHOLD: u32 = 512;
 
 /// A keyspace of the disk tier's database lent to another store of the application
 /// ([`DiskTier::shared_keyspace`]).
@@ -601,13 +607,13 @@ fn keyspace_options(sizes: StoreSizes, blobs: bool) -> KeyspaceCreateOptions {
         sizes.small_memtable
     });
     if blobs {
-        // Records above 4 KiB go to blob files: compaction under churn then
-        // moves small pointers instead of bodies. Records are already
+        // Records of 512 bytes or more go to blob files: compaction under churn
+        // then moves small pointers instead of bodies. Records are already
         // compressed by the codec, so fjall does not compress them again.
         o.data_block_compression_policy(CompressionPolicy::disabled())
             .with_kv_separation(Some(
                 KvSeparationOptions::default()
-                    .separation_threshold(4096)
+                    .separation_threshold(SEPARATION_THRESHOLD)
                     .compression(CompressionType::None)
                     // Smaller blob files are collected sooner after their
                     // records are removed (fjall rewrites a blob file once a
