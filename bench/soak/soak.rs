@@ -372,6 +372,22 @@ fn main() {
     );
     let started = Instant::now();
     let data_dir = std::path::PathBuf::from(&a.data_dir);
+    // The directory every second as well: a compaction's new files live beside the old ones
+    // for about a second, which ten-second samples mostly miss.
+    let every_second = {
+        let (stop, dir) = (stop.clone(), data_dir.clone());
+        let bound = a.disk_max + a.disk_max / 10;
+        std::thread::spawn(move || {
+            let (mut peak, mut over, mut n) = (0u64, 0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                let b = dir_bytes(&dir);
+                (peak, n) = (peak.max(b), n + 1);
+                over += u64::from(bound > 0 && b > bound);
+            }
+            (peak, over, n)
+        })
+    };
     let mut last_total = 0u64;
     let mut last_at = started;
     let (mut max_rss, mut max_dir, mut all_errors) = (0u64, 0u64, 0u64);
@@ -474,6 +490,17 @@ fn main() {
                 format!("within at all {samples} samples")
             } else {
                 format!("OVER at {over_samples} of {samples} samples")
+            },
+        );
+        let (peak, over, n) = every_second.join().unwrap_or((0, 0, 0));
+        eprintln!(
+            "data dir, sampled every second: peak {:.1} MiB ({:.2}x disk_max): {}",
+            mib(peak),
+            peak as f64 / a.disk_max as f64,
+            if over == 0 {
+                format!("within at all {n} samples")
+            } else {
+                format!("OVER at {over} of {n} samples")
             },
         );
     }
