@@ -523,11 +523,11 @@ impl MemoryPlan {
         } else {
             0
         };
-        // The queue covers the time the disk now and then takes over a batch (writes halt
-        // while a full compaction holds the store, docs/engine.md): at a sixteenth of 64 MiB
-        // it held about 100 ms of a busy gateway's new answers (2,000 a second of ~20 KB) and
-        // dropped in bursts; an eighth holds twice that. Most of what it holds is in the memory tier too (the same
-        // entries), so the share overstates what it adds.
+        // The queue covers the time the disk now and then takes over a batch (a batch that
+        // waits for the journals to be flushed, docs/engine.md): at a sixteenth of 64 MiB it
+        // held about 100 ms of a busy gateway's new answers (2,000 a second of ~20 KB) and
+        // dropped in bursts; an eighth holds twice that. Most of what it holds is in the
+        // memory tier too (the same entries), so the share overstates what it adds.
         let write_queue = if below_memory {
             (memory_max / 8).clamp(2 * MIB, 64 * MIB)
         } else {
