@@ -243,6 +243,12 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
     fn empty_page(&self, _start: usize) -> Option<String> {
         None
     }
+
+    /// Whether a listing's answer (`body`) lists no item. `false` where it cannot be told:
+    /// the copy then takes it for a library that changed.
+    fn lists_no_item(&self, _body: &[u8]) -> bool {
+        false
+    }
 }
 
 /// A listing of the items of some kinds ([`CopyAnswers::kinds_listing`]).

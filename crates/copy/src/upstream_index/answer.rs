@@ -545,8 +545,20 @@ async fn walk_from_copy(
     probing: bool,
 ) -> Result<CopyAnswer, Declined> {
     if search == IndexSearch::ItemListing {
-        return none_of::kinds_listing(state, handle, server).await;
+        none_of::kinds_listing(state, handle, server).await
+    } else {
+        walk_of_items(state, handle, search, server, probing).await
     }
+}
+
+/// [`walk_from_copy`] of a walk that lists items (a library's, a series', a parent's).
+async fn walk_of_items(
+    state: &LoaderState,
+    handle: &super::UpstreamIndex,
+    search: IndexSearch,
+    server: Option<&CachedValue>,
+    probing: bool,
+) -> Result<CopyAnswer, Declined> {
     let (reads, up, user) = (&state.reads, &state.up, &state.user);
     let dialect = cachearr_dialect::of(up.profile);
     let answers = dialect.answers().or_declined(Declined::NotIndexed)?;

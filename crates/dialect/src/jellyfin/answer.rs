@@ -368,6 +368,15 @@ impl CopyAnswers for Jellyfin {
             "{{\"Items\":[],\"TotalRecordCount\":0,\"StartIndex\":{start}}}"
         ))
     }
+
+    fn lists_no_item(&self, body: &[u8]) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            #[serde(rename = "Items", default)]
+            items: Vec<serde::de::IgnoredAny>,
+        }
+        serde_json::from_slice::<Listing>(body).is_ok_and(|listing| listing.items.is_empty())
+    }
 }
 
 /// `/Items` or `/Users/{id}/Items` (`api_path`) listing the kinds `IncludeItemTypes` names,

@@ -130,12 +130,33 @@ pub(super) async fn kinds_listing(
             tags: vec![shape.tag(&up.name)],
         });
     };
+    let proof_key = format!(
+        "{}/{}/{}",
+        library.unwrap_or(""),
+        listing.kinds.join(","),
+        listing.start
+    );
+    learn_from_server(state, handle, server, &body, &proof_key)
+}
+
+/// Learns the empty listing's frame from the server's answer to one (`server`), and proves
+/// the copy's page (`body`) on it under `proof_key`: the server's answer stands (`Err`).
+fn learn_from_server(
+    state: &LoaderState,
+    handle: &crate::upstream_index::UpstreamIndex,
+    server: &CachedValue,
+    body: &str,
+    proof_key: &str,
+) -> Result<CopyAnswer, Declined> {
+    let up = &state.up;
+    let (shape, frames) = (shape(), handle.frames());
     if frames.refused(&shape) {
         return Err(Declined::FrameRefused);
     }
+    let answers = cachearr_dialect::of(up.profile).answers();
     // Items where the counts said none: the library changed unannounced, and nothing the
     // copy knew of the kinds held stands. The frame is not at fault.
-    if !lists_no_item(&server.body) {
+    if !answers.is_some_and(|answers| answers.lists_no_item(&server.body)) {
         tracing::info!(
             upstream = %up.name,
             "library copy: a listing counted empty holds items; its kinds are counted again \
@@ -153,13 +174,7 @@ pub(super) async fn kinds_listing(
     let frame = (frames.learn(&shape, &observed, &Sources::default(), &up.name))
         .or_declined(Declined::FrameRefused)?;
     let same = body.as_bytes() == server.body.as_ref() && frame.headers() == theirs.as_slice();
-    let proof_key = format!(
-        "{}/{}/{}",
-        library.unwrap_or(""),
-        listing.kinds.join(","),
-        listing.start
-    );
-    frames.proof(&shape, (&proof_key, shape.rivals()), same, &up.name);
+    frames.proof(&shape, (proof_key, shape.rivals()), same, &up.name);
     // Learnt from, not answered: the server's answer stands.
     Err(Declined::FrameUnproven)
 }
@@ -200,14 +215,4 @@ async fn shown_sections(
     }
     let sections = (user_sections(reads, up, user).await).or_declined(Declined::SectionsUnknown)?;
     Ok(Some(sections))
-}
-
-/// Whether a listing's answer lists no item (its `Items` empty, or none).
-fn lists_no_item(body: &[u8]) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Listing {
-        #[serde(rename = "Items", default)]
-        items: Vec<serde::de::IgnoredAny>,
-    }
-    serde_json::from_slice::<Listing>(body).is_ok_and(|listing| listing.items.is_empty())
 }
