@@ -72,20 +72,7 @@ pub(crate) async fn learn_frames(
             if json {
                 extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             }
-            let Some((search, state)) =
-                cachearr_gateway::fetch::uncached_read(reads, up, &owner, &path, extra)
-            else {
-                continue;
-            };
-            let Ok(Fill::Store(value)) =
-                cachearr_gateway::fetch::fetch_for_cache(&state, Budget::Background, None).await
-            else {
-                continue;
-            };
-            // A probe learns from the server's answer and answers nothing: no decline to count.
-            let _ = super::walk_from_copy(&state, handle, search, Some(&value), true).await;
-            (handle.frames()).drop_refused_answers(reads, &up.name);
-            learnt += 1;
+            learnt += usize::from(learn_from(reads, handle, up, &owner, &path, extra).await);
         }
     }
     learnt + learn_empty_frame(reads, handle, up, &owner).await
@@ -121,21 +108,36 @@ async fn learn_empty_frame(
     for path in paths {
         let mut extra = HeaderMap::new();
         extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let Some((search, state)) =
-            cachearr_gateway::fetch::uncached_read(reads, up, owner, &path, extra)
-        else {
-            continue;
-        };
-        let Ok(Fill::Store(value)) =
-            cachearr_gateway::fetch::fetch_for_cache(&state, Budget::Background, None).await
-        else {
-            continue;
-        };
-        let _ = super::walk_from_copy(&state, handle, search, Some(&value), true).await;
-        (handle.frames()).drop_refused_answers(reads, &up.name);
-        learnt += 1;
+        learnt += usize::from(learn_from(reads, handle, up, owner, &path, extra).await);
     }
     learnt
+}
+
+/// Reads `path` as the owner past the cache, on the background budget, and learns the
+/// frame of its walk from the server's answer. Returns whether there was an answer to learn
+/// from.
+async fn learn_from(
+    reads: &ReadThrough,
+    handle: &crate::upstream_index::UpstreamIndex,
+    up: &Arc<Upstream>,
+    owner: &Arc<cachearr_upstream::users::UserRecord>,
+    path: &str,
+    extra: HeaderMap,
+) -> bool {
+    let Some((search, state)) =
+        cachearr_gateway::fetch::uncached_read(reads, up, owner, path, extra)
+    else {
+        return false;
+    };
+    let Ok(Fill::Store(value)) =
+        cachearr_gateway::fetch::fetch_for_cache(&state, Budget::Background, None).await
+    else {
+        return false;
+    };
+    // A probe learns from the server's answer and answers nothing: no decline to count.
+    let _ = super::walk_from_copy(&state, handle, search, Some(&value), true).await;
+    (handle.frames()).drop_refused_answers(reads, &up.name);
+    true
 }
 
 /// Up to `n` parents of the section's leaves (episodes' seasons, tracks' albums) that differ
