@@ -480,28 +480,27 @@ fn main() {
     );
     if a.disk_max > 0 {
         let mib = |b: u64| b as f64 / 1_048_576.0;
+        let verdict = |over: u64, n: u64| {
+            if over == 0 {
+                format!("within at all {n} samples")
+            } else {
+                format!("OVER at {over} of {n} samples")
+            }
+        };
         eprintln!(
             "data dir: peak {:.1} MiB against disk_max {:.0} MiB + 10 % = {:.1} MiB ({:.2}x disk_max): {}",
             mib(max_dir_bytes),
             mib(a.disk_max),
             mib(bound),
             max_dir_bytes as f64 / a.disk_max as f64,
-            if over_samples == 0 {
-                format!("within at all {samples} samples")
-            } else {
-                format!("OVER at {over_samples} of {samples} samples")
-            },
+            verdict(over_samples, samples),
         );
         let (peak, over, n) = every_second.join().unwrap_or((0, 0, 0));
         eprintln!(
             "data dir, sampled every second: peak {:.1} MiB ({:.2}x disk_max): {}",
             mib(peak),
             peak as f64 / a.disk_max as f64,
-            if over == 0 {
-                format!("within at all {n} samples")
-            } else {
-                format!("OVER at {over} of {n} samples")
-            },
+            verdict(over, n),
         );
     }
 }
