@@ -267,6 +267,19 @@ impl UserRecord {
         }
     }
 
+    /// What the user may see changed on the server (a policy, a share). The play-state
+    /// watch's lists were read over what they saw before, and a probe counting over other
+    /// items can come out the same (a favourite hidden by the change, another made on a
+    /// client cachearr does not see): each list is read whole at the next round and compared
+    /// item by item, and no list is known to be empty any more.
+    pub fn note_visibility_changed(&self) {
+        let mut book = self.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        for list in book.lists.values_mut() {
+            list.probe = UNKNOWN_STATE;
+        }
+        book.empty.clear();
+    }
+
     /// An answer of the user's that shows play state is read at `now_ms`. Gives when the
     /// previous one was (0: never), so that the reader can wake the play-state watch for a
     /// user who was not active. Written only once the time moved `SEEN_STEP_MS` on, as

@@ -162,6 +162,8 @@ impl Policies {
 /// Drops the cached answers of each user whose restriction changed between `before` and
 /// `now` (their scope's tag, which every answer kept in their scope carries): an answer cached
 /// under the old restriction may hold an item the server now hides, or count it (views).
+/// Their play-state lists are read whole at the next round, their counts having been made over
+/// what the old restriction let through ([`UserRecord::note_visibility_changed`]).
 fn drop_changed_users_answers(
     reads: &ReadThrough,
     up: &Arc<Upstream>,
@@ -186,6 +188,7 @@ fn drop_changed_users_answers(
         let theirs = (user.server_user_id()).is_some_and(|id| changed.contains(&&bare(&id)));
         if theirs || user.is_unnamed() {
             tags.push(user.scope_tag.to_string());
+            user.note_visibility_changed();
         }
     }
     tags.sort_unstable();

@@ -180,7 +180,8 @@ pub async fn read_shares_again(reads: &ReadThrough, up: &Arc<Upstream>) {
 /// Drops every answer kept for the users whose share changed at the last reads (their
 /// scopes' tags: every token of theirs shares one), and for every token the shares do not
 /// place; when a changed share's user has no token known here, every user's but the
-/// owner's.
+/// owner's. Their play-state lists are read whole at the next round
+/// ([`UserRecord::note_visibility_changed`]).
 fn drop_changed_shares(reads: &ReadThrough, up: &Arc<Upstream>) {
     let Some(book) = up.shares.as_ref() else {
         return;
@@ -190,13 +191,18 @@ fn drop_changed_shares(reads: &ReadThrough, up: &Arc<Upstream>) {
     };
     // A token the shares do not place (a server-scoped token plex.tv does not know, its
     // sections proven by counts) may be the changed user's too.
-    let mut tags: Vec<String> = (up.users.all().iter())
+    let mut tags: Vec<String> = Vec::new();
+    for user in up
+        .users
+        .all()
+        .iter()
         .filter(|user| !is_owner(reads, up, user))
-        .filter(|user| {
-            changed.tokens.contains(&user.hash) || changed.unknown || !book.places(user.hash)
-        })
-        .map(|user| user.scope_tag.to_string())
-        .collect();
+    {
+        if changed.tokens.contains(&user.hash) || changed.unknown || !book.places(user.hash) {
+            user.note_visibility_changed();
+            tags.push(user.scope_tag.to_string());
+        }
+    }
     tags.sort_unstable();
     tags.dedup();
     reads.invalidate_tags(&up.name, &tags);

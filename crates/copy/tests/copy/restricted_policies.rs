@@ -28,6 +28,11 @@ struct Fixture {
 }
 
 async fn start() -> Fixture {
+    start_with(|_| {}).await
+}
+
+/// The fixture with `configure` applied to the gateway's configuration as well.
+async fn start_with(configure: impl FnOnce(&mut cachearr_config::Config)) -> Fixture {
     let sim = Sim::builder()
         .tracks(400)
         .movies(40)
@@ -45,7 +50,10 @@ async fn start() -> Fixture {
     let run = sim_gateway::start_built(
         server,
         Profile::Jellyfin,
-        |config| config.upstreams[0].token = Some(owner.clone()),
+        |config| {
+            config.upstreams[0].token = Some(owner.clone());
+            configure(config);
+        },
         |builder| builder.clock(clock.clone()),
     )
     .await;
@@ -240,4 +248,69 @@ async fn a_changed_policy_is_applied_once_read_again() {
         "the test needs a policy that changes the views' counts"
     );
     f.same("carol", &views, &token).await;
+}
+
+/// A policy changed on the server and, the moment after, a favourite made on a client cachearr
+/// does not see: the user's count of favourites comes out as it was (the one the new policy
+/// hides, the one just made), and still the item's answer shows the favourite after one round
+/// of her probes: her lists, read over what she saw before, are read whole again.
+#[tokio::test]
+async fn a_favourite_made_as_the_policy_hid_another_is_seen_after_one_round() {
+    let f = start_with(|config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = std::time::Duration::ZERO;
+        config.feed.play_state_user_probe = std::time::Duration::from_secs(60);
+    })
+    .await;
+    let new_policy = Restrictions {
+        jellyfin: JellyfinPolicy {
+            allowed_tags: vec!["Family".into()],
+            ..JellyfinPolicy::default()
+        },
+        ..Restrictions::default()
+    };
+    // A track carol sees now and not under the new policy, and one she sees under both.
+    let (carol, hidden, kept) = {
+        let state = f.run.sim.sim.state();
+        let lib = f.run.sim.sim.library();
+        let carol = state.users().iter().find(|u| u.name == "carol").unwrap();
+        let tracks: Vec<_> = (lib.sections().iter())
+            .flat_map(|s| s.items(ItemKind::Track).to_vec())
+            .filter_map(|id| lib.item(id))
+            .filter(|track| carol.jellyfin_sees(track))
+            .collect();
+        let hidden = tracks.iter().find(|t| !new_policy.jellyfin.allows(t));
+        let kept = tracks.iter().find(|t| new_policy.jellyfin.allows(t));
+        (carol.id, hidden.unwrap().id(), kept.unwrap().id())
+    };
+    let (token, uid) = f.user("carol");
+    let guid = |id| f.run.sim.sim.library().item(id).unwrap().guid_id();
+    let path = format!("/Users/{uid}/Items/{}", guid(kept));
+    let upstream = f.run.gateway.upstreams()[0].name.to_string();
+    let round = async || sim_gateway::play_state_round(&f.run.gateway, &upstream).await;
+
+    // The policies as the gateway holds them; her one favourite, then her first reading.
+    sim_gateway::read_policies_again(&f.run.gateway, &upstream).await;
+    f.run.sim.sim.set_favorite(carol, hidden, true);
+    f.same("carol", &path, &token).await;
+    assert_eq!(round().await.first, 1);
+
+    // The policy hides that favourite; read again, it drops her answers.
+    assert!(f.run.sim.sim.state().set_restrictions(carol, new_policy));
+    sim_gateway::read_policies_again(&f.run.gateway, &upstream).await;
+    f.same("carol", &path, &token).await;
+    let kept_now = f.same("carol", &path, &token).await;
+    assert!(kept_now.contains("hit"), "{kept_now}");
+
+    // Made a favourite elsewhere: her count of favourites is one again.
+    f.run.sim.sim.set_favorite(carol, kept, true);
+    f.clock.advance(std::time::Duration::from_secs(60));
+    let changed = round().await;
+    assert_eq!(changed.changed, 1, "{changed:?}");
+    let (_, cs, body) = f.get(&f.run.proxy, &path, &token).await;
+    assert_eq!(
+        body["UserData"]["IsFavorite"], true,
+        "the favourite is seen after one round ({cs})"
+    );
+    f.same("carol", &path, &token).await;
 }
