@@ -75,8 +75,8 @@ pub(crate) struct WriteBehind {
     /// ends there, leaving the rest of the queue for the time the batch takes to write.
     quarter_full: Notify,
     pub(crate) capacity: usize,
-    /// What the queued entries may weigh ([`Entry::weight`]) before puts are dropped: a put
-    /// is taken while the queue weighs less, so the queue weighs at most this plus one entry.
+    /// What the queued entries weigh at most ([`Entry::weight`]); one entry is always taken
+    /// when nothing is queued.
     max_bytes: u64,
     queued_bytes: AtomicU64,
     pub(crate) dropped: AtomicU64,
@@ -111,16 +111,10 @@ impl WriteBehind {
     /// Queues a put; returns false (and counts) if the queue is full. A dropped put still
     /// replaced the key's older record, which the lower tiers would otherwise serve once the
     /// entry leaves memory: its key's removal goes on the side list instead.
-    ///
-    /// The put that takes the queue past `max_bytes` is taken: refusing whatever does not fit
-    /// dropped the large answers first (a 2.5 MB one arrived with the queue two thirds full
-    /// while a batch was being written), and those cost the server most to make again. The
-    /// bound stays one entry past `max_bytes` (the bytes taken are counted before the check,
-    /// so of puts racing only one can cross), and an entry is at most `max_cached_body`.
     pub(crate) fn put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> bool {
         let weight = entry.weight(key.as_str().len());
         let before = self.queued_bytes.fetch_add(weight, Ordering::AcqRel);
-        if before > 0 && before >= self.max_bytes {
+        if before > 0 && before + weight > self.max_bytes {
             self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
             self.dropped_put(key, &entry, dest);
             return false;
