@@ -2,8 +2,9 @@
 //!
 //! Puts go through a channel bounded twice, by count and by bytes (what the queued entries
 //! weigh: an entry the memory tier has already evicted is held only by its queued write, so
-//! a disk falling behind must not hold an unbounded amount of memory). A full queue drops the
-//! write and counts it (a cache write is never worth blocking a client). Removals and prefix drops go to a small side list
+//! a disk falling behind must not hold an unbounded amount of memory; one large answer that
+//! does not fit is queued beside the bytes). A full queue drops the write and counts it (a
+//! cache write is never worth blocking a client). Removals and prefix drops go to a small side list
 //! that is never dropped. One worker task collects for `batch_interval`, then writes one
 //! atomic batch to the disk tier (including the invalidation state whenever it changed) and
 //! one pipeline to the shared Redis tier. Each operation says where it goes ([`Dest`]): a
@@ -47,7 +48,19 @@ impl Dest {
     }
 }
 
-type Put = (Key, Arc<Entry>, Dest);
+/// A queued put: the record, where it goes, and whether its weight counts in the queue's
+/// bytes.
+type Put = (Key, Arc<Entry>, Dest, Room);
+
+/// Where a queued put's weight is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Room {
+    /// In the queue's bytes, bounded by `max_bytes`.
+    Counted,
+    /// In the one place beside them for a large answer that did not fit
+    /// ([`WriteBehind::large_aside`]).
+    Aside,
+}
 
 /// The receiving ends, handed to the worker.
 pub(crate) type Receivers = (mpsc::Receiver<Put>, mpsc::UnboundedReceiver<Control>);
@@ -79,6 +92,12 @@ pub(crate) struct WriteBehind {
     /// when nothing is queued.
     max_bytes: u64,
     queued_bytes: AtomicU64,
+    /// What the large answer queued beside `max_bytes` weighs (0: none is). A queue
+    /// busy with a slow batch refused every large answer (several megabytes, a quarter of the
+    /// queue or more) while the small ones still fitted; counting a large one that did not fit
+    /// instead dropped every small put after it. One such put at a time is taken beside the
+    /// count: the queue holds at most `max_bytes` and one entry.
+    large_aside: AtomicU64,
     pub(crate) dropped: AtomicU64,
     /// Dropped writes not warned about yet (one warning at most every 10 s).
     pub(crate) dropped_tally: Tally,
@@ -100,6 +119,7 @@ impl WriteBehind {
                 capacity: capacity.max(1),
                 max_bytes,
                 queued_bytes: AtomicU64::new(0),
+                large_aside: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 dropped_tally: Tally::default(),
                 batches: AtomicU64::new(0),
@@ -113,31 +133,61 @@ impl WriteBehind {
     /// entry leaves memory: its key's removal goes on the side list instead.
     pub(crate) fn put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> bool {
         let weight = entry.weight(key.as_str().len());
-        let before = self.queued_bytes.fetch_add(weight, Ordering::AcqRel);
-        if before > 0 && before + weight > self.max_bytes {
-            self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+        let Some(room) = self.take_room(weight) else {
             self.dropped_put(key, &entry, dest);
             return false;
-        }
-        let quarter = self.max_bytes / 4;
-        if before < quarter && before + weight >= quarter {
-            self.quarter_full.notify_one();
-        }
+        };
         // Pending before it is sent: the worker may write it (and settle it) at once.
         self.note_pending(&key);
-        match self.puts.try_send((key, entry, dest)) {
+        match self.puts.try_send((key, entry, dest, room)) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full((key, entry, dest))) => {
+            Err(mpsc::error::TrySendError::Full((key, entry, dest, room))) => {
                 self.settle(std::slice::from_ref(&key));
-                self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+                self.give_room(weight, room);
                 self.dropped_put(key, &entry, dest);
                 false
             }
-            Err(mpsc::error::TrySendError::Closed((key, _, _))) => {
+            Err(mpsc::error::TrySendError::Closed((key, _, _, room))) => {
                 self.settle(std::slice::from_ref(&key));
-                self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+                self.give_room(weight, room);
                 false
             }
+        }
+    }
+
+    /// Room for a put weighing `weight`: in the queue's bytes when it fits (one entry is
+    /// always taken when nothing is queued), else, for a large answer, the place beside them
+    /// when free; `None`: the put is dropped.
+    fn take_room(&self, weight: u64) -> Option<Room> {
+        let before = self.queued_bytes.fetch_add(weight, Ordering::AcqRel);
+        if before == 0 || before + weight <= self.max_bytes {
+            let quarter = self.max_bytes / 4;
+            if before < quarter && before + weight >= quarter {
+                self.quarter_full.notify_one();
+            }
+            return Some(Room::Counted);
+        }
+        self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+        let large = weight >= self.max_bytes / 4;
+        let aside = large
+            && self
+                .large_aside
+                .compare_exchange(0, weight, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok();
+        if aside {
+            // Written with the next batch, as a full queue's quarter would be.
+            self.quarter_full.notify_one();
+        }
+        aside.then_some(Room::Aside)
+    }
+
+    /// Gives back the room a put taken off the queue (or not sent) held.
+    fn give_room(&self, weight: u64, room: Room) {
+        match room {
+            Room::Counted => {
+                self.queued_bytes.fetch_sub(weight, Ordering::AcqRel);
+            }
+            Room::Aside => self.large_aside.store(0, Ordering::Release),
         }
     }
 
@@ -178,9 +228,9 @@ impl WriteBehind {
         self.pending.lock_unpoisoned().contains_key(key)
     }
 
-    /// What the queued entries weigh now.
+    /// What the queued entries weigh now, the large answer beside the bound included.
     pub(crate) fn queued_bytes(&self) -> u64 {
-        self.queued_bytes.load(Ordering::Acquire)
+        self.queued_bytes.load(Ordering::Acquire) + self.large_aside.load(Ordering::Acquire)
     }
 
     pub(crate) fn max_bytes(&self) -> u64 {
@@ -408,7 +458,6 @@ async fn batch_ops<T: WriteTarget>(
         .write_behind()
         .map(|wb| wb.take_side_ops())
         .unwrap_or_default();
-    let mut taken = 0u64;
     let mut to_encode: Vec<(Key, Arc<Entry>, Dest)> = Vec::with_capacity(buf.len());
     // Removals on the side list were noted pending by `side_op`, like puts.
     let mut written_keys: Vec<Key> = sequenced
@@ -418,8 +467,11 @@ async fn batch_ops<T: WriteTarget>(
             _ => None,
         })
         .collect();
-    for (key, entry, dest) in buf.drain(..) {
-        taken += entry.weight(key.as_str().len());
+    let wb = t.write_behind();
+    for (key, entry, dest, room) in buf.drain(..) {
+        if let Some(wb) = wb {
+            wb.give_room(entry.weight(key.as_str().len()), room);
+        }
         written_keys.push(key.clone());
         if t.still_valid(&key, &entry) {
             to_encode.push((key, entry, dest));
@@ -430,9 +482,6 @@ async fn batch_ops<T: WriteTarget>(
         }
     }
     sequenced.extend(encode(to_encode).await);
-    if let Some(wb) = t.write_behind() {
-        wb.queued_bytes.fetch_sub(taken, Ordering::AcqRel);
-    }
     // Puts and removals travel on different queues; apply them in the order they were
     // issued, or a removal could overtake the put it was meant to undo (or the reverse).
     sequenced.sort_by_key(|(seq, _, _)| *seq);

@@ -496,8 +496,8 @@ fn memory_tier(plan: &MemoryPlan, held_beside: Option<HeldBeside>, weak: Weak<In
 ///   memory miss, so a small one does.
 /// * The write-behind queue: an eighth, between 2 and 64 MiB. An entry the memory tier has
 ///   evicted while its write waits is held by the queue alone, so this is what a disk (or
-///   Redis) falling behind can hold; past it, writes are dropped and counted like those of a
-///   full queue.
+///   Redis) falling behind can hold, and one large answer beside it; past that, writes are
+///   dropped and counted like those of a full queue.
 /// * The memory tier: the rest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct MemoryPlan {

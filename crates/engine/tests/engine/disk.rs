@@ -690,6 +690,8 @@ struct SlowToMaintain {
     written: Arc<std::sync::atomic::AtomicU64>,
     passes: Arc<std::sync::atomic::AtomicU64>,
     release: Arc<tokio::sync::Semaphore>,
+    /// When set, each write also waits for a permit of it (a disk slow to write a batch).
+    writes_held: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Tier for SlowToMaintain {
@@ -713,7 +715,13 @@ impl Tier for SlowToMaintain {
             .count();
         self.written
             .fetch_add(puts as u64, std::sync::atomic::Ordering::SeqCst);
-        Box::pin(async { Ok(()) })
+        let held = self.writes_held.clone();
+        Box::pin(async move {
+            if let Some(held) = held {
+                let _ = held.acquire().await;
+            }
+            Ok(())
+        })
     }
     fn load_meta(
         &self,
@@ -752,6 +760,7 @@ async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
         written: Arc::clone(&written),
         passes: Arc::clone(&passes),
         release: release.clone(),
+        writes_held: None,
     };
     let cache = TieredCache::builder()
         .tier(Arc::new(tier))
@@ -790,6 +799,65 @@ async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
     assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 202);
     assert_eq!(passes.load(std::sync::atomic::Ordering::SeqCst), 1);
     release.add_permits(100);
+    cache.shutdown().await;
+}
+
+/// While a batch is being written, a large answer that does not fit in the queue's bytes is
+/// taken beside them (one at a time), and the small puts after it still fit: neither the
+/// large answer nor the small ones are dropped for the other.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_large_answer_that_does_not_fit_is_queued_beside_the_small_ones() {
+    let written = Arc::new(std::sync::atomic::AtomicU64::default());
+    let writes_held = Arc::new(tokio::sync::Semaphore::new(0));
+    let tier = SlowToMaintain {
+        written: Arc::clone(&written),
+        passes: Arc::default(),
+        release: Arc::new(tokio::sync::Semaphore::new(100)),
+        writes_held: Some(writes_held.clone()),
+    };
+    // A 16 MiB limit gives the queue its smallest share, 2 MiB.
+    let cache = TieredCache::builder()
+        .tier(Arc::new(tier))
+        .clock(Arc::new(ManualClock::default()))
+        .housekeeping(false)
+        .memory_max_bytes(16 << 20)
+        .write_behind(64, Duration::from_millis(5))
+        .build()
+        .await
+        .unwrap();
+    let queue = || cache.stats().write_behind;
+    assert_eq!(queue().max_bytes, 2 << 20);
+    // The first batch's write waits; the second is taken off the queue and waits behind it.
+    put(&cache, 0, "v").await;
+    eventually("the first batch is being written", WAIT, async || {
+        written.load(std::sync::atomic::Ordering::SeqCst) == 1
+    })
+    .await;
+    put(&cache, 1, "v").await;
+    eventually("the second batch waits behind it", WAIT, async || {
+        let q = queue();
+        q.queued == 0 && q.queued_bytes == 0
+    })
+    .await;
+    // 1.2 MB each: the first fits; the second does not and is taken beside; a small put
+    // after them still fits; a third large one finds the place beside taken.
+    put(&cache, 2, noise(2, 1_200_000)).await;
+    put(&cache, 3, noise(3, 1_200_000)).await;
+    put(&cache, 4, "v").await;
+    assert_eq!(queue().dropped, 0, "{:?}", queue());
+    // (what is queued, the large answer beside the bound included)
+    assert!(queue().queued_bytes > 2 << 20, "{:?}", queue());
+    put(&cache, 5, noise(5, 1_200_000)).await;
+    assert_eq!(queue().dropped, 1, "{:?}", queue());
+    writes_held.add_permits(1);
+    cache.flush().await;
+    assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 5);
+    assert_eq!(queue().queued_bytes, 0);
+    // The place beside is free again once its put is written.
+    writes_held.add_permits(100);
+    put(&cache, 6, noise(6, 1_900_000)).await;
+    put(&cache, 7, noise(7, 1_900_000)).await;
+    assert_eq!(queue().dropped, 1, "{:?}", queue());
     cache.shutdown().await;
 }
 
