@@ -41,6 +41,7 @@ pub use upstream_index::UpstreamIndex;
 use cachearr_config::Config;
 use cachearr_config::policy::IndexSearch;
 use cachearr_dialect::events::{Change, ChangeEvent};
+use cachearr_engine::CachedValue;
 use cachearr_gateway::{Gateway, GatewayBuilder, GatewayError};
 use cachearr_upstream::client::Upstream;
 use cachearr_upstream::users::UserRecord;
@@ -216,6 +217,15 @@ impl WalkSources for Library {
         }
         // Read again as after a scan: the new release may list and write items otherwise.
         self.note_change(upstream, &ChangeEvent::new(Change::ScanFinished));
+    }
+
+    fn vouches_empty_page(&self, upstream: &str, start: usize, page: &CachedValue) -> bool {
+        let Some(up) = self.upstream(upstream) else {
+            return false;
+        };
+        (self.index(upstream)).is_some_and(|index| {
+            upstream_index::answer::none_of::vouches(index, up.profile, start, page)
+        })
     }
 }
 

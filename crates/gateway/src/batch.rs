@@ -1302,6 +1302,9 @@ pub(crate) struct PageRead<'a> {
     /// The library copy may answer this listing (once it has proven it writes it as the
     /// server does): its pages are left to the copy, which costs the server nothing.
     pub(crate) copy: bool,
+    /// The library copy of the gateway, when the read's load had one: what may vouch for a
+    /// page the batches predict (`past_end`).
+    pub(crate) walks: Option<&'a Arc<dyn crate::fetch::WalkSources>>,
 }
 
 #[cfg(test)]

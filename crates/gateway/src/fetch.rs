@@ -209,6 +209,15 @@ pub trait WalkSources: Send + Sync {
     /// `upstream`'s server was found at another release than before
     /// ([`crate::server_version::follow`]): the copy reads the server again.
     fn server_changed(&self, upstream: &str);
+
+    /// Whether `page` is, byte for byte and headers too, what `upstream`'s server answers a
+    /// listing's page that holds no item and starts at `start`, as the copy proved on the
+    /// server's own such answers: the page after a listing's last, predicted by the batches
+    /// (`batch::past_end`), is then stored ahead without a proof of its own. `false` where
+    /// the copy proved no such page.
+    fn vouches_empty_page(&self, _upstream: &str, _start: usize, _page: &CachedValue) -> bool {
+        false
+    }
 }
 
 /// An answer of the library copy's ([`CopySource::answer`]).

@@ -67,7 +67,7 @@ use futures_util::future::BoxFuture;
 
 mod copy;
 pub(crate) mod frame;
-mod none_of;
+pub(crate) mod none_of;
 pub(crate) mod probe;
 mod rivals;
 mod series;

@@ -292,3 +292,25 @@ async fn a_tag_given_to_a_film_ends_the_copys_empty_tag_listing() {
     assert!(answer.body.contains("Late Night"), "{}", answer.body);
     assert_eq!(gw.item_listings(), before + 1, "the server answered");
 }
+
+/// The page after a listing's last: the copy proved how the server writes a page of no item
+/// (its empty listings' frame, proven by the probes), so the first page after a short one is
+/// stored ahead as the short page comes back, with no request of its own, and it is the
+/// server's byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_after_a_listings_last_is_stored_ahead_on_the_copys_proof() {
+    let gw = start().await;
+    let music = gw.library("music").await;
+    let first = gw.walk_page(Some(&music), "Audio");
+    let before = gw.item_listings();
+    let songs = gw.read(&gw.proxy, &first).await;
+    assert!(songs.body.contains(r#""Name":"Two""#), "{}", songs.body);
+    let next = first.replace("StartIndex=0", "StartIndex=5000");
+    let through = gw.read(&gw.proxy, &next).await;
+    assert_eq!(
+        gw.item_listings(),
+        before + 1,
+        "only the listing's page reached the server"
+    );
+    assert_eq!(through, gw.read(&gw.sim_url, &next).await);
+}

@@ -13,7 +13,9 @@
 //! prediction byte for byte (its stored headers too). Equal, the next ones are stored ahead
 //! (under exactly the key, policy and tags the client's request would have, registered before
 //! the short page's answer goes out, so the read waits for it); different, none is, said once
-//! in the log.
+//! in the log. A prediction the library copy vouches for needs no proof of its own: it is,
+//! byte for byte, the page of no item the copy proved the server writes (its empty listings'
+//! frame, `answer/none_of.rs` in `cachearr-copy`), so it is stored ahead from the first.
 //!
 //! **Never stale.** A page is stored with [`cachearr_engine::TieredCache::insert_fetched`],
 //! stamped when the short page's answer is seen, before it goes out: a change announced since
@@ -109,8 +111,16 @@ impl PastEnd {
         let Some((query, value)) = predict(paged, page, read.value) else {
             return;
         };
+        let next = page.start + page.size;
+        // The copy proved how the server answers a page of no item: a prediction equal to
+        // that answer needs no proof of its own.
+        let vouched = || (read.walks).is_some_and(|w| w.vouches_empty_page(&up.name, next, &value));
         match self.proof(&up.name) {
             Some(Proof::Refused) => {}
+            None if vouched() => {
+                let asked = (page.path.to_owned(), query, next);
+                store_ahead(reads, up, (user, scope_user), headers, asked, value);
+            }
             None => {
                 let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
                 if waiting.len() >= WAITING_MAX {
@@ -125,7 +135,7 @@ impl PastEnd {
                 });
             }
             Some(Proof::Proven) => {
-                let asked = (page.path.to_owned(), query, page.start + page.size);
+                let asked = (page.path.to_owned(), query, next);
                 store_ahead(reads, up, (user, scope_user), headers, asked, value);
             }
         }

@@ -442,6 +442,7 @@ impl Windows {
                 value: &lookup.entry.value,
                 from_server: looked.by_copy == Some(false),
                 copy: looked.copy.is_some(),
+                walks: looked.made.as_ref().and_then(|made| made.walks.as_ref()),
             };
             self.observe(read.reads, read.up, (read.user, read.scope_user), page);
         }
@@ -1052,6 +1053,7 @@ mod tests {
             value: &value,
             from_server: true,
             copy: false,
+            walks: None,
         };
         let due = windows
             .note(&upstream, user, paged, &at(&q15, 15), &read)

@@ -139,6 +139,32 @@ pub(super) async fn kinds_listing(
     learn_from_server(state, handle, server, &body, &proof_key)
 }
 
+/// Whether `page` is, byte for byte and headers too, the page of no item starting at `start`
+/// that the server (of dialect `profile`) was proven to write (the frame of the empty
+/// listings, [`PROOFS`] of the server's own): the gateway's page after a listing's last
+/// (`batch::past_end`) is then the server's without a proof of its own. The frame is one
+/// for every listing of the upstream, whatever its library, kinds and fields: no item is in
+/// it.
+///
+/// [`PROOFS`]: super::frame::PROOFS
+pub(crate) fn vouches(
+    handle: &crate::upstream_index::UpstreamIndex,
+    profile: cachearr_dialect::Profile,
+    start: usize,
+    page: &CachedValue,
+) -> bool {
+    let Some(body) = (cachearr_dialect::of(profile).answers()).and_then(|a| a.empty_page(start))
+    else {
+        return false;
+    };
+    let Some(frame) = handle.frames().proven(&shape()) else {
+        return false;
+    };
+    let mut headers = page.headers.clone();
+    headers.sort();
+    page.status == 200 && page.body == body.as_bytes() && frame.headers() == headers.as_slice()
+}
+
 /// Learns the empty listing's frame from the server's answer to one (`server`), and proves
 /// the copy's page (`body`) on it under `proof_key`: the server's answer stands (`Err`).
 fn learn_from_server(
