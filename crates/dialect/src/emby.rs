@@ -68,7 +68,10 @@ static FACTS: DialectFacts = DialectFacts {
 /// library's songs (albums, films…), then reads each genre, studio and artist they name that
 /// it has not synced yet by `/Users/{uid}/Items?Ids={id}`, one at a time in the page's order
 /// (its `set_MetaItems`, `set_ItemsDependencies`). On Emby each is an item of its own. The
-/// last named here wins where an id is in two (a song's artists after its album's).
+/// last named here wins where an id is in two (a song's artists after its album's). What the
+/// add-on listed it has synced (the library's artists, genres, studios), so a walk of what a
+/// page names leaves those out: it looks up only the rest (an artist a song names by a
+/// "feat." credit, no library artist).
 static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
     read: walk_read,
     window: 32,
@@ -81,6 +84,7 @@ static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
         "Composers[].Id",
         "ArtistItems[].Id",
     ],
+    parents_listed_skipped: true,
 };
 
 fn walk_read<'a>(path: &'a str, query: Option<&'a str>) -> Option<crate::WalkRead<'a>> {

@@ -146,6 +146,7 @@ static NO_WALK: super::WalkBatch = super::WalkBatch {
     json_items: &[],
     id_name: "id",
     parent_names: &[],
+    parents_listed_skipped: false,
 };
 
 fn no_walk_read<'a>(_path: &'a str, _query: Option<&'a str>) -> Option<super::WalkRead<'a>> {

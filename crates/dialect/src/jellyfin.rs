@@ -230,6 +230,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     json_items: &["Items"],
     id_name: "Id",
     parent_names: &[],
+    parents_listed_skipped: false,
 };
 
 /// `/Users/{uid}/Items/{id}` and `/Items/{id}`: the item alone. Many are

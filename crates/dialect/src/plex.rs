@@ -271,6 +271,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     json_items: &["MediaContainer", "Metadata"],
     id_name: "ratingKey",
     parent_names: &["grandparentRatingKey", "parentRatingKey"],
+    parents_listed_skipped: false,
 };
 
 /// `/library/metadata/{id}`: the item in a `MediaContainer` of one; many are

@@ -25,6 +25,10 @@ pub struct WalkBatch {
     /// parents of that kind, in the page's order. A JSON name written `Property[].Key` reads
     /// the `Key` of every object in the item's array `Property` (`ArtistItems[].Id`).
     pub parent_names: &'static [&'static str],
+    /// Whether a walk of the parents a page names leaves out those the same client got as
+    /// items of a listing page it read: a client that looks up only what it has not synced
+    /// yet never reads those singly, so a batch of them would be read for nobody.
+    pub parents_listed_skipped: bool,
 }
 
 /// What a read is to a walk ([`WalkBatch::read`]).

@@ -168,6 +168,8 @@ struct Page {
     client: ClientId,
     listing: Key,
     ids: Vec<Box<str>>,
+    /// Its ids are those the listing's items name (a kind of parent), not the items'.
+    names_parents: bool,
     /// The page's walks so far, one per way its items are read singly, oldest first (at most
     /// [`WALKS_PER_PAGE`]).
     walks: Vec<Walk>,
@@ -345,6 +347,17 @@ impl Pages {
         let at = usize::try_from(seq.checked_sub(self.front_seq)?).ok()?;
         let page = self.list.get_mut(at)?;
         (*page.upstream == *upstream).then_some(page)
+    }
+
+    /// The items (as [`item_number`]s) of the listing pages `client` of `user` read on
+    /// `upstream`, as remembered: what that client has been given as items of a listing.
+    fn listed(&self, upstream: &str, (user, client): (UserHash, ClientId)) -> HashSet<u128> {
+        (self.list.iter())
+            .filter(|p| {
+                !p.names_parents && p.user == user && p.client == client && *p.upstream == *upstream
+            })
+            .flat_map(|p| p.ids.iter().filter_map(|id| item_number(id)))
+            .collect()
     }
 }
 
@@ -767,7 +780,10 @@ impl Batcher {
         };
         // The page's items, then each kind of parent they name (distinct, in the page's
         // order): each a walk a client may make of this page.
-        for name in std::iter::once(walk.id_name).chain(walk.parent_names.iter().copied()) {
+        for (at, name) in std::iter::once(walk.id_name)
+            .chain(walk.parent_names.iter().copied())
+            .enumerate()
+        {
             let mut seen = HashSet::new();
             let ids: Vec<Box<str>> = children
                 .items
@@ -785,6 +801,7 @@ impl Batcher {
                 client,
                 listing: listing.clone(),
                 ids,
+                names_parents: at > 0,
                 walks: Vec::new(),
             });
         }
@@ -802,7 +819,27 @@ impl Batcher {
         single: impl FnOnce() -> Option<Single>,
     ) -> Option<Due> {
         let mut pages = self.pages.lock().unwrap_or_else(|e| e.into_inner());
-        let Page { ids, walks, .. } = pages.holding(&up.name, who, id)?;
+        let page = pages.holding(&up.name, who, id)?;
+        let names_parents = page.names_parents;
+        let mut due = self.walk_step(up, page, single)?;
+        // The parents the client was given as a listing's items it has synced already (where
+        // the dialect says its clients do): a batch of them would be read for nobody.
+        let walk_batch = cachearr_dialect::of(up.profile).walk_batch();
+        if names_parents && walk_batch.parents_listed_skipped {
+            let listed = pages.listed(&up.name, who);
+            (due.rest).retain(|id| item_number(id).is_none_or(|n| !listed.contains(&n)));
+        }
+        Some(due)
+    }
+
+    /// [`Self::note_single`]'s step of the walk of `page`: the single read recorded, and the
+    /// batch of the page's other items once it is due.
+    fn walk_step(
+        &self,
+        up: &Upstream,
+        Page { ids, walks, .. }: &mut Page,
+        single: impl FnOnce() -> Option<Single>,
+    ) -> Option<Due> {
         let single = single()?;
         let walk_batch = cachearr_dialect::of(up.profile).walk_batch();
         // A read in a container that holds no item (one the user may not see) is no frame

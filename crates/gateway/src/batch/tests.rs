@@ -14,8 +14,28 @@ fn client_page(user: u128, client: ClientId, upstream: &str, first: u32) -> Page
         client,
         listing: Key::new(format!("listing-{first}")),
         ids: (first..first + 10).map(|n| n.to_string().into()).collect(),
+        names_parents: false,
         walks: Vec::new(),
     }
+}
+
+/// What a client was given as a listing's items: its own pages' items on that upstream, not
+/// the parents a page names, nor another client's or user's items.
+#[test]
+fn a_clients_listed_items_are_its_own_pages_items() {
+    let mut pages = Pages::default();
+    pages.push(page(1, "emby", 100));
+    pages.push(Page {
+        names_parents: true,
+        ..page(1, "emby", 200)
+    });
+    pages.push(client_page(1, ClientId(7), "emby", 300));
+    pages.push(page(2, "emby", 400));
+    pages.push(page(1, "other", 500));
+    let listed = pages.listed("emby", (UserHash(1), ANY));
+    let mut listed: Vec<u128> = listed.into_iter().collect();
+    listed.sort_unstable();
+    assert_eq!(listed, (100..110).collect::<Vec<u128>>());
 }
 
 const ANY: ClientId = ClientId(0);

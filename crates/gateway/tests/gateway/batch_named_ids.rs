@@ -111,3 +111,26 @@ async fn emby_lookups_of_the_artists_songs_name_are_batched_into_the_servers_ans
         );
     }
 }
+
+/// The artists the add-on listed it has synced, and never looks up: a batch of the artists
+/// the songs name reads only those it did not list, so the server returns no item nobody
+/// asks for (every part stored is one of the add-on's lookups).
+#[tokio::test]
+async fn emby_lookups_batch_only_the_artists_the_client_did_not_list() {
+    let sync = Sync::start((300, 4, 1), 7).await;
+    let named = sync.named_artists().await;
+    for id in &named {
+        let read = Sync::lookup(id).replace("{uid}", &sync.user);
+        let (status, _, _) = sync.get(&sync.via(), &read).await;
+        assert_eq!(status, 200, "{read}");
+    }
+    let stats = &sync.gw.gateway.batcher().stats;
+    let stored = stats
+        .parts_stored
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        (1..=named.len() as u64).contains(&stored),
+        "{stored} parts stored for {} lookups",
+        named.len()
+    );
+}
