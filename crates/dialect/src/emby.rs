@@ -71,7 +71,8 @@ static FACTS: DialectFacts = DialectFacts {
 /// last named here wins where an id is in two (a song's artists after its album's). What the
 /// add-on listed it has synced (the library's artists, genres, studios), so a walk of what a
 /// page names leaves those out: it looks up only the rest (an artist a song names by a
-/// "feat." credit, no library artist).
+/// "feat." credit, no library artist). Ids are numbers of at most 20 digits: 200 in one
+/// batch make a request line of a few kilobytes, where Jellyfin's GUIDs hold it to 100.
 static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
     read: walk_read,
     window: 32,
@@ -85,6 +86,7 @@ static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
         "ArtistItems[].Id",
     ],
     parents_listed_skipped: true,
+    items_max: 200,
 };
 
 fn walk_read<'a>(path: &'a str, query: Option<&'a str>) -> Option<crate::WalkRead<'a>> {

@@ -147,6 +147,7 @@ static NO_WALK: super::WalkBatch = super::WalkBatch {
     id_name: "id",
     parent_names: &[],
     parents_listed_skipped: false,
+    items_max: 100,
 };
 
 fn no_walk_read<'a>(_path: &'a str, _query: Option<&'a str>) -> Option<super::WalkRead<'a>> {

@@ -231,6 +231,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     id_name: "Id",
     parent_names: &[],
     parents_listed_skipped: false,
+    items_max: 100,
 };
 
 /// `/Users/{uid}/Items/{id}` and `/Items/{id}`: the item alone. Many are

@@ -272,6 +272,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     id_name: "ratingKey",
     parent_names: &["grandparentRatingKey", "parentRatingKey"],
     parents_listed_skipped: false,
+    items_max: 100,
 };
 
 /// `/library/metadata/{id}`: the item in a `MediaContainer` of one; many are

@@ -29,6 +29,9 @@ pub struct WalkBatch {
     /// items of a listing page it read: a client that looks up only what it has not synced
     /// yet never reads those singly, so a batch of them would be read for nobody.
     pub parents_listed_skipped: bool,
+    /// Items asked for in one batched request at most (fewer when their answer would be
+    /// large): as many as the request's line holds well with the server's ids written in it.
+    pub items_max: usize,
 }
 
 /// What a read is to a walk ([`WalkBatch::read`]).

@@ -67,8 +67,6 @@ use cachearr_upstream::users::UserRecord;
 /// Walks of listing pages remembered per process (the pages being walked now; older ones are
 /// done): 64 pages, each with its items' walk and a walk of each kind of parent they name.
 const PAGES_MAX: usize = 192;
-/// Items asked for in one batched request at most.
-const ITEMS_MAX: usize = 100;
 /// Batched requests one page's walk starts at most (its items after those go singly).
 const BATCHES_PER_PAGE: usize = 10;
 /// Walks of one page remembered at once (ways its items are read singly: a query and an
@@ -923,7 +921,8 @@ impl Batcher {
         else {
             return;
         };
-        let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, ITEMS_MAX);
+        let items_max = cachearr_dialect::of(up.profile).walk_batch().items_max;
+        let cap = (BYTES_MAX / frame.value.body.len().max(1)).clamp(1, items_max.max(1));
         let mut targets = Vec::new();
         for id in rest.into_iter().take(cap * BATCHES_PER_PAGE) {
             let (path, query) = proof.way.of_item(&id);

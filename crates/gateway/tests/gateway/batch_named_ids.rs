@@ -134,3 +134,30 @@ async fn emby_lookups_batch_only_the_artists_the_client_did_not_list() {
         named.len()
     );
 }
+
+/// Emby's ids are short numbers: a batch holds up to 200 of them, so the well over 100
+/// artists known by name alone that a large library's songs name are read in one batch
+/// after the two single lookups that start it.
+#[tokio::test]
+async fn emby_lookups_of_over_a_hundred_artists_are_one_batch() {
+    let sync = Sync::start((5000, 4, 1), 4).await;
+    let named = sync.named_artists().await;
+    assert!(
+        (101..=200).contains(&named.len()),
+        "{} artists known by name only",
+        named.len()
+    );
+    let before = sync.item_requests();
+    for id in &named {
+        let read = Sync::lookup(id).replace("{uid}", &sync.user);
+        let (status, _, _) = sync.get(&sync.via(), &read).await;
+        assert_eq!(status, 200, "{read}");
+    }
+    let asked = sync.item_requests() - before;
+    assert_eq!(
+        asked,
+        3,
+        "two single lookups and one batch: {:?}",
+        sync.gw.gateway.batcher().report()
+    );
+}
