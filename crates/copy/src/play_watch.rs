@@ -52,11 +52,11 @@
 //! could then be missed is a change made after an answer of theirs was filled and before the
 //! first reading was taken: once taken, every later change differs from it. So the first
 //! reading is taken as soon as the user is first read in this process (the proxy wakes the
-//! watch on that read), and when it is in, the user's watch tag — carried by every answer of
-//! theirs that shows play state, stamped when its load starts — is bumped once. That drops
-//! exactly the answers whose load started before the reading was in: those kept from an
-//! earlier run of cachearr (a change since could be in them) and those filled in the moments
-//! the reading took. Every answer filled after it is compared against a reading older than
+//! watch on that read), its probes read at once, and when it is in, the user's watch tag —
+//! carried by every answer of theirs that shows play state, stamped when its load starts — is
+//! bumped once. That drops exactly the answers whose load started before the reading was in:
+//! those kept from an earlier run of cachearr (a change since could be in them) and those
+//! filled in the moments the reading took. Every answer filled after it is compared against a reading older than
 //! itself, so nothing it shows can change unseen; the answers a tool reads again 8 s later
 //! stay. Plays are also covered the other way: the list of every user's plays, read from its
 //! cursor, announces each play item by item whatever the user's readings.
@@ -305,17 +305,25 @@ async fn probe_user(
     let (first, filled) = start_reading(reads, user, now_ms);
     let by_owner = crate::upstream_index::visibility::is_owner(reads, up, user);
     let mut changed_items = 0u64;
-    let probes = dialect
+    let probes: Vec<PlayStateProbe> = dialect
         .play_state_probes(&sections)
         .into_iter()
         .filter(|p| match (&filled, &p.section) {
             (Some(filled), Some(section)) => filled.contains(section),
             _ => true,
-        });
-    for probe in probes {
-        round.probes += 1;
-        count(1);
-        let (status, body, digest) = read_probe(reads, up, user, &probe, now_ms).await?;
+        })
+        .collect();
+    // Read at once, not one after the other: a first reading's watch-tag bump drops what the
+    // user's tool filled while the reading was being taken, so the shorter it takes, the
+    // fewer answers that tool has to fill again.
+    round.probes += probes.len() as u64;
+    count(probes.len() as u64);
+    let answers = futures_util::future::join_all(
+        (probes.iter()).map(|probe| read_probe(reads, up, user, probe, now_ms)),
+    )
+    .await;
+    for (probe, answer) in probes.into_iter().zip(answers) {
+        let (status, body, digest) = answer?;
         let hash = answer_hash(status, &body, digest.map(|d| d.state));
         let known = user
             .play_lists

@@ -1840,3 +1840,40 @@ async fn plex_a_rename_has_a_listing_page_proven_again_before_the_copy_pages_it(
         "proven again, the pages are the copy's"
     );
 }
+
+/// A reading's probes are read at once, not one after the other: a first reading's watch-tag
+/// bump drops what the user's tool filled while the reading was being taken, so the shorter
+/// it takes, the fewer answers the tool fills again. With every listing slowed at the
+/// server, the probes are there together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_readings_probes_are_read_at_once() {
+    let gw = start_hooked(Profile::Plex, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (movies, _, _) = gw.sections();
+    gw.get(&format!("/library/sections/{movies}/all?type=1"))
+        .await;
+    gw.sim.set_faults(cachearr_sim::control::Faults {
+        latency_ms: 200,
+        path_prefix: Some("/library/sections/".to_owned()),
+        ..cachearr_sim::control::Faults::default()
+    });
+    gw.sim.reset_stats();
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    gw.sim.set_faults(cachearr_sim::control::Faults::default());
+    assert_eq!(
+        (round.users, round.first, round.failed),
+        (1, 1, 0),
+        "{round:?}"
+    );
+    let probes = round.probes - round.signal;
+    assert!(probes >= 4, "{round:?}");
+    let peak = gw.sim.stats().peak_in_flight;
+    assert!(
+        peak >= 2,
+        "the probes were read one after the other: {peak} in flight at most"
+    );
+}
