@@ -56,10 +56,10 @@
 //! carried by every answer of theirs that shows play state, stamped when its load starts — is
 //! bumped once. That drops exactly the answers whose load started before the reading was in:
 //! those kept from an earlier run of cachearr (a change since could be in them) and those
-//! filled in the moments the reading took. Every answer filled after it is compared against a reading older than
-//! itself, so nothing it shows can change unseen; the answers a tool reads again 8 s later
-//! stay. Plays are also covered the other way: the list of every user's plays, read from its
-//! cursor, announces each play item by item whatever the user's readings.
+//! filled in the moments the reading took. Every answer filled after it is compared against a
+//! reading older than itself, so nothing it shows can change unseen; the answers a tool reads
+//! again 8 s later stay. Plays are also covered the other way: the list of every user's plays,
+//! read from its cursor, announces each play item by item whatever the user's readings.
 //!
 //! A user who is no longer active keeps their lists (with the user's record), so the first
 //! round after their return compares item by item with them and drops only what changed

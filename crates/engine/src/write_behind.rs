@@ -4,8 +4,8 @@
 //! weigh: an entry the memory tier has already evicted is held only by its queued write, so
 //! a disk falling behind must not hold an unbounded amount of memory; one large answer that
 //! does not fit is queued beside the bytes). A full queue drops the write and counts it (a
-//! cache write is never worth blocking a client). Removals and prefix drops go to a small side list
-//! that is never dropped. One worker task collects for `batch_interval`, then writes one
+//! cache write is never worth blocking a client). Removals and prefix drops go to a small side
+//! list that is never dropped. One worker task collects for `batch_interval`, then writes one
 //! atomic batch to the disk tier (including the invalidation state whenever it changed) and
 //! one pipeline to the shared Redis tier. Each operation says where it goes ([`Dest`]): a
 //! record read from Redis is written to disk only, a clear received from another instance is
@@ -467,6 +467,8 @@ async fn batch_ops<T: WriteTarget>(
             _ => None,
         })
         .collect();
+    // The room a put held is given back as its batch is taken, before the batch is encoded:
+    // from here the batch is bounded by its count (`MAX_BATCH`), as the one being written is.
     let wb = t.write_behind();
     for (key, entry, dest, room) in buf.drain(..) {
         if let Some(wb) = wb {
