@@ -578,6 +578,15 @@ impl cachearr_gateway::metrics::StatsSource for UpstreamIndex {
     }
 }
 
+/// An id as the copy compares a server's ids (library, section and user ids): without
+/// dashes, lower-cased, as Jellyfin reads a GUID in either form.
+pub(crate) fn bare_id(id: &str) -> String {
+    id.chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// One upstream's library index, empty, with its elements store open when its server's
 /// answers are kept as elements (what the copy opens a gateway with: [`crate::open`]).
 pub fn new_index(

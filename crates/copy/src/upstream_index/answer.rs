@@ -35,6 +35,7 @@
 //! [`elements`]: super::elements
 //! [`IndexSearch`]: cachearr_config::policy::IndexSearch
 
+use super::bare_id;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -199,18 +200,10 @@ fn only(sections: &UserSections, id: &str) -> UserSections {
         sections: sections
             .sections
             .iter()
-            .filter(|s| bare(&s.id) == bare(id))
+            .filter(|s| bare_id(&s.id) == bare_id(id))
             .cloned()
             .collect(),
     }
-}
-
-/// An id without dashes, lower-cased.
-fn bare(id: &str) -> String {
-    id.chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// An answer made: its body before the asking user's state is put in (the dialect's), its

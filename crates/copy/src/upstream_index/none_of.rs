@@ -17,6 +17,7 @@
 //!
 //! [`ServerLibrary::walked_types`]: cachearr_dialect::ServerLibrary::walked_types
 
+use super::bare_id;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,19 +54,11 @@ impl NoneOf {
         let types = match library {
             None => Some(&self.server),
             Some(library) => (self.libraries.iter())
-                .find(|(id, _)| bare(id) == bare(library))
+                .find(|(id, _)| bare_id(id) == bare_id(library))
                 .map(|(_, types)| types),
         };
         types.is_some_and(|types| !kinds.is_empty() && kinds.iter().all(|k| types.contains(k)))
     }
-}
-
-/// An id without dashes, lower-cased (how Jellyfin reads a GUID).
-fn bare(id: &str) -> String {
-    id.chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// What an upstream's copy knows of the kinds its libraries hold none of: the last counts,

@@ -27,6 +27,7 @@
 //! An item whose marks cannot be read, or whose verdict the model cannot give, makes the
 //! answer the server's (`Applied::unknown`).
 
+use super::bare_id;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -107,7 +108,7 @@ impl Policies {
         user_id: &str,
     ) -> Option<Arc<Restriction>> {
         let users = self.users(reads, up).await?;
-        users.get(&bare(user_id)).cloned()
+        users.get(&bare_id(user_id)).cloned()
     }
 
     async fn users(&self, reads: &ReadThrough, up: &Arc<Upstream>) -> Option<ByUser> {
@@ -185,7 +186,7 @@ fn drop_changed_users_answers(
         .map(|id| tags::user_scope(&up.name, &secret.scope_of_user(&up.name, id).to_string()))
         .collect();
     for user in up.users.all() {
-        let theirs = (user.server_user_id()).is_some_and(|id| changed.contains(&&bare(&id)));
+        let theirs = (user.server_user_id()).is_some_and(|id| changed.contains(&&bare_id(&id)));
         if theirs || user.is_unnamed() {
             tags.push(user.scope_tag.to_string());
             user.note_visibility_changed();
@@ -227,17 +228,9 @@ async fn read_users(up: &Arc<Upstream>) -> Option<HashMap<String, Arc<Restrictio
     Some(
         users
             .into_iter()
-            .map(|(id, restriction)| (bare(&id), Arc::new(restriction)))
+            .map(|(id, restriction)| (bare_id(&id), Arc::new(restriction)))
             .collect(),
     )
-}
-
-/// A server's user id as the copy compares them (without dashes, lower-cased).
-fn bare(id: &str) -> String {
-    id.chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// A user's restriction, with what the copy read to apply it: the items' labels where the
@@ -346,7 +339,7 @@ impl<'a> Applied<'a> {
         let section_kind = self
             .section_kinds
             .iter()
-            .find(|(id, _)| bare(id) == bare(section))
+            .find(|(id, _)| bare_id(id) == bare_id(section))
             .map(|(_, kind)| kind.clone())?;
         let mut lineage = Vec::new();
         let mut unrated_kind = None;

@@ -534,7 +534,10 @@ impl Frames {
                 continue;
             };
             let listed = shape.section == super::walk::EVERY_SECTION
-                || (sections.iter()).any(|s| super::bare(s) == super::bare(&shape.section));
+                || (sections.iter()).any(|s| {
+                    crate::upstream_index::bare_id(s)
+                        == crate::upstream_index::bare_id(&shape.section)
+                });
             let by_key = matches!(shape.order, "id" | "id:desc");
             if listed && !by_key && !frame.moved_since_proof {
                 Arc::make_mut(frame).moved_since_proof = true;

@@ -32,7 +32,8 @@ use super::super::declined::{Declined, OrDeclined as _};
 use super::super::user_state::{json_accepted, own_user_id};
 use super::super::visibility::{is_owner, user_sections};
 use super::frame::{Observed, Shape, Sources};
-use super::{bare, release_confirmed};
+use super::release_confirmed;
+use crate::upstream_index::bare_id;
 
 /// The route of the frame of an empty listing's page ([`Shape::route`]).
 pub(super) const ROUTE: &str = "Items/none";
@@ -91,7 +92,7 @@ pub(super) async fn kinds_listing(
     if let Some(id) = library
         && !crawled
             .iter()
-            .any(|s| s.kind != "other" && bare(&s.id) == bare(id))
+            .any(|s| s.kind != "other" && bare_id(&s.id) == bare_id(id))
     {
         return Err(Declined::NotIndexed);
     }
@@ -107,7 +108,10 @@ pub(super) async fn kinds_listing(
         .or_declined(Declined::UnmodelledParameter)?;
     let shown = shown_sections(state, listing.named_user.as_deref(), library.is_some()).await?;
     if let (Some(sections), Some(id)) = (shown, library)
-        && !sections.sections.iter().any(|s| bare(&s.id) == bare(id))
+        && !sections
+            .sections
+            .iter()
+            .any(|s| bare_id(&s.id) == bare_id(id))
     {
         return Err(Declined::ItemHidden);
     }
