@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     disk_counters: TierCounters,
     flights: Mutex<HashMap<Key, Arc<Flight>, KeyHashBuilder>>,
     write_behind: Option<Arc<WriteBehind>>,
+    /// How long a fill waits for room in a full write-behind queue.
+    put_wait: Duration,
     budget: RefreshBudget,
     load_timeout: Duration,
     /// Entries read twice, by the time (ms) their warming refresh is due.

@@ -14,7 +14,7 @@
 //! carries on.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -51,6 +51,25 @@ impl Dest {
 /// A queued put: the record, where it goes, and whether its weight counts in the queue's
 /// bytes.
 type Put = (Key, Arc<Entry>, Dest, Room);
+
+/// A put not (yet) queued.
+type Put3 = (Key, Arc<Entry>, Dest);
+
+/// What became of a try to queue a put.
+enum Tried {
+    Queued,
+    /// The worker is gone (shutdown): nothing more is written.
+    Closed,
+    /// The queue's bytes are full.
+    NoRoom(Put3),
+    /// The queue's count of records is full.
+    Full(Put3),
+}
+
+/// How long a put that finds the queue's bytes full waits for room before it is dropped, by
+/// default: a few batch cycles under load (a batch is taken every 50–80 ms, written in tens
+/// of them; a slow one, in a few hundred).
+pub(crate) const PUT_WAIT: Duration = Duration::from_millis(500);
 
 /// Where a queued put's weight is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +117,13 @@ pub(crate) struct WriteBehind {
     /// instead dropped every small put after it. One such put at a time is taken beside the
     /// count: the queue holds at most `max_bytes` and one entry.
     large_aside: AtomicU64,
+    /// Told when a batch takes the queued puts (their room given back), for the puts waiting
+    /// for room ([`WriteBehind::put_or_wait`]).
+    room_freed: Notify,
+    /// Set when a put waited [`PUT_WAIT`] for room in vain: the lower tiers are behind, and
+    /// puts that find no room are dropped at once, not made to wait in turn, until a batch
+    /// takes the queue below half its bytes.
+    behind: AtomicBool,
     pub(crate) dropped: AtomicU64,
     /// Dropped writes not warned about yet (one warning at most every 10 s).
     pub(crate) dropped_tally: Tally,
@@ -120,6 +146,8 @@ impl WriteBehind {
                 max_bytes,
                 queued_bytes: AtomicU64::new(0),
                 large_aside: AtomicU64::new(0),
+                room_freed: Notify::new(),
+                behind: AtomicBool::new(false),
                 dropped: AtomicU64::new(0),
                 dropped_tally: Tally::default(),
                 batches: AtomicU64::new(0),
@@ -132,27 +160,108 @@ impl WriteBehind {
     /// replaced the key's older record, which the lower tiers would otherwise serve once the
     /// entry leaves memory: its key's removal goes on the side list instead.
     pub(crate) fn put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> bool {
+        match self.try_put(key, entry, dest) {
+            Tried::Queued => true,
+            Tried::Closed => false,
+            Tried::NoRoom(put) | Tried::Full(put) => self.drop_put(put),
+        }
+    }
+
+    /// Queues a put, waiting up to `wait` for room when the queue's bytes are full; returns
+    /// false (and counts) if it is dropped. A soak's drops came with the writer keeping pace
+    /// (a batch taken every 50–80 ms, written in tens of milliseconds) and the queue filled
+    /// by a burst: a score of half-megabyte listings answered within 80 ms. Room comes back
+    /// as the next batch is taken, so a fill that waits for it is late by a batch's cycle,
+    /// where a dropped one is a server request later. A put that waited in vain says the
+    /// lower tiers are behind, not bursting: until a batch takes the queue below half its
+    /// bytes, puts that find no room are dropped at once, so a stuck disk does not make
+    /// every fill wait. While it waits the put is pending (reads below memory skip its key,
+    /// whose older record it replaces). A queue full by its count of records (10,000 by
+    /// default, far above what its bytes hold of answers) drops at once, as before.
+    pub(crate) async fn put_or_wait(
+        &self,
+        key: Key,
+        entry: Arc<Entry>,
+        dest: Dest,
+        wait: Duration,
+    ) -> bool {
+        let put = match self.try_put(key, entry, dest) {
+            Tried::Queued => return true,
+            Tried::Closed => return false,
+            Tried::Full(put) => return self.drop_put(put),
+            Tried::NoRoom(put) if wait.is_zero() || self.behind.load(Ordering::Acquire) => {
+                return self.drop_put(put);
+            }
+            Tried::NoRoom(put) => put,
+        };
+        let waiting = put.0.clone();
+        self.note_pending(&waiting);
+        let tried = self.wait_for_room(put, wait).await;
+        self.settle(std::slice::from_ref(&waiting));
+        match tried {
+            Tried::Queued => true,
+            Tried::Closed => false,
+            Tried::Full(put) => self.drop_put(put),
+            Tried::NoRoom(put) => {
+                self.behind.store(true, Ordering::Release);
+                self.drop_put(put)
+            }
+        }
+    }
+
+    /// Tries the put again each time a batch frees room, until `wait` has passed.
+    async fn wait_for_room(&self, mut put: Put3, wait: Duration) -> Tried {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Listening before trying again: room freed in between still wakes this wait.
+            let freed = self.room_freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            put = match self.try_put(put.0, put.1, put.2) {
+                Tried::NoRoom(put) => put,
+                done => return done,
+            };
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return Tried::NoRoom(put);
+            }
+        }
+    }
+
+    /// Queues a put when there is room for it.
+    fn try_put(&self, key: Key, entry: Arc<Entry>, dest: Dest) -> Tried {
         let weight = entry.weight(key.as_str().len());
         let Some(room) = self.take_room(weight) else {
-            self.dropped_put(key, &entry, dest);
-            return false;
+            return Tried::NoRoom((key, entry, dest));
         };
         // Pending before it is sent: the worker may write it (and settle it) at once.
         self.note_pending(&key);
         match self.puts.try_send((key, entry, dest, room)) {
-            Ok(()) => true,
+            Ok(()) => Tried::Queued,
             Err(mpsc::error::TrySendError::Full((key, entry, dest, room))) => {
                 self.settle(std::slice::from_ref(&key));
                 self.give_room(weight, room);
-                self.dropped_put(key, &entry, dest);
-                false
+                Tried::Full((key, entry, dest))
             }
             Err(mpsc::error::TrySendError::Closed((key, _, _, room))) => {
                 self.settle(std::slice::from_ref(&key));
                 self.give_room(weight, room);
-                false
+                Tried::Closed
             }
         }
+    }
+
+    fn drop_put(&self, (key, entry, dest): Put3) -> bool {
+        self.dropped_put(key, &entry, dest);
+        false
+    }
+
+    /// Called once a batch has taken its puts: wakes the puts waiting for room, and ends
+    /// the "behind" state once the queue is below half its bytes.
+    fn room_given_back(&self) {
+        if self.queued_bytes.load(Ordering::Acquire) < self.max_bytes / 2 {
+            self.behind.store(false, Ordering::Release);
+        }
+        self.room_freed.notify_waiters();
     }
 
     /// Room for a put weighing `weight`: in the queue's bytes when it fits (one entry is
@@ -330,24 +439,37 @@ pub(crate) async fn run_worker<T: WriteTarget>(
         let Some(t) = target.upgrade() else {
             return;
         };
+        let taken = buf.len();
+        let encoding = started_now();
         let (ops, shared, written_keys) = batch_ops(&*t, &mut buf, &mut persisted_version).await;
+        let encoded_ms = encoding.elapsed().as_millis() as u64;
         // One write at a time, in order: the one before this batch ends first.
         if let Some(previous) = writing.take() {
             let _ = previous.await;
         }
+        let waited_ms = encoding.elapsed().as_millis() as u64 - encoded_ms;
         // Every key taken became a put or a removal in `ops`, so `written_keys` is settled
         // whenever it holds any.
         if !ops.is_empty() || !shared.is_empty() {
             let n = ops.len();
             let writer = t.clone();
             let write = tokio::spawn(async move {
+                let writing = started_now();
                 writer.write_batch(ops, shared).await;
                 if let Some(wb) = writer.write_behind() {
                     // Written, or the disk tier switched itself off: either way the lower
                     // tiers now hold what they will hold for these keys.
                     wb.settle(&written_keys);
                     bump(&wb.batches);
-                    tracing::trace!(ops = n, "write-behind batch written");
+                    tracing::trace!(
+                        ops = n,
+                        taken,
+                        encoded_ms,
+                        waited_ms,
+                        written_ms = writing.elapsed().as_millis() as u64,
+                        queued_bytes = wb.queued_bytes(),
+                        "write-behind batch written"
+                    );
                 }
             });
             if acks.is_empty() {
@@ -483,6 +605,9 @@ async fn batch_ops<T: WriteTarget>(
             sequenced.push((entry.seq, WriteOp::Remove { key }, dest));
         }
     }
+    if let Some(wb) = wb {
+        wb.room_given_back();
+    }
     sequenced.extend(encode(to_encode).await);
     // Puts and removals travel on different queues; apply them in the order they were
     // issued, or a removal could overtake the put it was meant to undo (or the reverse).
@@ -503,6 +628,15 @@ async fn batch_ops<T: WriteTarget>(
 }
 
 use futures_util::FutureExt;
+
+/// The real time a step starts at, for the log's timings of each batch.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "spans measured for the log, not behaviour"
+)]
+fn started_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
 
 /// Encodes the records of a batch on the blocking pool, split in as many parts as there are
 /// cores (at most four), in the order given.

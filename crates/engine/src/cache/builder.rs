@@ -41,6 +41,7 @@ pub struct TieredCacheBuilder {
     clock: Arc<dyn Clock>,
     queue_capacity: usize,
     batch_interval: Duration,
+    put_wait: Duration,
     refresh_max_concurrent: usize,
     refresh_per_second: u32,
     load_timeout: Duration,
@@ -71,6 +72,7 @@ impl Default for TieredCacheBuilder {
             clock: Arc::new(SystemClock),
             queue_capacity: 10_000,
             batch_interval: Duration::from_millis(50),
+            put_wait: crate::write_behind::PUT_WAIT,
             refresh_max_concurrent: 4,
             refresh_per_second: 20,
             load_timeout: Duration::from_secs(30),
@@ -136,6 +138,14 @@ impl TieredCacheBuilder {
     pub fn write_behind(mut self, queue_capacity: usize, batch_interval: Duration) -> Self {
         self.queue_capacity = queue_capacity;
         self.batch_interval = batch_interval;
+        self
+    }
+
+    /// How long a put that finds the write-behind queue's bytes full waits for room before
+    /// it is dropped (default 500 ms; zero: dropped at once).
+    #[must_use]
+    pub fn write_behind_wait(mut self, wait: Duration) -> Self {
+        self.put_wait = wait;
         self
     }
 
@@ -241,6 +251,7 @@ impl TieredCacheBuilder {
                     now,
                 ),
                 load_timeout: self.load_timeout,
+                put_wait: self.put_wait,
                 warm_queue: Mutex::new(BTreeMap::new()),
                 shut_down: AtomicBool::new(false),
                 warm_seq: AtomicU64::new(0),

@@ -15,7 +15,7 @@ use crate::stats::bump;
 use crate::tags::TagStamp;
 use crate::tally::WARN_EVERY_MS;
 use crate::tier::{TierKind, WriteOp};
-use crate::write_behind::Dest;
+use crate::write_behind::{Dest, WriteBehind};
 
 impl Inner {
     /// Puts an entry in memory now and queues it for disk and Redis.
@@ -23,36 +23,57 @@ impl Inner {
         self.store_to(key, entry, Dest::All).await;
     }
 
-    /// Puts an entry in memory now and queues it for the lower tiers `dest` names.
+    /// Puts an entry in memory now and queues it for the lower tiers `dest` names, waiting a
+    /// moment (`put_wait`) for room when the queue is full (`WriteBehind::put_or_wait`).
     pub(super) async fn store_to(&self, key: &Key, entry: Arc<Entry>, dest: Dest) {
         self.memory.insert(key.clone(), entry.clone()).await;
-        self.queue_put(key, entry, dest);
+        if let Some(wb) = self.write_behind_for(dest) {
+            let weight = entry.weight(key.as_str().len());
+            if !wb
+                .put_or_wait(key.clone(), entry, dest, self.put_wait)
+                .await
+            {
+                self.note_dropped_put(wb, dest, weight);
+            }
+        }
     }
 
-    /// Queues an entry for the lower tiers (the memory tier has it already).
+    /// Queues an entry for the lower tiers (the memory tier has it already), dropping it when
+    /// the queue is full: a copy promoted from Redis, which Redis still holds.
     pub(super) fn queue_put(&self, key: &Key, entry: Arc<Entry>, dest: Dest) {
+        if let Some(wb) = self.write_behind_for(dest) {
+            let weight = entry.weight(key.as_str().len());
+            if !wb.put(key.clone(), entry, dest) {
+                self.note_dropped_put(wb, dest, weight);
+            }
+        }
+    }
+
+    /// The write-behind queue, when a lower tier `dest` names is there to write to.
+    fn write_behind_for(&self, dest: Dest) -> Option<&WriteBehind> {
         let disk_on = self.disk.is_some() && self.disk_counters.enabled.load(Ordering::Relaxed);
         let wanted = disk_on || (dest == Dest::All && self.redis.is_some());
-        if let Some(wb) = &self.write_behind
-            && wanted
-            && !wb.put(key.clone(), entry, dest)
+        self.write_behind.as_deref().filter(|_| wanted)
+    }
+
+    /// Counts a put the queue dropped and warns (at most every 10 s, with the count since).
+    fn note_dropped_put(&self, wb: &WriteBehind, dest: Dest, weight: u64) {
+        bump(&self.disk_counters.dropped_writes);
+        if let Some(redis) = &self.redis
+            && dest == Dest::All
         {
-            bump(&self.disk_counters.dropped_writes);
-            if let Some(redis) = &self.redis
-                && dest == Dest::All
-            {
-                redis.count_dropped_write();
-            }
-            if let Some(n) = wb.dropped_tally.note(self.clock.now_ms(), 1, WARN_EVERY_MS) {
-                tracing::warn!(
-                    dropped = n,
-                    queued = wb.queued(),
-                    queued_bytes = wb.queued_bytes(),
-                    max_bytes = wb.max_bytes(),
-                    "write-behind queue full: {n} writes to the lower tiers dropped since the \
-                     last warning (the entries stay in memory; the lower tiers drop their older records)"
-                );
-            }
+            redis.count_dropped_write();
+        }
+        if let Some(n) = wb.dropped_tally.note(self.clock.now_ms(), 1, WARN_EVERY_MS) {
+            tracing::warn!(
+                dropped = n,
+                weight,
+                queued = wb.queued(),
+                queued_bytes = wb.queued_bytes(),
+                max_bytes = wb.max_bytes(),
+                "write-behind queue full: {n} writes to the lower tiers dropped since the \
+                 last warning (the entries stay in memory; the lower tiers drop their older records)"
+            );
         }
     }
 

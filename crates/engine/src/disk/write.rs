@@ -5,6 +5,18 @@
 use super::*;
 use crate::locks::LockUnpoisoned;
 
+/// A batch write taking this long or more is logged with its steps' times.
+const SLOW_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The real time a step starts at, for the log's timings of slow writes and collections.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "spans measured for the log, not behaviour"
+)]
+fn started_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
 /// What the batch being built knows about a key, ahead of the committed index.
 #[derive(Clone, Copy)]
 pub(super) enum Pending {
@@ -174,8 +186,18 @@ impl DiskInner {
     }
 
     pub(super) fn write_sync(&self, ops: Vec<WriteOp>) -> Result<(), TierError> {
+        let started = started_now();
         let _guard = self.write_lock.lock_unpoisoned();
+        let locked = started.elapsed();
         let ops = self.within_limit(ops);
+        let n_ops = ops.len();
+        let put_bytes: usize = ops
+            .iter()
+            .map(|op| match op {
+                WriteOp::Put { record, .. } => record.len(),
+                _ => 0,
+            })
+            .sum();
         let mut batch = self.db.batch();
         let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
         let mut counts = self.counts();
@@ -254,13 +276,30 @@ impl DiskInner {
                 }
             }
         }
+        let built = started.elapsed();
         self.commit(batch, counts)?;
+        let committed = started.elapsed();
         // The journals are part of the directory's limit whatever the background worker's
         // pace: when they outgrow their share (writes faster than fjall's one worker flushes,
         // or a compaction holding it), the writer waits for every keyspace to be flushed, so
         // the sealed journals can go. The write-behind queue absorbs the wait, or drops.
         if journal_bytes(&self.path) > self.sizes.journal_share() {
             self.flush_all()?;
+        }
+        let total = started.elapsed();
+        if total >= SLOW_BATCH {
+            // What a write-behind queue that drops behind a slow disk needs explained: which
+            // step held the batch (the lock, held by an eviction pass; fjall's write halt in
+            // the commit; the wait for the journals' flush).
+            tracing::debug!(
+                ops = n_ops,
+                put_bytes,
+                lock_ms = locked.as_millis() as u64,
+                build_ms = (built - locked).as_millis() as u64,
+                commit_ms = (committed - built).as_millis() as u64,
+                flush_ms = (total - committed).as_millis() as u64,
+                "disk batch slow"
+            );
         }
         Ok(())
     }
@@ -347,6 +386,7 @@ impl DiskInner {
                 dead,
                 "disk cache directory near its limit; collecting"
             );
+            let started = started_now();
             self.collect_blobs()?;
             let mut after = dead_now(allocated_bytes(&self.path));
             if after > self.max_bytes / 16 {
@@ -357,6 +397,11 @@ impl DiskInner {
                 after = dead_now(allocated_bytes(&self.path));
             }
             self.dead_after_compaction.store(after, Ordering::Release);
+            tracing::debug!(
+                took_ms = started.elapsed().as_millis() as u64,
+                dead_after = after,
+                "disk cache directory collected"
+            );
         }
         Ok(report)
     }

@@ -25,6 +25,8 @@ struct Opening {
     disk_max: u64,
     queue: usize,
     batch_interval: Duration,
+    /// How long a put waits for room in the queue's bytes (the product's 500 ms).
+    put_wait: Duration,
 }
 
 /// What most tests open: puts reach the disk within milliseconds.
@@ -33,6 +35,7 @@ const OPENING: Opening = Opening {
     disk_max: 256 << 20,
     queue: 1000,
     batch_interval: Duration::from_millis(5),
+    put_wait: Duration::from_millis(500),
 };
 
 /// A queue of four held for an hour: every put after the fourth is dropped until a flush.
@@ -41,6 +44,7 @@ const FOUR_HELD: Opening = Opening {
     disk_max: 1 << 30,
     queue: 4,
     batch_interval: HOUR,
+    put_wait: Duration::from_millis(500),
 };
 
 /// A store directory and the manual clock of every cache a test opens on it, so that what one
@@ -73,6 +77,7 @@ impl Store {
             .clock(self.clock.clone())
             .housekeeping(false)
             .write_behind(opening.queue, opening.batch_interval)
+            .write_behind_wait(opening.put_wait)
             .build()
             .await
             .expect("disk cache builds")
@@ -217,11 +222,13 @@ async fn replaced_by_a_dropped_put(attempt: u64) -> bool {
     let key = Key::new("plex|/library/metadata/8");
     store.record_on_disk(&key, "old").await;
     // A batching window far longer than the test, and a first put that takes the queue's
-    // whole byte bound (its smallest, 2 MiB): the next put is dropped.
+    // whole byte bound (its smallest, 2 MiB): the next put is dropped (at once: a put made
+    // to wait for room would find it as the worker takes the first).
     let cache = store
         .open_with(Opening {
             memory_max: 16 << 20,
             batch_interval: HOUR,
+            put_wait: Duration::ZERO,
             ..OPENING
         })
         .await;
@@ -598,6 +605,7 @@ async fn records_the_directory_refuses_are_dropped_writes_and_served_from_memory
             disk_max: DiskTier::SMALLEST_LIMIT,
             queue: 100_000,
             batch_interval: Duration::from_millis(1),
+            ..OPENING
         })
         .await;
     let n = 2 * DiskTier::SMALLEST_LIMIT / (64 * 1024);
@@ -858,6 +866,105 @@ async fn a_large_answer_that_does_not_fit_is_queued_beside_the_small_ones() {
     put(&cache, 6, noise(6, 1_900_000)).await;
     put(&cache, 7, noise(7, 1_900_000)).await;
     assert_eq!(queue().dropped, 1, "{:?}", queue());
+    cache.shutdown().await;
+}
+
+/// A cache on a tier whose batch writes wait for permits of `writes_held`, with the queue's
+/// smallest share (2 MiB), whose first batch is being written and second waits behind it:
+/// what is put next stays queued until the writes are let go.
+async fn queue_behind_held_writes(
+    written: &Arc<std::sync::atomic::AtomicU64>,
+    writes_held: &Arc<tokio::sync::Semaphore>,
+) -> TieredCache {
+    let tier = SlowToMaintain {
+        written: Arc::clone(written),
+        passes: Arc::default(),
+        release: Arc::new(tokio::sync::Semaphore::new(100)),
+        writes_held: Some(writes_held.clone()),
+    };
+    let cache = TieredCache::builder()
+        .tier(Arc::new(tier))
+        .clock(Arc::new(ManualClock::default()))
+        .housekeeping(false)
+        .memory_max_bytes(16 << 20)
+        .write_behind(64, Duration::from_millis(5))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(cache.stats().write_behind.max_bytes, 2 << 20);
+    put(&cache, 0, "v").await;
+    eventually("the first batch is being written", WAIT, async || {
+        written.load(std::sync::atomic::Ordering::SeqCst) == 1
+    })
+    .await;
+    put(&cache, 1, "v").await;
+    eventually("the second batch waits behind it", WAIT, async || {
+        let q = cache.stats().write_behind;
+        q.queued == 0 && q.queued_bytes == 0
+    })
+    .await;
+    cache
+}
+
+/// A put that finds the queue's bytes full waits for the room the next batch gives back
+/// and is written, not dropped: a burst of large answers arriving together fills the queue
+/// while the writer keeps pace.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_put_that_finds_the_queue_full_waits_for_room_and_is_written() {
+    let written = Arc::new(std::sync::atomic::AtomicU64::default());
+    let writes_held = Arc::new(tokio::sync::Semaphore::new(0));
+    let cache = queue_behind_held_writes(&written, &writes_held).await;
+    let queue = || cache.stats().write_behind;
+    // 400 kB each (under a quarter of the queue): four fit, the fifth does not.
+    for i in 2..6 {
+        put(&cache, i, noise(i, 400_000)).await;
+    }
+    let fifth = tokio::spawn({
+        let cache = cache.clone();
+        async move { put(&cache, 6, noise(6, 400_000)).await }
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!fifth.is_finished(), "the fifth put waits for room");
+    assert_eq!(queue().dropped, 0, "{:?}", queue());
+    assert!(queue().queued_bytes <= 2 << 20, "{:?}", queue());
+    // The writes go on: the next batch takes the four, and the fifth is queued.
+    writes_held.add_permits(100);
+    fifth.await.unwrap();
+    cache.flush().await;
+    assert_eq!(queue().dropped, 0, "{:?}", queue());
+    assert_eq!(written.load(std::sync::atomic::Ordering::SeqCst), 7);
+    cache.shutdown().await;
+}
+
+/// A put that waited for room in vain is dropped, and says the lower tiers are behind: the
+/// puts after it that find no room are dropped at once, until a batch takes the queue.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_put_that_waited_in_vain_has_the_next_ones_dropped_without_waiting() {
+    let written = Arc::new(std::sync::atomic::AtomicU64::default());
+    let writes_held = Arc::new(tokio::sync::Semaphore::new(0));
+    let cache = queue_behind_held_writes(&written, &writes_held).await;
+    let queue = || cache.stats().write_behind;
+    for i in 2..6 {
+        put(&cache, i, noise(i, 400_000)).await;
+    }
+    let started = tokio::time::Instant::now();
+    put(&cache, 6, noise(6, 400_000)).await;
+    assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
+    assert_eq!(queue().dropped, 1, "{:?}", queue());
+    let started = tokio::time::Instant::now();
+    put(&cache, 7, noise(7, 400_000)).await;
+    assert_eq!(started.elapsed(), Duration::ZERO, "dropped without waiting");
+    assert_eq!(queue().dropped, 2, "{:?}", queue());
+    // Once the writes go on and a batch takes the queue, puts are taken again.
+    writes_held.add_permits(100);
+    cache.flush().await;
+    for i in 8..13 {
+        put(&cache, i, noise(i, 400_000)).await;
+    }
+    cache.flush().await;
+    assert_eq!(queue().dropped, 2, "{:?}", queue());
     cache.shutdown().await;
 }
 
