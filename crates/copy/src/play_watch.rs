@@ -102,7 +102,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use cachearr_config::policy::Class;
 use cachearr_dialect::events::{Change, ChangeEvent};
-use cachearr_dialect::model::library::{PlayStateProbe, ProbeDigest};
+use cachearr_dialect::model::library::{PlayStateProbe, ProbeDigest, UserSections};
 use cachearr_gateway::background::{Background, Role};
 use cachearr_gateway::read_through::ReadThrough;
 use cachearr_upstream::client::Upstream;
@@ -301,7 +301,7 @@ async fn probe_user(
             feed.count_background(BackgroundKind::Probes, n, now_ms);
         }
     };
-    let sections = crate::upstream_index::visibility::user_sections(reads, up, user).await?;
+    let sections = probed_sections(reads, up, user).await?;
     let (first, filled) = start_reading(reads, user, now_ms);
     let by_owner = crate::upstream_index::visibility::is_owner(reads, up, user);
     let mut changed_items = 0u64;
@@ -386,6 +386,20 @@ async fn probe_user(
     }
     tracing::debug!(upstream = %up.name, items = changed_items, "play state changed on the server");
     Some(Found::Changed)
+}
+
+/// The sections `user`'s probes are made for (`None`: they cannot be had). Probes that span
+/// every library (Jellyfin's, Emby's) name no section: the user's are not read for them,
+/// which for a user new to cachearr is a request of its own.
+async fn probed_sections(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+) -> Option<UserSections> {
+    if !cachearr_dialect::of(up.profile).play_state_probes_by_section() {
+        return Some(UserSections::default());
+    }
+    crate::upstream_index::visibility::user_sections(reads, up, user).await
 }
 
 /// Reads `probe` as `user`: its answer's status, body and what the dialect reads of it; and

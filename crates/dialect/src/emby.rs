@@ -193,6 +193,10 @@ impl Dialect for Emby {
         Jellyfin.play_state_probes(sections)
     }
 
+    fn play_state_probes_by_section(&self) -> bool {
+        Jellyfin.play_state_probes_by_section()
+    }
+
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
         Jellyfin.play_state_items(body)
     }

@@ -201,6 +201,11 @@ impl Dialect for Jellyfin {
         play_state::probes()
     }
 
+    /// Every library at once: the probes name none.
+    fn play_state_probes_by_section(&self) -> bool {
+        false
+    }
+
     fn play_state_items(&self, body: &[u8]) -> Option<Vec<PlayStateItem>> {
         play_state::items(body)
     }

@@ -455,6 +455,14 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
         sections: &crate::model::library::UserSections,
     ) -> Vec<crate::model::library::PlayStateProbe>;
 
+    /// Whether [`Self::play_state_probes`] reads the user's sections (Plex's are per
+    /// section). Where they span every library the user sees (Jellyfin's, Emby's), `play_watch`
+    /// reads no sections for them: for a user new to cachearr that read is a request of its
+    /// own, made while their tool's first read (its views) is still on its way.
+    fn play_state_probes_by_section(&self) -> bool {
+        true
+    }
+
     /// The sections whose items an answer about library content shows, so that the library
     /// copy's `play_watch` knows which sections a user's cached answers come from (a returning
     /// user is probed there alone). `None`: the answer does not say, and every section counts.

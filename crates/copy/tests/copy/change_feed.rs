@@ -1877,3 +1877,42 @@ async fn plex_a_readings_probes_are_read_at_once() {
         "the probes were read one after the other: {peak} in flight at most"
     );
 }
+
+/// Emby's play-state probes span every library the user sees: a user's first reading reads
+/// them and not the user's sections, which for a user new to cachearr (their sections not
+/// read yet) would be a request of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emby_a_new_users_first_reading_reads_no_sections() {
+    let gw = start_hooked(Profile::Emby, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let alice = (gw.sim.state().users().iter())
+        .find(|u| u.name == "alice")
+        .unwrap()
+        .clone();
+    let response = (gw.client)
+        .get(format!(
+            "{}/emby/Users/{}/Items?Recursive=true&Limit=1",
+            gw.proxy, alice.jellyfin_id
+        ))
+        .header("X-Emby-Token", alice.emby_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    gw.sim.reset_stats();
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    let routes = gw.sim.stats().routes;
+    assert_eq!((round.first, round.failed), (1, 0), "{round:?} {routes:?}");
+    assert!(round.probes >= 3, "alice's probes were read: {round:?}");
+    let views: Vec<_> = (routes.iter())
+        .filter(|(route, _)| route.contains("Views"))
+        .collect();
+    assert!(
+        views.is_empty(),
+        "the reading read alice's sections: {views:?}"
+    );
+}
