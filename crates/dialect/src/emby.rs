@@ -86,6 +86,7 @@ static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
         "ArtistItems[].Id",
     ],
     parents_listed_skipped: true,
+    single_frame_fixed: true,
     items_max: 200,
 };
 

@@ -147,6 +147,7 @@ static NO_WALK: super::WalkBatch = super::WalkBatch {
     id_name: "id",
     parent_names: &[],
     parents_listed_skipped: false,
+    single_frame_fixed: false,
     items_max: 100,
 };
 

@@ -236,6 +236,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     id_name: "Id",
     parent_names: &[],
     parents_listed_skipped: false,
+    single_frame_fixed: true,
     items_max: 100,
 };
 

@@ -272,6 +272,7 @@ static WALK_BATCH: super::WalkBatch = super::WalkBatch {
     id_name: "ratingKey",
     parent_names: &["grandparentRatingKey", "parentRatingKey"],
     parents_listed_skipped: false,
+    single_frame_fixed: false,
     items_max: 100,
 };
 

@@ -29,6 +29,14 @@ pub struct WalkBatch {
     /// items of a listing page it read: a client that looks up only what it has not synced
     /// yet never reads those singly, so a batch of them would be read for nobody.
     pub parents_listed_skipped: bool,
+    /// Whether a single read's answer writes nothing of its item outside the item itself (a
+    /// `QueryResult` of one: `Items`, `TotalRecordCount`, `StartIndex`; or the item alone), so
+    /// that one single answer's frame is every single answer's. Then a walk of the parents a
+    /// page names, where clients look up every one they have not synced
+    /// ([`Self::parents_listed_skipped`]), is batched from its first single read: the batch
+    /// asks that item again and is proven on its answer, and a second single would prove
+    /// nothing more.
+    pub single_frame_fixed: bool,
     /// Items asked for in one batched request at most (fewer when their answer would be
     /// large): as many as the request's line holds well with the server's ids written in it.
     pub items_max: usize,

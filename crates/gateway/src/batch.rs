@@ -456,6 +456,19 @@ fn hold_verdict(pending: bool, learnt: Option<usize>, loading: usize) -> Hold {
     }
 }
 
+/// Single reads of a page's items that start the batch of the rest: [`SINGLES_BEFORE_BATCH`],
+/// or one for a walk of the parents a page names (`names_parents`) where the dialect says its
+/// clients look up every one they have not synced and one single answer's frame is every
+/// one's ([`cachearr_dialect::WalkBatch::single_frame_fixed`]): Emby for Kodi's lookups of the
+/// artists its songs name. The batch asks the item read again and is proven on its answer.
+fn singles_before_batch(walk: &cachearr_dialect::WalkBatch, names_parents: bool) -> usize {
+    if names_parents && walk.parents_listed_skipped && walk.single_frame_fixed {
+        1
+    } else {
+        SINGLES_BEFORE_BATCH
+    }
+}
+
 /// A page's single reads on their way to the server, and a signal to the reads waiting for them.
 struct SinglesLoading {
     loading: usize,
@@ -835,7 +848,12 @@ impl Batcher {
     fn walk_step(
         &self,
         up: &Upstream,
-        Page { ids, walks, .. }: &mut Page,
+        Page {
+            ids,
+            walks,
+            names_parents,
+            ..
+        }: &mut Page,
         single: impl FnOnce() -> Option<Single>,
     ) -> Option<Due> {
         let single = single()?;
@@ -877,7 +895,7 @@ impl Batcher {
         }
         let proves = single.from_server || self.proof(&up.name, json) == Some(Proof::Proven);
         walk.singles.push(single);
-        if walk.singles.len() < SINGLES_BEFORE_BATCH || !proves {
+        if walk.singles.len() < singles_before_batch(walk_batch, *names_parents) || !proves {
             return None;
         }
         walk.batched = true;
