@@ -199,83 +199,8 @@ impl DiskInner {
             })
             .sum();
         let mut batch = self.db.batch();
-        let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
         let mut counts = self.counts();
-        for op in ops {
-            match op {
-                WriteOp::Put {
-                    key,
-                    record,
-                    expires_at_ms,
-                } => {
-                    let k = key.as_str().as_bytes();
-                    if k.len() > MAX_KEY_LEN || record.len() > u32::MAX as usize {
-                        continue;
-                    }
-                    self.remove_into(&mut batch, &mut pending, k, &mut counts)?;
-                    let size = record.len() as u32;
-                    // fjall's values are `Bytes` (feature `bytes_1`): the record is shared with
-                    // the batch and memtable, not copied.
-                    batch.insert(&self.entries, k, record);
-                    batch.insert(
-                        &self.index,
-                        k.to_vec(),
-                        index_value(expires_at_ms, size).to_vec(),
-                    );
-                    batch.insert(&self.expiry, expiry_key(expires_at_ms, k), Vec::new());
-                    counts.0 += 1;
-                    counts.1 += u64::from(size) + k.len() as u64;
-                    pending.insert(
-                        k.to_vec(),
-                        Pending::Present {
-                            expires_at_ms,
-                            size,
-                        },
-                    );
-                }
-                WriteOp::Remove { key } => {
-                    self.remove_into(
-                        &mut batch,
-                        &mut pending,
-                        key.as_str().as_bytes(),
-                        &mut counts,
-                    )?;
-                }
-                WriteOp::RemovePrefix { prefix } => {
-                    let mut doomed: Vec<Vec<u8>> = Vec::new();
-                    for kv in self.index.prefix(prefix.as_bytes()) {
-                        let k = kv.key().map_err(store_err)?;
-                        doomed.push(k.to_vec());
-                    }
-                    doomed.extend(
-                        pending
-                            .iter()
-                            .filter(|(k, p)| {
-                                matches!(p, Pending::Present { .. })
-                                    && k.starts_with(prefix.as_bytes())
-                            })
-                            .map(|(k, _)| k.clone()),
-                    );
-                    for k in doomed {
-                        self.remove_into(&mut batch, &mut pending, &k, &mut counts)?;
-                    }
-                }
-                WriteOp::SetInvalidationState { state } => {
-                    batch.insert(&self.meta, "inval", state.to_vec());
-                }
-                WriteOp::SetTagGenerations { set, forget } => {
-                    for tag in forget {
-                        batch.remove(&self.meta, tag_row(&tag));
-                    }
-                    for (tag, generation) in set {
-                        batch.insert(&self.meta, tag_row(&tag), generation.to_be_bytes().to_vec());
-                    }
-                }
-                WriteOp::SetNextSeq { next_seq } => {
-                    batch.insert(&self.meta, "seq", next_seq.to_le_bytes().to_vec());
-                }
-            }
-        }
+        self.add_ops(&mut batch, &mut counts, ops)?;
         let built = started.elapsed();
         self.commit(batch, counts)?;
         let committed = started.elapsed();
@@ -300,6 +225,87 @@ impl DiskInner {
                 flush_ms = (total - committed).as_millis() as u64,
                 "disk batch slow"
             );
+        }
+        Ok(())
+    }
+
+    /// Adds `ops` to `batch`, in order, keeping `counts` (entries, bytes) as they will be.
+    fn add_ops(
+        &self,
+        batch: &mut fjall::OwnedWriteBatch,
+        counts: &mut (u64, u64),
+        ops: Vec<WriteOp>,
+    ) -> Result<(), TierError> {
+        let mut pending: HashMap<Vec<u8>, Pending> = HashMap::new();
+        for op in ops {
+            match op {
+                WriteOp::Put {
+                    key,
+                    record,
+                    expires_at_ms,
+                } => {
+                    let k = key.as_str().as_bytes();
+                    if k.len() > MAX_KEY_LEN || record.len() > u32::MAX as usize {
+                        continue;
+                    }
+                    self.remove_into(batch, &mut pending, k, counts)?;
+                    let size = record.len() as u32;
+                    // fjall's values are `Bytes` (feature `bytes_1`): the record is shared with
+                    // the batch and memtable, not copied.
+                    batch.insert(&self.entries, k, record);
+                    batch.insert(
+                        &self.index,
+                        k.to_vec(),
+                        index_value(expires_at_ms, size).to_vec(),
+                    );
+                    batch.insert(&self.expiry, expiry_key(expires_at_ms, k), Vec::new());
+                    counts.0 += 1;
+                    counts.1 += u64::from(size) + k.len() as u64;
+                    pending.insert(
+                        k.to_vec(),
+                        Pending::Present {
+                            expires_at_ms,
+                            size,
+                        },
+                    );
+                }
+                WriteOp::Remove { key } => {
+                    self.remove_into(batch, &mut pending, key.as_str().as_bytes(), counts)?;
+                }
+                WriteOp::RemovePrefix { prefix } => {
+                    let mut doomed: Vec<Vec<u8>> = Vec::new();
+                    for kv in self.index.prefix(prefix.as_bytes()) {
+                        let k = kv.key().map_err(store_err)?;
+                        doomed.push(k.to_vec());
+                    }
+                    doomed.extend(
+                        pending
+                            .iter()
+                            .filter(|(k, p)| {
+                                matches!(p, Pending::Present { .. })
+                                    && k.starts_with(prefix.as_bytes())
+                            })
+                            .map(|(k, _)| k.clone()),
+                    );
+                    for k in doomed {
+                        self.remove_into(batch, &mut pending, &k, counts)?;
+                    }
+                }
+                WriteOp::SetInvalidationState { state } => {
+                    batch.insert(&self.meta, "inval", state.to_vec());
+                }
+                WriteOp::SetTagGenerations { set, forget } => {
+                    for tag in forget {
+                        batch.remove(&self.meta, tag_row(&tag));
+                    }
+                    for (tag, generation) in set {
+                        batch.insert(&self.meta, tag_row(&tag), generation.to_be_bytes().to_vec());
+                    }
+                }
+                WriteOp::SetNextSeq { next_seq } => {
+                    batch.insert(&self.meta, "seq", next_seq.to_le_bytes().to_vec());
+                }
+            }
         }
         Ok(())
     }
