@@ -61,6 +61,18 @@
 //! again 8 s later stay. Plays are also covered the other way: the list of every user's plays,
 //! read from its cursor, announces each play item by item whatever the user's readings.
 //!
+//! The first reading is per section: a section is read the first time when the user reads
+//! from it (a section's list says so before it is loaded, any other answer when it is stored:
+//! `UserRecord::note_sections`), so a section the user never reads is never probed for them.
+//! Each answer of theirs carries one watch tag per section it shows
+//! ([`user_section_watch`](cachearr_dialect::tags::user_section_watch); naming none, the one
+//! that counts for every section), bumped by that section's first reading, which so drops only
+//! that section's answers loaded before it; the user's own watch tag is bumped at their first
+//! round. A read of a section's list waits for the section's first reading before it is loaded
+//! (`Feed::await_sections_read`), so that it is not dropped by it. Where sections are not told
+//! apart (probes that span every library, a cache shared with other gateways), the first
+//! reading reads every section, as one.
+//!
 //! A user who is no longer active keeps their lists (with the user's record), so the first
 //! round after their return compares item by item with them and drops only what changed
 //! while they were away. Every round after the first reading, a return included, probes only
@@ -173,20 +185,23 @@ async fn round(
     restore_kept(reads, up, &active, now);
     let mut probed = Vec::new();
     for user in &active {
-        let due = {
+        let (period_due, reading_wanted) = {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-            !book.baselined || !book.watching || now >= book.probed_ms + user_period
+            let period = !book.baselined || !book.watching || now >= book.probed_ms + user_period;
+            (period, book.reading_wanted())
         };
-        if !due {
+        if !period_due && !reading_wanted {
             continue;
         }
-        round.users += 1;
-        match probe_user(reads, up, user, now, &mut round).await {
+        match probe_user(reads, up, user, (now, period_due), &mut round).await {
             Some(Found::First) => round.first += 1,
             Some(Found::Changed) => round.changed += 1,
             Some(Found::Same) => {}
+            // Kept readings taken up that cover what the user reads: not probed.
+            Some(Found::Nothing) => continue,
             None => round.failed += 1,
         }
+        round.users += 1;
         probed.push(user);
     }
     if !probed.is_empty() {
@@ -336,6 +351,8 @@ enum Found {
     First,
     Changed,
     Same,
+    /// Nothing was due after all (nothing read, nothing bumped).
+    Nothing,
 }
 
 /// Probes `user`: reads each probe, and the whole list of each that changed, and announces
@@ -345,28 +362,21 @@ async fn probe_user(
     reads: &ReadThrough,
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
-    now_ms: u64,
+    (now_ms, period_due): (u64, bool),
     round: &mut Round,
 ) -> Option<Found> {
-    let dialect = cachearr_dialect::of(up.profile);
     let feed = reads.feed(&up.name);
     let count = |n: u64| {
         if let Some(feed) = feed {
             feed.count_background(BackgroundKind::Probes, n, now_ms);
         }
     };
-    let sections = probed_sections(reads, up, user).await?;
-    let (first, filled) = start_reading(reads, user, now_ms);
+    let (plan, probes) = plan_round(reads, up, user, (now_ms, period_due)).await?;
+    if probes.is_empty() && plan.nothing_to_bump() {
+        return Some(Found::Nothing);
+    }
     let by_owner = crate::upstream_index::visibility::is_owner(reads, up, user);
     let mut changed_items = 0u64;
-    let probes: Vec<PlayStateProbe> = dialect
-        .play_state_probes(&sections)
-        .into_iter()
-        .filter(|p| match (&filled, &p.section) {
-            (Some(filled), Some(section)) => filled.contains(section),
-            _ => true,
-        })
-        .collect();
     // Read at once, not one after the other: a first reading's watch-tag bump drops what the
     // user's tool filled while the reading was being taken, so the shorter it takes, the
     // fewer answers that tool has to fill again.
@@ -431,8 +441,8 @@ async fn probe_user(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .baselined = true;
-    if first {
-        first_reading_in(reads, user);
+    first_reading_in(reads, feed, user, &plan);
+    if plan.first {
         return Some(Found::First);
     }
     if changed_items == 0 {
@@ -454,6 +464,25 @@ async fn probed_sections(
         return Some(UserSections::default());
     }
     crate::upstream_index::visibility::user_sections(reads, up, user).await
+}
+
+/// What this round reads of `user` ([`start_reading`]) and the probes it reads: of the
+/// sections the user sees, those it reads. `None` when the user's sections cannot be had.
+async fn plan_round(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    (now_ms, period_due): (u64, bool),
+) -> Option<(Plan, Vec<PlayStateProbe>)> {
+    let sections = probed_sections(reads, up, user).await?;
+    let all_probes = cachearr_dialect::of(up.profile).play_state_probes(&sections);
+    let seen: Vec<String> = sections.sections.iter().map(|s| s.id.clone()).collect();
+    settle_restored(reads, user, &all_probes, &seen);
+    let plan = start_reading(reads, user, (&all_probes, &seen), (now_ms, period_due));
+    let probes = (all_probes.into_iter())
+        .filter(|p| plan.reads(p.section.as_deref()))
+        .collect();
+    Some((plan, probes))
 }
 
 /// Reads `probe` as `user`: its answer's status, body and what the dialect reads of it; and
@@ -517,51 +546,195 @@ async fn whole_list(
     )
 }
 
-/// Marks `user` probed at `now_ms`. Gives whether this is their first reading in this
-/// process and, once their answers' sections are known, those sections: the only ones a
-/// later round probes.
+/// What one round reads of a user ([`start_reading`]).
+struct Plan {
+    /// The user's first reading in this process (nothing kept to compare with).
+    first: bool,
+    /// The sections read for the first time in this process: what the user's answers come
+    /// from that was not read yet.
+    fresh: FxHashSet<String>,
+    /// Every section the user sees is read by the end of this round, for the first time for
+    /// some: the answers naming no section are dropped then.
+    everywhere: bool,
+    /// The sections read before that are due again (the user's period is due): `None`, none;
+    /// `Some(None)`, every one; `Some(Some(ids))`, those.
+    again: Option<Option<FxHashSet<String>>>,
+}
+
+impl Plan {
+    /// Whether the round's end bumps no watch tag: no first reading of the user, of a
+    /// section, or of every section.
+    fn nothing_to_bump(&self) -> bool {
+        !self.first && self.fresh.is_empty() && !self.everywhere
+    }
+
+    /// Whether a probe of `section` (`None`: one that spans every section) is read.
+    fn reads(&self, section: Option<&str>) -> bool {
+        match section {
+            Some(id) if self.fresh.contains(id) => true,
+            Some(id) => match &self.again {
+                Some(Some(ids)) => ids.contains(id),
+                Some(None) => true,
+                None => false,
+            },
+            None => self.first || self.again.is_some() || !self.fresh.is_empty(),
+        }
+    }
+}
+
+/// Marks `user` probed at `now_ms` when their period is `due`, and says what this round
+/// reads ([`Plan`]) of the sections the user sees (`seen`, with their `probes`).
+///
+/// A section is read the first time when an answer of the user's from it is read or filled
+/// (`PlayLists::wanted`), never before: a section the user never reads is never probed for
+/// them. Every section at once where that is not told apart: a dialect whose probes span
+/// every section, an answer naming none, a cache shared with other gateways (what they fill
+/// is not known here).
+///
+/// After its first reading, a section is probed where answers of theirs can be cached — in
+/// every round, a return after a pause included: a section they never filled an answer from
+/// since holds nothing a change could have made stale, and its next reading, when they do,
+/// is compared with the one kept (what changed meanwhile is dropped then, which is only more
+/// than needed). With a cache shared with other gateways, what they filled is not known
+/// here: every section.
 fn start_reading(
     reads: &ReadThrough,
     user: &UserRecord,
-    now_ms: u64,
-) -> (bool, Option<FxHashSet<String>>) {
-    // After the first reading, a user is probed where answers of theirs can be cached — in
-    // every round, a return after a pause included: a section they never filled an answer
-    // from since holds nothing a change could have made stale, and its next reading, when
-    // they do, is compared with the one kept (what changed meanwhile is dropped then, which
-    // is only more than needed). With a cache shared with other gateways, what they filled
-    // is not known here: every section.
+    (probes, seen): (&[PlayStateProbe], &[String]),
+    (now_ms, due): (u64, bool),
+) -> Plan {
     let shared_cache = reads.cache().redis().is_some();
+    let spanning = probes.iter().any(|p| p.section.is_none());
     let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-    let known = book.baselined && !shared_cache && !book.filled.all;
+    let first = !book.baselined;
+    let everywhere = (spanning || shared_cache || book.wanted.all) && !book.all_read;
+    let fresh: FxHashSet<String> = if everywhere {
+        (seen.iter().chain(&book.wanted.ids))
+            .filter(|id| !book.read.contains(*id))
+            .cloned()
+            .collect()
+    } else {
+        (book.wanted.ids.iter())
+            .filter(|id| !book.read.contains(*id))
+            .cloned()
+            .collect()
+    };
+    let again = (due && !first).then(|| {
+        let known = !shared_cache && !book.filled.all;
+        let read = &book.read;
+        Some(if known {
+            book.filled.ids.intersection(read).cloned().collect()
+        } else {
+            read.clone()
+        })
+    });
     book.watching = true;
-    book.probed_ms = now_ms;
-    let filled = known.then(|| book.filled.ids.clone());
-    (!book.baselined, filled)
+    if due {
+        book.probed_ms = now_ms;
+    }
+    Plan {
+        first,
+        fresh,
+        everywhere,
+        again: again.map(|ids| ids.filter(|_| !spanning)),
+    }
 }
 
-/// The user's first reading in this process is in: what was filled before it (kept from an
-/// earlier run, or filled while it was taken) could show a state changed since; everything
-/// filled from now on is compared against it (the module docs). From here, the sections
-/// their answers are filled from are known.
+/// The lists of `user` taken up from a kept reading ([`kept`]) cover the sections whose every
+/// probe they hold: those count as read, as within one run. An answer of theirs kept from the
+/// last run in any other section (or naming none) was filled after no reading that is kept:
+/// its section's watch tag is bumped, and its first reading in this run is taken when they
+/// read from it.
+fn settle_restored(
+    reads: &ReadThrough,
+    user: &UserRecord,
+    probes: &[PlayStateProbe],
+    seen: &[String],
+) {
+    let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+    if !book.restored {
+        return;
+    }
+    book.restored = false;
+    let covered = |section: Option<&str>| {
+        (probes.iter())
+            .filter(|p| p.section.is_none() || p.section.as_deref() == section)
+            .all(|p| book.lists.contains_key(&p.probe))
+    };
+    let (read, unread): (Vec<&String>, Vec<&String>) =
+        seen.iter().partition(|id| covered(Some(id.as_str())));
+    let everywhere = unread.is_empty() && covered(None);
+    book.read.extend(read.into_iter().cloned());
+    let mut bumps: Vec<Option<&str>> = unread.iter().map(|id| Some(id.as_str())).collect();
+    if everywhere {
+        book.all_read = true;
+    } else {
+        bumps.push(None);
+    }
+    drop(book);
+    for section in bumps {
+        let tag = cachearr_dialect::tags::user_section_watch(&user.watch_tag, section);
+        reads.cache().invalidate_tag(&tag);
+    }
+}
+
+/// A round's readings are in (`plan`): what was filled before the first reading of the user
+/// in this process (kept from an earlier run, or filled while it was taken), and before the
+/// first reading of each section `fresh` in that section, could show a state changed since;
+/// everything filled from now on is compared against them (the module docs). So the user's
+/// watch tag is bumped at their first reading, each fresh section's at its own, and the one
+/// of the answers naming no section once every section was read.
 ///
-/// The lists this reading found empty stay known empty ([`note_empty`]): the bump of the
-/// user's watch tag changes nothing on the server, yet as a tag bumped after their probes it
-/// would make the copy read each of them again at once — two requests a section for lists
-/// the server has just said hold nothing. A list is kept only when that bump is the one
-/// since its probe was read; any other (a play through cachearr, a change event) still
+/// The lists found empty stay known empty ([`note_empty`]): the bumps change nothing on the
+/// server, yet as tags bumped after the probes they would make the copy read each of them
+/// again at once — two requests a section for lists the server has just said hold nothing.
+/// A list is kept only when the bumps made here are the only ones since its probe was read
+/// (or since the last such bumps); any other (a play through cachearr, a change event) still
 /// voids it.
-fn first_reading_in(reads: &ReadThrough, user: &UserRecord) {
+fn first_reading_in(
+    reads: &ReadThrough,
+    feed: Option<&Arc<cachearr_upstream::feed::Feed>>,
+    user: &UserRecord,
+    plan: &Plan,
+) {
     let cache = reads.cache();
-    user.play_lists
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .filled = cachearr_upstream::users::FilledSections::none();
-    cache.invalidate_tag(&user.watch_tag);
+    let mut tags: Vec<String> = Vec::new();
+    {
+        let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        if plan.first {
+            book.filled = cachearr_upstream::users::FilledSections::none();
+            tags.push(user.watch_tag.to_string());
+        }
+        for id in &plan.fresh {
+            book.filled.ids.remove(id);
+            book.read.insert(id.clone());
+            tags.push(cachearr_dialect::tags::user_section_watch(
+                &user.watch_tag,
+                Some(id),
+            ));
+        }
+        if plan.everywhere && !book.all_read {
+            book.all_read = true;
+            tags.push(cachearr_dialect::tags::user_section_watch(
+                &user.watch_tag,
+                None,
+            ));
+        }
+    }
+    if tags.is_empty() {
+        return;
+    }
+    for tag in &tags {
+        cache.invalidate_tag(tag);
+    }
+    if let Some(feed) = feed {
+        feed.note_sections_first_read();
+    }
     let after = cache.fetch_started();
+    let mine = tags.len() as u64;
     let mut book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
     for empty in book.empty.values_mut() {
-        if empty.stamp.bumps_until(&after) == 1 {
+        if empty.stamp.bumps_until(&after) == mine {
             empty.stamp = after;
         }
     }
@@ -707,6 +880,9 @@ async fn watch(watched: &Watched, stop: &tokio_util::sync::CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let feed = reads.feed(&up.name).cloned();
+    if let Some(feed) = &feed {
+        feed.note_watch_runs(true);
+    }
     loop {
         let woken = async {
             match &feed {
@@ -731,6 +907,9 @@ async fn watch(watched: &Watched, stop: &tokio_util::sync::CancellationToken) {
             continue;
         }
         round(reads, index.as_deref(), up).await;
+    }
+    if let Some(feed) = &feed {
+        feed.note_watch_runs(false);
     }
 }
 

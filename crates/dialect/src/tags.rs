@@ -102,6 +102,12 @@ pub fn across(upstream: &str) -> String {
     join(&[upstream, ":across"])
 }
 
+/// Whether `tag` is the [`across`] tag of `upstream`: a read carrying it may show items of
+/// any section.
+pub fn is_across(upstream: &str, tag: &str) -> bool {
+    tag.strip_prefix(upstream) == Some(":across")
+}
+
 /// `{up}:recent`: every recently-added listing and hub.
 pub fn recent(upstream: &str) -> String {
     join(&[upstream, ":recent"])
@@ -149,6 +155,24 @@ pub fn user_watch(upstream: &str, user_hash: &str) -> String {
     join(&[upstream, ":user:", user_hash, ":watch"])
 }
 
+/// `{watch}/{section}`: the answers of one user (`watch`, their [`user_watch`] tag) that show
+/// items of one section; `{watch}/*` (`section` `None`): those that name no section (every
+/// section counts for them). Bumped once, when the play-state watch first reads the user's
+/// state in that section — in every section, for `{watch}/*` — so that a section the user
+/// never reads is never probed for them, and its first reading drops nothing of the others.
+pub fn user_section_watch(watch: &str, section: Option<&str>) -> String {
+    join(&[watch, "/", section.unwrap_or("*")])
+}
+
+/// The section a [`section`] or [`members`] tag of `upstream` is about, when `tag` is one:
+/// a read carrying it shows that section's items.
+pub fn section_of<'a>(upstream: &str, tag: &'a str) -> Option<&'a str> {
+    let rest = tag.strip_prefix(upstream)?;
+    (rest.strip_prefix(":section:"))
+        .or_else(|| rest.strip_prefix(":members:"))
+        .filter(|id| !id.is_empty())
+}
+
 /// `{up}:user:{hash}:scope`: every answer kept in one user's scope, whatever it shows; bumped
 /// when what the user may see changes on the server (a restriction or policy), which can
 /// change any of them (Jellyfin's views and their counts, not only listings).
@@ -194,5 +218,17 @@ mod tests {
         assert_eq!(item_id("plex", &plays("plex", "42")), None);
         assert_eq!(item_id("jf", &item("plex", "42")), None);
         assert_eq!(item_id("plex", &item("plex", "")), None);
+        let watch = user_watch("plex", "00ff");
+        assert_eq!(
+            user_section_watch(&watch, Some("3")),
+            "plex:user:00ff:watch/3"
+        );
+        assert_eq!(user_section_watch(&watch, None), "plex:user:00ff:watch/*");
+        assert_eq!(section_of("plex", &section("plex", "3")), Some("3"));
+        assert_eq!(section_of("plex", &members("plex", "4")), Some("4"));
+        assert_eq!(section_of("plex", &recent("plex")), None);
+        assert_eq!(section_of("jf", &section("plex", "3")), None);
+        assert!(is_across("plex", &across("plex")));
+        assert!(!is_across("plex", &across("jf")) && !is_across("plex", &recent("plex")));
     }
 }

@@ -1276,10 +1276,16 @@ async fn store_part(
     let mut tags = if cachearr_upstream::feed::item_tagged(target.class) {
         let owner = owner_reads(reads.secret(), up, user);
         let dialect = cachearr_dialect::of(up.profile);
-        if part.status == 200 {
-            user.note_filled(dialect, &part.body);
-        }
-        cachearr_upstream::feed::answer_tags(&up.name, dialect, owner, &part.body, ids)
+        let watch = if part.status == 200 {
+            let feed = reads.feed(&up.name).map(|f| &**f);
+            cachearr_upstream::feed::Feed::filled_watch_tags(feed, user, dialect, &part.body)
+        } else {
+            Vec::new()
+        };
+        let mut tags =
+            cachearr_upstream::feed::answer_tags(&up.name, dialect, owner, &part.body, ids);
+        tags.extend(watch);
+        tags
     } else {
         Vec::new()
     };

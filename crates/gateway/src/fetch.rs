@@ -289,9 +289,12 @@ impl Loader for HttpLoader {
                 .is_some_and(|t| !t.is_empty() && s.reads.secret().user_of(t) == s.user.hash);
         let said = s.copy_ids.lock().unwrap_or_else(|e| e.into_inner()).take();
         let dialect = cachearr_dialect::of(s.up.profile);
-        s.user.note_filled(dialect, &value.body);
+        let feed = s.reads.feed(&s.up.name).map(|f| &**f);
+        let watch =
+            cachearr_upstream::feed::Feed::filled_watch_tags(feed, &s.user, dialect, &value.body);
         let mut tags =
             cachearr_upstream::feed::answer_tags(&s.up.name, dialect, owner, &value.body, said);
+        tags.extend(watch);
         tags.extend(copy_tags);
         tags
     }

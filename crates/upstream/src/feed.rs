@@ -181,6 +181,13 @@ pub struct Feed {
     /// Wakes the play-state watch when a user who was not active reads an answer showing
     /// play state, so that what changed while nobody read is found at once.
     wake_watch: tokio::sync::Notify,
+    /// Moved by the play-state watch when a round has read sections for the first time, so
+    /// that a read waiting for its section's first reading looks again
+    /// ([`Feed::await_sections_read`]).
+    sections_read: tokio::sync::watch::Sender<u64>,
+    /// The play-state watch runs for this upstream in this process: only then does a read
+    /// wait for its section's first reading.
+    watch_runs: std::sync::atomic::AtomicBool,
     /// cachearr's own requests to the server, by kind ([`BackgroundReport`]).
     background: Mutex<Background>,
     /// Clock ms until which another gateway's healthy feed vouches for this one (a follower
@@ -319,6 +326,8 @@ impl Feed {
             sessions_subscribed_fresh: None,
             plays: Mutex::new(PlaysRead::default()),
             wake_watch: tokio::sync::Notify::new(),
+            sections_read: tokio::sync::watch::Sender::new(0),
+            watch_runs: std::sync::atomic::AtomicBool::new(false),
             background: Mutex::new(Background::default()),
             vouched_until_ms: AtomicU64::new(0),
             catching_up: tokio::sync::watch::Sender::new(false),
@@ -365,6 +374,66 @@ impl Feed {
         if before == 0 || now_ms.saturating_sub(before) > ms(self.config.play_state_active) {
             self.wake_watch.notify_one();
         }
+    }
+
+    /// An answer of `user`'s showing the items of `sections` (`None`: it names none) is read:
+    /// a section that waits for its first reading wakes the play-state watch, which reads it
+    /// at once ([`UserRecord::note_sections`]).
+    pub fn note_sections_read(&self, user: &UserRecord, sections: Option<&[String]>) {
+        if user.note_sections(sections) {
+            self.wake_watch.notify_one();
+        }
+    }
+
+    /// The play-state watch runs for this upstream, or stops (`runs`).
+    pub fn note_watch_runs(&self, runs: bool) {
+        self.watch_runs.store(runs, Ordering::Relaxed);
+    }
+
+    /// The play-state watch has read sections for the first time (and bumped their watch
+    /// tags): the reads waiting for them go on ([`Feed::await_sections_read`]).
+    pub fn note_sections_first_read(&self) {
+        self.sections_read.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Waits, for at most `bound`, until the play-state watch has read each of `sections`
+    /// (`None`: every section the user sees) for `user` for the first time. A read of a section not read yet waits for it before it is
+    /// loaded: loaded before, its answer would be dropped by that reading's bump (its
+    /// section's watch tag) and read from the server again at its next read.
+    pub async fn await_sections_read(
+        &self,
+        user: &UserRecord,
+        sections: Option<&[String]>,
+        bound: Duration,
+    ) {
+        let unread = || {
+            let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+            match sections {
+                Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
+                None => !book.all_read,
+            }
+        };
+        if !self.watch_runs.load(Ordering::Relaxed) || !unread() {
+            return;
+        }
+        let mut receiver = self.sections_read.subscribe();
+        let _ = tokio::time::timeout(bound, receiver.wait_for(|_| !unread())).await;
+    }
+
+    /// An answer of `user`'s about library content (`body`, a 2xx) is stored: the watch tags
+    /// of the sections it shows ([`UserRecord::note_filled`]); one that waits for its first
+    /// reading wakes the play-state watch.
+    pub fn filled_watch_tags(
+        feed: Option<&Feed>,
+        user: &UserRecord,
+        dialect: &dyn Dialect,
+        body: &[u8],
+    ) -> Vec<Arc<str>> {
+        let (tags, wake) = user.note_filled(dialect, body);
+        if wake && let Some(feed) = feed {
+            feed.wake_watch.notify_one();
+        }
+        tags
     }
 
     /// Waits until a user who was not active reads an answer showing play state.

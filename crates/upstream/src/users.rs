@@ -96,12 +96,42 @@ pub struct PlayLists {
     pub lists: FxHashMap<String, PlayList>,
     /// The sections the user's answers showing play state were filled from.
     pub filled: FilledSections,
+    /// The sections whose state the watch has read for the user in this process, or taken up
+    /// from a kept reading: every answer of theirs from one of them that is kept was loaded
+    /// after a reading it is compared against. A section not among them is not probed.
+    pub read: rustc_hash::FxHashSet<String>,
+    /// Every section the user sees is among `read`, and the answers naming no section (their
+    /// `{watch}/*` tag) were dropped since.
+    pub all_read: bool,
+    /// The sections the user's answers were read or filled from in this process: each waits
+    /// for its first reading until it is in `read`.
+    pub wanted: WantedSections,
+    /// The lists were taken up from a kept reading and the sections they cover are not told
+    /// apart yet (`read` is set from them at the user's next round).
+    pub restored: bool,
     /// The whole lists the user's probes found empty when last read, by path: when (engine
     /// clock ms, and the cache's stamp of that moment) and the probe's answer, which reads as
     /// a list of no items. The library copy writes a user's play state from those lists; one
     /// its probe found empty moments ago, with no change dropped from the cache since, is
     /// not read again (a returning user's pass starts with the probes, then those reads).
     pub empty: FxHashMap<String, EmptyList>,
+}
+
+impl PlayLists {
+    /// Whether a section the user's answers come from waits for its first reading.
+    pub fn reading_wanted(&self) -> bool {
+        (self.wanted.all && !self.all_read)
+            || self.wanted.ids.iter().any(|id| !self.read.contains(id))
+    }
+}
+
+/// The sections a user's answers were read or filled from ([`PlayLists::wanted`]).
+#[derive(Debug, Default)]
+pub struct WantedSections {
+    /// An answer named no section, or too many were named: every section is wanted.
+    pub all: bool,
+    /// The sections' ids.
+    pub ids: rustc_hash::FxHashSet<String>,
 }
 
 /// A whole list a probe found empty ([`PlayLists::empty`]).
@@ -293,22 +323,62 @@ impl UserRecord {
     }
 
     /// An answer of the user's about library content (`body`, a 2xx) is stored: notes the
-    /// sections it shows ([`FilledSections`], read by `dialect` only while they are told
-    /// apart).
-    pub fn note_filled(&self, dialect: &dyn Dialect, body: &[u8]) {
-        let telling = {
-            let book = self.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-            !book.filled.all
-        };
-        if !telling {
-            return;
-        }
+    /// sections it shows, as `dialect` reads them ([`FilledSections`], [`Self::note_sections`]),
+    /// and gives the watch tags it carries for them ([`Self::section_watch_tags`]) and whether
+    /// one of them waits for its first reading.
+    pub fn note_filled(&self, dialect: &dyn Dialect, body: &[u8]) -> (Vec<Arc<str>>, bool) {
         let sections = dialect.sections_shown(body);
+        let wake = self.note_sections(sections.as_deref());
+        let tags = self.section_watch_tags(sections.as_deref());
         self.play_lists
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .filled
             .note(sections);
+        (tags, wake)
+    }
+
+    /// An answer of the user's showing the items of `sections` (`None`: it names none, so
+    /// every section counts) is read or filled: notes them wanted ([`PlayLists::wanted`]).
+    /// Whether one of them waits for its first reading and was not wanted before (the
+    /// play-state watch is then woken).
+    pub fn note_sections(&self, sections: Option<&[String]>) -> bool {
+        let mut book = self.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        let book = &mut *book;
+        match sections {
+            _ if book.wanted.all => false,
+            Some(ids) if book.wanted.ids.len() + ids.len() <= MAX_FILLED_SECTIONS => {
+                let mut new = false;
+                for id in ids {
+                    if !book.read.contains(id) && !book.wanted.ids.contains(id) {
+                        book.wanted.ids.insert(id.clone());
+                        new = true;
+                    }
+                }
+                new
+            }
+            _ => {
+                book.wanted.all = true;
+                !book.all_read
+            }
+        }
+    }
+
+    /// The watch tags an answer of the user's showing the items of `sections` carries (`None`:
+    /// it names none): one per section, or the one of answers naming none
+    /// ([`cachearr_dialect::tags::user_section_watch`]). Each is bumped by the section's first
+    /// reading, as `watch_tag` is by the user's.
+    pub fn section_watch_tags(&self, sections: Option<&[String]>) -> Vec<Arc<str>> {
+        let one = |id: Option<&str>| {
+            Arc::from(cachearr_dialect::tags::user_section_watch(
+                &self.watch_tag,
+                id,
+            ))
+        };
+        match sections {
+            Some(ids) => ids.iter().map(|id| one(Some(id))).collect(),
+            None => vec![one(None)],
+        }
     }
 
     /// When an answer of the user's that shows play state was last read (engine clock ms, 0:

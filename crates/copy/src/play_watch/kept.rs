@@ -132,6 +132,7 @@ pub(super) fn restore(lists: &mut PlayLists, kept: KeptUser, now_ms: u64, active
         })
         .collect();
     lists.baselined = true;
+    lists.restored = true;
     lists.probed_ms = kept.probed_ms;
     lists.watching = kept.read_ms > 0 && now_ms < kept.read_ms.saturating_add(active_ms);
 }

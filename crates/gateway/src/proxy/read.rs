@@ -66,7 +66,14 @@ pub(super) struct Admitted {
     reading: Arc<Reading>,
     /// Where to remember the reading for a repeat (`None`: not remembered, or a repeat).
     remember: Option<Fingerprint>,
+    /// The sections the read's route names (`Some(None)`: it spans every section), when one
+    /// of them waits for the play-state watch's first reading for the user: the load waits
+    /// for it ([`cachearr_upstream::feed::Feed::await_sections_read`]).
+    unread_sections: Option<Box<Option<Vec<String>>>>,
 }
+
+/// How long a read waits for its section's first reading at most: two probes, read at once.
+const FIRST_READING_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why a read was not admitted.
 enum Refused {
@@ -153,6 +160,12 @@ impl Call<'_> {
         match later {
             Later::Pass(req, user, why) => self.pass(req, user, why).await,
             Later::Look(parts, admitted, now) => {
+                if let (Some(sections), Some(feed)) =
+                    (&admitted.unread_sections, self.conn.feed.as_ref())
+                {
+                    let sections = sections.as_deref();
+                    (feed.await_sections_read(&admitted.user, sections, FIRST_READING_WAIT)).await;
+                }
                 let read = self.cached_read(&parts, &admitted, now);
                 read.answer(&admitted.reading).await
             }
@@ -235,11 +248,13 @@ impl Call<'_> {
             },
         };
         // The play-state watch follows the users whose answers showing play state are read.
+        let mut unread_sections = None;
         if scope_user.is_some()
             && cachearr_upstream::feed::item_tagged(reading.class)
             && let Some(feed) = self.conn.feed.as_ref()
         {
             feed.note_play_read(&user, now);
+            unread_sections = self.sections_named(&user, &reading.engine.routed().tags, feed);
         }
         Ok(Admitted {
             user,
@@ -247,7 +262,49 @@ impl Call<'_> {
             authenticates,
             reading,
             remember,
+            unread_sections,
         })
+    }
+
+    /// The sections a read's route `tags` name — a section's list names its section, a list
+    /// that spans sections every one (`None`) — noted for `user`'s play-state watch before
+    /// the read is loaded, which reads those it has not read yet at once
+    /// ([`cachearr_upstream::feed::Feed::note_sections_read`]). Those, when one is not read
+    /// yet and the watch is this gateway's alone (no cache shared with others): what the
+    /// load waits for.
+    fn sections_named(
+        &self,
+        user: &UserRecord,
+        tags: &[Arc<str>],
+        feed: &cachearr_upstream::feed::Feed,
+    ) -> Option<Box<Option<Vec<String>>>> {
+        let up = &self.up.name;
+        let named = if tags
+            .iter()
+            .any(|tag| cachearr_dialect::tags::is_across(up, tag))
+        {
+            None
+        } else {
+            let ids: Vec<String> = (tags.iter())
+                .filter_map(|tag| cachearr_dialect::tags::section_of(up, tag))
+                .map(str::to_owned)
+                .collect();
+            if ids.is_empty() {
+                return None;
+            }
+            Some(ids)
+        };
+        feed.note_sections_read(user, named.as_deref());
+        if self.gw.reads().cache().redis().is_some() {
+            return None;
+        }
+        let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        let unread = match &named {
+            Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
+            None => !book.all_read,
+        };
+        drop(book);
+        unread.then(|| Box::new(named))
     }
 
     /// Who reads: a repeat's user (the same token: its record while the table holds it, else
