@@ -188,7 +188,9 @@ async fn round(
         let (period_due, reading_wanted) = {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
             let period = !book.baselined || !book.watching || now >= book.probed_ms + user_period;
-            (period, book.reading_wanted())
+            // Readings just taken up: what they do not cover is dropped at once
+            // (`settle_restored`), whether or not a probe is due.
+            (period, book.reading_wanted() || book.restored)
         };
         if !period_due && !reading_wanted {
             continue;

@@ -2016,6 +2016,75 @@ async fn plex_a_read_waits_for_its_sections_first_reading() {
     assert_eq!(gw.get(&films).await.cache, "HIT");
 }
 
+/// Readings kept across a restart count for the sections they were taken in. An answer kept
+/// from the last run in a section its user's watch had not read yet was compared against no
+/// reading: taking the kept readings up drops it, so a state changed since shows at its next
+/// read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_restart_drops_what_was_kept_from_sections_not_read() {
+    let gw = start_hooked(Profile::Plex, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+        // What is cached outlives the process.
+        config.cache.disk.enabled = true;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (movies, _, _) = gw.sections();
+    let (_, track, _) = gw.album();
+    let films = format!("{}?type=1", gw.listing(movies).await);
+    gw.get(&films).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!((round.first, round.failed), (1, 0), "{round:?}");
+    // A track's answer, filled before the music's first reading.
+    let path = gw.metadata(track);
+    gw.get(&path).await;
+    assert_eq!(gw.get(&path).await.cache, "HIT");
+
+    // Started again on a copy of its data directory, on the same clock.
+    gw.gateway.cache().flush().await;
+    let data = tempfile::tempdir().unwrap();
+    cachearr_testkit::copy_dir(gw._data.path(), data.path());
+    let mut config = gw.gateway.config().clone();
+    config.data_dir = data.path().to_path_buf();
+    let restarted = sim_gateway::gateway_builder(config)
+        .clock(gw.clock.clone())
+        .build()
+        .await
+        .unwrap();
+    let bound = restarted.bind().await.unwrap();
+    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sim_gateway::serve_bound(bound, async move {
+        let _ = stopped.await;
+    }));
+    let up = restarted.upstreams()[0].clone();
+    let ask = |path: &str| {
+        let request = (gw.client.get(format!("{proxy}{path}")))
+            .header("X-Plex-Token", &gw.token)
+            .header("Accept", "application/json");
+        async move {
+            let response = request.send().await.unwrap();
+            let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = response.json().await.unwrap();
+            let plays = body["MediaContainer"]["Metadata"][0]["viewCount"]
+                .as_u64()
+                .unwrap_or(0);
+            (cache, plays)
+        }
+    };
+    gw.sim.mark_played(gw.owner, track);
+    assert_eq!(
+        ask(&path).await,
+        ("HIT".to_owned(), 0),
+        "kept from the last run"
+    );
+    let round = play_watch::probe_round(restarted.library().unwrap(), &up).await;
+    assert_eq!((round.first, round.failed), (0, 0), "taken up: {round:?}");
+    assert_eq!(ask(&path).await, ("MISS".to_owned(), 1));
+    let _ = stop.send(());
+}
+
 /// Emby's play-state probes span every library the user sees: a user's first reading reads
 /// them and not the user's sections, which for a user new to cachearr (their sections not
 /// read yet) would be a request of its own.
