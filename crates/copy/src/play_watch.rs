@@ -195,6 +195,7 @@ async fn round(
         if !period_due && !reading_wanted {
             continue;
         }
+        let failed_before = round.failed;
         match probe_user(reads, up, user, (now, period_due), &mut round).await {
             Some(Found::First) => round.first += 1,
             Some(Found::Changed) => round.changed += 1,
@@ -203,6 +204,10 @@ async fn round(
             Some(Found::Nothing) => continue,
             None => round.failed += 1,
         }
+        user.play_lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failing = round.failed > failed_before;
         round.users += 1;
         probed.push(user);
     }

@@ -408,10 +408,11 @@ impl Feed {
     ) {
         let unread = || {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-            match sections {
-                Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
-                None => !book.all_read,
-            }
+            !book.failing
+                && match sections {
+                    Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
+                    None => !book.all_read,
+                }
         };
         if !self.watch_runs.load(Ordering::Relaxed) || !unread() {
             return;

@@ -109,6 +109,9 @@ pub struct PlayLists {
     /// The lists were taken up from a kept reading and the sections they cover are not told
     /// apart yet (`read` is set from them at the user's next round).
     pub restored: bool,
+    /// The user's last round failed (their sections or a probe could not be had): a read
+    /// does not wait for a first reading then, which may not come soon.
+    pub failing: bool,
     /// The whole lists the user's probes found empty when last read, by path: when (engine
     /// clock ms, and the cache's stamp of that moment) and the probe's answer, which reads as
     /// a list of no items. The library copy writes a user's play state from those lists; one
@@ -345,8 +348,9 @@ impl UserRecord {
     pub fn note_sections(&self, sections: Option<&[String]>) -> bool {
         let mut book = self.play_lists.lock().unwrap_or_else(|e| e.into_inner());
         let book = &mut *book;
+        // A section named is wanted by its id even once every section is: one the user does
+        // not see is then read (as nothing) all the same, and stops waiting.
         match sections {
-            _ if book.wanted.all => false,
             Some(ids) if book.wanted.ids.len() + ids.len() <= MAX_FILLED_SECTIONS => {
                 let mut new = false;
                 for id in ids {
@@ -357,6 +361,7 @@ impl UserRecord {
                 }
                 new
             }
+            _ if book.wanted.all => false,
             _ => {
                 book.wanted.all = true;
                 !book.all_read

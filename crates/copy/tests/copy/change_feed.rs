@@ -2085,6 +2085,60 @@ async fn plex_a_restart_drops_what_was_kept_from_sections_not_read() {
     let _ = stop.send(());
 }
 
+/// A section named by a read is read (as nothing, where the user does not see it) even once
+/// every section is wanted: a read of it then stops waiting for a first reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_section_not_seen_is_read_as_nothing_once_every_section_is_wanted() {
+    let gw = start_hooked(Profile::Plex, false, |config| {
+        // The watch runs on its own here, as shipped.
+        config.feed.play_state_probe = Duration::from_secs(15);
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    // A list spanning sections: every section the user sees is read.
+    gw.get("/library/recentlyAdded").await;
+    eventually("every section is read", WAIT, || async {
+        sections_read(&up).len() >= 2
+    })
+    .await;
+    gw.get("/library/sections/999/all").await;
+    eventually("the section named is read", WAIT, || async {
+        sections_read(&up).contains(&"999".to_owned())
+    })
+    .await;
+}
+
+/// While a user's rounds fail (their probes refused, the server in trouble), a read of a
+/// section not read yet does not wait for a first reading that is not coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plex_a_read_does_not_wait_while_the_users_rounds_fail() {
+    let gw = start_hooked(Profile::Plex, false, |config| {
+        // The watch runs on its own here, as shipped.
+        config.feed.play_state_probe = Duration::from_secs(15);
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (movies, _, music) = gw.sections();
+    gw.sim.set_faults(cachearr_sim::control::Faults {
+        error_rate: 1.0,
+        error_status: 503,
+        path_prefix: Some("/library/sections/".to_owned()),
+        ..cachearr_sim::control::Faults::default()
+    });
+    let films = format!("{}?type=1", gw.listing(movies).await);
+    let _ = gw.request(&films).send().await.unwrap();
+    eventually("the user's round failed", WAIT, || async {
+        (up.users.all().iter()).any(|u| u.play_lists.lock().unwrap().failing)
+    })
+    .await;
+    let tracks = format!("{}?type=10", gw.listing(music).await);
+    // The wait would be the gateway's own 1 s bound, a timer of the runtime's.
+    let read = gw.request(&tracks).send();
+    let answered = tokio::time::timeout(Duration::from_millis(800), read).await;
+    gw.sim.set_faults(cachearr_sim::control::Faults::default());
+    assert!(answered.is_ok(), "the read waited for a first reading");
+}
+
 /// Emby's play-state probes span every library the user sees: a user's first reading reads
 /// them and not the user's sections, which for a user new to cachearr (their sections not
 /// read yet) would be a request of its own.

@@ -299,10 +299,11 @@ impl Call<'_> {
             return None;
         }
         let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-        let unread = match &named {
-            Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
-            None => !book.all_read,
-        };
+        let unread = !book.failing
+            && match &named {
+                Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
+                None => !book.all_read,
+            };
         drop(book);
         unread.then(|| Box::new(named))
     }
