@@ -509,6 +509,8 @@ struct Plan {
     /// Every section the user sees is read by the end of this round, for the first time for
     /// some: the answers naming no section are dropped then.
     everywhere: bool,
+    /// The probes span every library: this round's reading is every section's.
+    spanning: bool,
     /// The sections read before that are due again (the user's period is due): `None`, none;
     /// `Some(None)`, every one; `Some(Some(ids))`, those.
     again: Option<Option<FxHashSet<String>>>,
@@ -563,12 +565,12 @@ fn start_reading(
     let everywhere = (spanning || shared_cache || book.wanted.all) && !book.all_read;
     let fresh: FxHashSet<String> = if everywhere {
         (seen.iter().chain(&book.wanted.ids))
-            .filter(|id| !book.read.contains(*id))
+            .filter(|id| !book.is_read(id))
             .cloned()
             .collect()
     } else {
         (book.wanted.ids.iter())
-            .filter(|id| !book.read.contains(*id))
+            .filter(|id| !book.is_read(id))
             .cloned()
             .collect()
     };
@@ -589,6 +591,7 @@ fn start_reading(
         first,
         fresh,
         everywhere,
+        spanning,
         again: again.map(|ids| ids.filter(|_| !spanning)),
     }
 }
@@ -668,6 +671,9 @@ fn first_reading_in(
         }
         if plan.everywhere && !book.all_read {
             book.all_read = true;
+            // Probes across every library read every section, listed or not (their ids are
+            // not read for such probes): none waits for a reading of its own later.
+            book.every_section = plan.spanning;
             tags.push(cachearr_dialect::tags::user_section_watch(
                 &user.watch_tag,
                 None,

@@ -410,7 +410,7 @@ impl Feed {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
             !book.failing
                 && match sections {
-                    Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
+                    Some(ids) => ids.iter().any(|id| !book.is_read(id)),
                     None => !book.all_read,
                 }
         };

@@ -103,6 +103,9 @@ pub struct PlayLists {
     /// Every section the user sees is among `read`, and the answers naming no section (their
     /// `{watch}/*` tag) were dropped since.
     pub all_read: bool,
+    /// The user's first reading was of probes spanning every library (Jellyfin's, Emby's):
+    /// every section is read with it, whether or not its id was ever listed in `read`.
+    pub every_section: bool,
     /// The sections the user's answers were read or filled from in this process: each waits
     /// for its first reading until it is in `read`.
     pub wanted: WantedSections,
@@ -123,8 +126,12 @@ pub struct PlayLists {
 impl PlayLists {
     /// Whether a section the user's answers come from waits for its first reading.
     pub fn reading_wanted(&self) -> bool {
-        (self.wanted.all && !self.all_read)
-            || self.wanted.ids.iter().any(|id| !self.read.contains(id))
+        (self.wanted.all && !self.all_read) || self.wanted.ids.iter().any(|id| !self.is_read(id))
+    }
+
+    /// Whether section `id` had its first reading in this process.
+    pub fn is_read(&self, id: &str) -> bool {
+        self.every_section || self.read.contains(id)
     }
 }
 
@@ -354,7 +361,7 @@ impl UserRecord {
             Some(ids) if book.wanted.ids.len() + ids.len() <= MAX_FILLED_SECTIONS => {
                 let mut new = false;
                 for id in ids {
-                    if !book.read.contains(id) && !book.wanted.ids.contains(id) {
+                    if !book.is_read(id) && !book.wanted.ids.contains(id) {
                         book.wanted.ids.insert(id.clone());
                         new = true;
                     }

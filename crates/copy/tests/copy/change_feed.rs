@@ -2177,3 +2177,30 @@ async fn emby_a_new_users_first_reading_reads_no_sections() {
         "the reading read alice's sections: {views:?}"
     );
 }
+
+/// Emby's (and Jellyfin's) probes span every library, so a user's first reading is every
+/// section's: a library read after it wants no reading of its own — the round asks nothing,
+/// and the listing is kept (no section's watch tag bumped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emby_a_library_read_after_the_first_reading_wants_no_reading_of_its_own() {
+    let gw = start_hooked(Profile::Emby, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (movies, ids, _) = gw.sections();
+    gw.get(&gw.metadata(ids[0])).await;
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!((round.first, round.failed), (1, 0), "{round:?}");
+    let listing = gw.page(&gw.listing(movies).await, 0, 5);
+    gw.get(&listing).await;
+    assert_eq!(gw.get(&listing).await.cache, "HIT");
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!(
+        (round.users, round.probes - round.signal),
+        (0, 0),
+        "the library's first read wanted a reading: {round:?}"
+    );
+    assert_eq!(gw.get(&listing).await.cache, "HIT", "the listing was kept");
+}

@@ -301,7 +301,7 @@ impl Call<'_> {
         let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
         let unread = !book.failing
             && match &named {
-                Some(ids) => ids.iter().any(|id| !book.read.contains(id)),
+                Some(ids) => ids.iter().any(|id| !book.is_read(id)),
                 None => !book.all_read,
             };
         drop(book);
