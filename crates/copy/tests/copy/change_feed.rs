@@ -194,6 +194,34 @@ impl Running {
         (movies.id, movies.items(ItemKind::Movie).to_vec(), music.id)
     }
 
+    /// A second gateway started on a copy of this one's data directory, on the same clock:
+    /// the gateway, its proxy's URL, what stops it, and the copy (kept while it runs).
+    async fn restarted(
+        &self,
+    ) -> (
+        Gateway,
+        String,
+        tokio::sync::oneshot::Sender<()>,
+        tempfile::TempDir,
+    ) {
+        let data = tempfile::tempdir().unwrap();
+        cachearr_testkit::copy_dir(self._data.path(), data.path());
+        let mut config = self.gateway.config().clone();
+        config.data_dir = data.path().to_path_buf();
+        let restarted = sim_gateway::gateway_builder(config)
+            .clock(self.clock.clone())
+            .build()
+            .await
+            .unwrap();
+        let bound = restarted.bind().await.unwrap();
+        let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(sim_gateway::serve_bound(bound, async move {
+            let _ = stopped.await;
+        }));
+        (restarted, proxy, stop, data)
+    }
+
     fn path_id(&self, id: u32) -> String {
         match self.profile {
             Profile::Plex => id.to_string(),
@@ -1264,21 +1292,7 @@ async fn jellyfin_a_restart_takes_up_each_users_readings_without_a_round() {
     assert_eq!((round.users, round.first), (1, 1), "{round:?}");
 
     // Started again on a copy of its data directory, on the same clock.
-    let data = tempfile::tempdir().unwrap();
-    cachearr_testkit::copy_dir(gw._data.path(), data.path());
-    let mut config = gw.gateway.config().clone();
-    config.data_dir = data.path().to_path_buf();
-    let restarted = sim_gateway::gateway_builder(config)
-        .clock(gw.clock.clone())
-        .build()
-        .await
-        .unwrap();
-    let bound = restarted.bind().await.unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sim_gateway::serve_bound(bound, async move {
-        let _ = stopped.await;
-    }));
+    let (restarted, proxy, stop, _data) = gw.restarted().await;
     let up = restarted.upstreams()[0].clone();
     assert_eq!(ask(&proxy, &user, item).await.unwrap().status(), 200);
     let round = play_watch::probe_round(restarted.library().unwrap(), &up).await;
@@ -2043,21 +2057,7 @@ async fn plex_a_restart_drops_what_was_kept_from_sections_not_read() {
 
     // Started again on a copy of its data directory, on the same clock.
     gw.gateway.cache().flush().await;
-    let data = tempfile::tempdir().unwrap();
-    cachearr_testkit::copy_dir(gw._data.path(), data.path());
-    let mut config = gw.gateway.config().clone();
-    config.data_dir = data.path().to_path_buf();
-    let restarted = sim_gateway::gateway_builder(config)
-        .clock(gw.clock.clone())
-        .build()
-        .await
-        .unwrap();
-    let bound = restarted.bind().await.unwrap();
-    let proxy = format!("http://{}", bound.proxy_addrs()[0].1);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sim_gateway::serve_bound(bound, async move {
-        let _ = stopped.await;
-    }));
+    let (restarted, proxy, stop, _data) = gw.restarted().await;
     let up = restarted.upstreams()[0].clone();
     let ask = |path: &str| {
         let request = (gw.client.get(format!("{proxy}{path}")))

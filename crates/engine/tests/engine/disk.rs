@@ -817,36 +817,8 @@ async fn a_slow_maintenance_pass_does_not_hold_up_the_write_behind_queue() {
 async fn a_large_answer_that_does_not_fit_is_queued_beside_the_small_ones() {
     let written = Arc::new(std::sync::atomic::AtomicU64::default());
     let writes_held = Arc::new(tokio::sync::Semaphore::new(0));
-    let tier = SlowToMaintain {
-        written: Arc::clone(&written),
-        passes: Arc::default(),
-        release: Arc::new(tokio::sync::Semaphore::new(100)),
-        writes_held: Some(writes_held.clone()),
-    };
-    // A 16 MiB limit gives the queue its smallest share, 2 MiB.
-    let cache = TieredCache::builder()
-        .tier(Arc::new(tier))
-        .clock(Arc::new(ManualClock::default()))
-        .housekeeping(false)
-        .memory_max_bytes(16 << 20)
-        .write_behind(64, Duration::from_millis(5))
-        .build()
-        .await
-        .unwrap();
+    let cache = queue_behind_held_writes(&written, &writes_held).await;
     let queue = || cache.stats().write_behind;
-    assert_eq!(queue().max_bytes, 2 << 20);
-    // The first batch's write waits; the second is taken off the queue and waits behind it.
-    put(&cache, 0, "v").await;
-    eventually("the first batch is being written", WAIT, async || {
-        written.load(std::sync::atomic::Ordering::SeqCst) == 1
-    })
-    .await;
-    put(&cache, 1, "v").await;
-    eventually("the second batch waits behind it", WAIT, async || {
-        let q = queue();
-        q.queued == 0 && q.queued_bytes == 0
-    })
-    .await;
     // 1.2 MB each: the first fits; the second does not and is taken beside; a small put
     // after them still fits; a third large one finds the place beside taken.
     put(&cache, 2, noise(2, 1_200_000)).await;
