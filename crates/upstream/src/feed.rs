@@ -408,11 +408,7 @@ impl Feed {
     ) {
         let unread = || {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-            !book.failing
-                && match sections {
-                    Some(ids) => ids.iter().any(|id| !book.is_read(id)),
-                    None => !book.all_read,
-                }
+            book.waits_for_reading(sections)
         };
         if !self.watch_runs.load(Ordering::Relaxed) || !unread() {
             return;

@@ -129,6 +129,16 @@ impl PlayLists {
         (self.wanted.all && !self.all_read) || self.wanted.ids.iter().any(|id| !self.is_read(id))
     }
 
+    /// Whether a read of `sections` (`None`: one naming none, so every section) waits for a
+    /// first reading: one of them is not read yet, and the user's rounds are not failing.
+    pub fn waits_for_reading(&self, sections: Option<&[String]>) -> bool {
+        !self.failing
+            && match sections {
+                Some(ids) => ids.iter().any(|id| !self.is_read(id)),
+                None => !self.all_read,
+            }
+    }
+
     /// Whether section `id` had its first reading in this process.
     pub fn is_read(&self, id: &str) -> bool {
         self.every_section || self.read.contains(id)

@@ -298,13 +298,8 @@ impl Call<'_> {
         if self.gw.reads().cache().redis().is_some() {
             return None;
         }
-        let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-        let unread = !book.failing
-            && match &named {
-                Some(ids) => ids.iter().any(|id| !book.is_read(id)),
-                None => !book.all_read,
-            };
-        drop(book);
+        let unread = (user.play_lists.lock().unwrap_or_else(|e| e.into_inner()))
+            .waits_for_reading(named.as_deref());
         unread.then(|| Box::new(named))
     }
 
