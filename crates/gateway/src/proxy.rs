@@ -230,6 +230,7 @@ pub(crate) fn answer<'a>(
                             return Either::Left(reply);
                         }
                         AtOnce::Later(later) => Left::Read(call, later),
+                        AtOnce::Afresh(req) => Left::Route(req),
                     }
                 }
                 None => Left::Route(req),

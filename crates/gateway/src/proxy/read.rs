@@ -79,6 +79,9 @@ const FIRST_READING_WAIT: std::time::Duration = std::time::Duration::from_secs(1
 enum Refused {
     /// Passed through to the server, as `user` when there is one, for this reason.
     Pass(Option<Arc<UserRecord>>, Bypass),
+    /// A repeat whose kept reading was keyed for another scope than the user's standing gives
+    /// now: read afresh, as a request not seen before.
+    Stale,
     /// A query that cannot be read at all.
     BadQuery(cachearr_upstream::keys::KeyError),
 }
@@ -103,6 +106,9 @@ pub(super) enum AtOnce {
     Answered(Reply<WireHead>),
     /// What is left, for [`Call::read_later`].
     Later(Later),
+    /// A repeat to read afresh, as a request not seen before (routed again): the token's
+    /// scope changed since its reading was kept.
+    Afresh(Request<ClientBody>),
 }
 
 /// What is left of a cached read once nothing more could be done without waiting.
@@ -125,6 +131,9 @@ impl Call<'_> {
         match self.read_at_once(req, from) {
             AtOnce::Answered(reply) => reply,
             AtOnce::Later(later) => self.read_later(later).await,
+            // Only a repeat's kept reading goes stale; a routed read's key is made now. Were
+            // one to come here, the server answers it.
+            AtOnce::Afresh(req) => self.pass(req, None, Bypass::Uncacheable).await,
         }
     }
 
@@ -136,6 +145,7 @@ impl Call<'_> {
         let admitted = match self.admit(&req, from, now) {
             Ok(admitted) => admitted,
             Err(Refused::Pass(user, why)) => return AtOnce::Later(Later::Pass(req, user, why)),
+            Err(Refused::Stale) => return AtOnce::Afresh(req),
             Err(Refused::BadQuery(e)) => {
                 return AtOnce::Answered(problem(ErrorKind::BadQuery, &e.to_string()).into());
             }
@@ -215,13 +225,12 @@ impl Call<'_> {
         };
         let (reading, remember) = match from {
             // A repeat keyed for another scope than the user's standing gives now (the token
-            // confirmed as its user's since, or its trust run out): passed through once, and
-            // the next request is read afresh.
+            // confirmed as its user's since — by the play-state watch naming it, or its own
+            // record passing through — or its trust run out): its key is not the one the
+            // request has now, so it is read afresh, as a request not seen before, and the
+            // route decides.
             ReadFrom::Repeat(KeptReading { reading, .. }) if reading.scope_user != scope_user => {
-                return Err(Refused::Pass(
-                    Some(user),
-                    Bypass::UntrustedToken { authenticates },
-                ));
+                return Err(Refused::Stale);
             }
             ReadFrom::Repeat(KeptReading { reading, .. }) => (reading, None),
             ReadFrom::Route {

@@ -621,6 +621,47 @@ async fn plex_a_repeated_request_on_one_connection_is_still_checked_for_its_user
     assert_eq!(repeats(), 3);
 }
 
+/// A request repeated on one connection after its token was confirmed as its user's (here by
+/// the user's own record read through the gateway on another connection; the play-state watch
+/// confirms tokens so too) has a new key, the user's: it is read afresh, not passed through.
+#[tokio::test]
+async fn jellyfin_a_repeat_whose_token_was_confirmed_since_is_read_afresh() {
+    let (srv, h) = jellyfin().await;
+    let direct = format!("http://{}", srv.addr);
+    let repeats = || h.gateway.upstreams()[0].guard.snapshot().repeated_reads;
+    let alice_id = {
+        let state = srv.sim.state();
+        let alice = state.users().iter().find(|u| u.name == "alice").unwrap();
+        alice.jellyfin_id.clone()
+    };
+    let cached = format!("/Users/{alice_id}/Views");
+    let cached = cached.as_str();
+    let alice = vec![("X-Emby-Token", token_of(&srv, Profile::Jellyfin, "alice"))];
+    let mut conn = OneConnection::open(h.proxy).await;
+    assert_eq!(conn.get(cached, &alice).await.status, 200);
+    let again = conn.get(cached, &alice).await;
+    assert!(again.cache_status.contains("hit"), "{}", again.cache_status);
+    assert_eq!(repeats(), 1);
+
+    // Her own record, through the gateway: the server says whose the token is.
+    let me = get(&h.client, &h.url(""), "/Users/Me", &alice).await;
+    assert_eq!(me.status(), 200);
+    me.bytes().await.unwrap();
+
+    let afresh = conn.get(cached, &alice).await;
+    assert_eq!(afresh.status, 200);
+    assert!(
+        !afresh.cache_status.contains("bypass"),
+        "a repeat keyed for the token alone was passed through: {}",
+        afresh.cache_status
+    );
+    let want = get(&h.client, &direct, cached, &alice).await;
+    assert_eq!(afresh.body, want.bytes().await.unwrap());
+    let kept = conn.get(cached, &alice).await;
+    assert!(kept.cache_status.contains("hit"), "{}", kept.cache_status);
+    assert_eq!(kept.body, afresh.body);
+}
+
 #[tokio::test]
 async fn plex_a_request_repeated_on_new_connections_reuses_its_reading_for_its_user_only() {
     let (srv, h) = plex().await;
