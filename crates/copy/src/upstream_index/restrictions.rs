@@ -181,12 +181,18 @@ fn drop_changed_users_answers(
     // Every token the server said is the user's shares the scope kept under their server id
     // (one bump drops them all, those no longer in the table too); a token whose user is
     // still unknown may be theirs, so its own scope goes as well.
+    // A confirmed token is theirs by its scope (confirmed by a sign-in, its own record, or
+    // the play-state watch naming it), another by the id its own record gave.
     let secret = reads.secret();
-    let mut tags: Vec<String> = (changed.iter())
-        .map(|id| tags::user_scope(&up.name, &secret.scope_of_user(&up.name, id).to_string()))
+    let scopes: Vec<_> = (changed.iter())
+        .map(|id| secret.scope_of_user(&up.name, id))
+        .collect();
+    let mut tags: Vec<String> = (scopes.iter())
+        .map(|scope| tags::user_scope(&up.name, &scope.to_string()))
         .collect();
     for user in up.users.all() {
-        let theirs = (user.server_user_id()).is_some_and(|id| changed.contains(&&bare_id(&id)));
+        let theirs = (user.is_confirmed() && scopes.contains(&user.scope))
+            || (user.server_user_id()).is_some_and(|id| changed.contains(&&bare_id(&id)));
         if theirs || user.is_unnamed() {
             tags.push(user.scope_tag.to_string());
             user.note_visibility_changed();
