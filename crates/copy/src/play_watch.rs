@@ -181,6 +181,7 @@ async fn round(
     } else {
         config.play_state_probe
     });
+    let active = name_tokens(reads, up, active, (now, &mut round)).await;
     restore_kept(reads, up, &active, now);
     let mut probed = Vec::new();
     for user in &active {
@@ -261,6 +262,70 @@ fn active_users(
         }
     }
     active
+}
+
+/// The active users with each token whose user the gateway has not been told found out:
+/// tokens signed in on the server itself (not through the gateway) are each a user of their
+/// own until their user's own record passes through, and the watch would probe each — 200
+/// tokens of one user made 200 users' probes. A token read for the first time in this process
+/// (its lists not read yet) whose server has a record of the asking user (Jellyfin's
+/// `/Users/Me`) is named by it, once: one request, where its own first reading costs a user's
+/// probes. Confirmed, its record is the user's (the lists of the user's other tokens); one
+/// record per user is kept. A token the server does not name stays a user of its own.
+async fn name_tokens(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    active: Vec<Arc<UserRecord>>,
+    (now_ms, round): (u64, &mut Round),
+) -> Vec<Arc<UserRecord>> {
+    let asks_own_record = cachearr_dialect::of(up.profile)
+        .answers()
+        .is_some_and(|answers| answers.facts().own_user_path.is_some());
+    if !asks_own_record || !active.iter().any(|u| unnamed_and_unread(u)) {
+        return active;
+    }
+    // Addresses, not pointers: the set is held across the awaits of a task that moves.
+    let mut seen: FxHashSet<usize> = FxHashSet::default();
+    let mut named = Vec::with_capacity(active.len());
+    for user in active {
+        let unnamed = unnamed_and_unread(&user);
+        if unnamed && user.server_user_id().is_none() {
+            // The server is asked whose the token is: a probe of the watch's, counted so.
+            round.probes += 1;
+            if let Some(feed) = reads.feed(&up.name) {
+                feed.count_background(BackgroundKind::Probes, 1, now_ms);
+            }
+        }
+        let user = if unnamed
+            && let Some(id) = crate::upstream_index::user_state::own_user_id(up, &user).await
+        {
+            let scope = reads.secret().scope_of_user(&up.name, &id);
+            let confirmed = up
+                .users
+                .confirm(&up.name, (user.hash, user.token()), scope, now_ms);
+            // Still active: the token's reads were its record's.
+            confirmed.note_play_read(user.play_read_ms());
+            confirmed
+        } else {
+            user
+        };
+        let lists = {
+            let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+            std::ptr::from_ref::<PlayLists>(&book).addr()
+        };
+        if seen.insert(lists) {
+            named.push(user);
+        }
+    }
+    named
+}
+
+/// Whether nothing has said whose `user`'s token is and its lists were never read here.
+fn unnamed_and_unread(user: &UserRecord) -> bool {
+    !user.is_confirmed() && {
+        let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        !book.baselined
+    }
 }
 
 /// Takes up the kept readings ([`kept`]) of the active users who have none in this process

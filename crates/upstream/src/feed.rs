@@ -406,9 +406,11 @@ impl Feed {
         sections: Option<&[String]>,
         bound: Duration,
     ) {
+        // A record replaced meanwhile (the watch named the token's user and confirmed it)
+        // is read no more: its replacement's lists are, so nothing is waited for.
         let unread = || {
             let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-            book.waits_for_reading(sections)
+            book.waits_for_reading(sections) && !user.is_forgotten()
         };
         if !self.watch_runs.load(Ordering::Relaxed) || !unread() {
             return;

@@ -285,6 +285,12 @@ impl UserRecord {
         self.scope != self.hash
     }
 
+    /// Whether the upstream's table no longer holds this record: forgotten as the oldest, or
+    /// replaced by the token's record in another scope ([`Users::confirm`]).
+    pub fn is_forgotten(&self) -> bool {
+        self.forgotten.load(Ordering::Relaxed)
+    }
+
     /// Whether nothing says whose the token is (neither confirmed nor its server id learnt):
     /// a change to any user may be a change to its user, so its scope goes with theirs.
     pub fn is_unnamed(&self) -> bool {

@@ -2204,3 +2204,67 @@ async fn emby_a_library_read_after_the_first_reading_wants_no_reading_of_its_own
     );
     assert_eq!(gw.get(&listing).await.cache, "HIT", "the listing was kept");
 }
+
+/// Tokens of one user signed in on the server itself, never through cachearr, each reading
+/// an answer showing play state once: the watch probes their user once, not each token (200
+/// such tokens made 200 users' probes). Each token is named by the server's record of the
+/// asking user (one request), once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_tokens_signed_in_on_the_server_are_one_user_to_the_watch() {
+    const TOKENS: usize = 5;
+    let gw = start_hooked(Profile::Jellyfin, false, |config| {
+        // Rounds are run by hand here.
+        config.feed.play_state_probe = Duration::ZERO;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let (_, ids, _) = gw.sections();
+    let alice = gw
+        .sim
+        .state()
+        .users()
+        .iter()
+        .find(|u| u.name == "alice")
+        .cloned()
+        .expect("the simulator has alice");
+    let authorization = |device: &str, token: Option<&str>| {
+        let mut value = format!(
+            "MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"{device}\", Version=\"1\""
+        );
+        if let Some(token) = token {
+            value.push_str(&format!(", Token=\"{token}\""));
+        }
+        value
+    };
+    for (n, id) in ids.iter().take(TOKENS).enumerate() {
+        let device = format!("signed-in-on-the-server-{n}");
+        // Signed in on the server, not through cachearr.
+        let signed: serde_json::Value = gw
+            .client
+            .post(format!("{}/Users/AuthenticateByName", gw.sim_url))
+            .header("Authorization", authorization(&device, None))
+            .json(&serde_json::json!({ "Username": "alice", "Pw": "alice-password" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = signed["AccessToken"].as_str().expect("a token").to_owned();
+        let path = format!("/Items/{}?userId={}", gw.path_id(*id), alice.jellyfin_id);
+        let read = gw
+            .client
+            .get(format!("{}{path}", gw.proxy))
+            .header("Authorization", authorization(&device, Some(&token)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200, "{path}");
+    }
+    assert_eq!(up.users.all().len(), TOKENS, "a record for each token");
+    let round = play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    assert_eq!((round.users, round.first), (1, 1), "{round:?}");
+    // A request naming each token, and one user's three probes (16 before, a user's per token).
+    let tokens = u64::try_from(TOKENS).unwrap();
+    assert_eq!(round.probes - round.signal, tokens + 3, "{round:?}");
+}
