@@ -105,6 +105,11 @@ pub struct FeedConfig {
     /// user, background budget). At least `play_state_probe`.
     #[serde(deserialize_with = "duration")]
     pub play_state_user_probe: Duration,
+    /// The users' own probes' budget, requests a minute per upstream (the servers' records
+    /// naming tokens included; the list of every user's plays apart): users whose probes are
+    /// due beyond it wait for a later round, the longest unprobed first, and the stated
+    /// staleness of their play state grows with the watch (`docs/change-feed.md`).
+    pub play_state_probes_per_minute: u32,
     /// A user is active, and watched, while answers of theirs that show play state were read
     /// within this long; an idle gateway makes no play-state request at all.
     #[serde(deserialize_with = "duration")]
@@ -127,6 +132,7 @@ impl Default for FeedConfig {
             socket_probe_misses: 3,
             play_state_probe: Duration::from_secs(15),
             play_state_user_probe: Duration::from_secs(120),
+            play_state_probes_per_minute: 120,
             play_state_active: Duration::from_secs(3 * 60),
             play_state_watch: Duration::from_secs(30 * 60),
         }
@@ -137,9 +143,11 @@ impl FeedConfig {
     /// The same settings within bounds: at most 6000 samples a minute, at least one matching
     /// sample to prove a class again, a socket probe between 10 ms and 5 min, 1 to 100 missed
     /// probes, a play-state probe (unless off) between 1 s and 1 h, a user's own probe and the
-    /// active window at least as long, watched at least as long as active.
+    /// active window at least as long, watched at least as long as active, 1 to 60,000 probes a
+    /// minute.
     pub(super) fn bounded(mut self) -> FeedConfig {
         self.samples_per_minute = self.samples_per_minute.min(6000);
+        self.play_state_probes_per_minute = self.play_state_probes_per_minute.clamp(1, 60_000);
         self.prove_after = self.prove_after.max(1);
         self.socket_probe = self
             .socket_probe

@@ -183,34 +183,7 @@ async fn round(
     });
     let active = name_tokens(reads, up, active, (now, &mut round)).await;
     restore_kept(reads, up, &active, now);
-    let mut probed = Vec::new();
-    for user in &active {
-        let (period_due, reading_wanted) = {
-            let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
-            let period = !book.baselined || !book.watching || now >= book.probed_ms + user_period;
-            // Readings just taken up: what they do not cover is dropped at once
-            // (`settle_restored`), whether or not a probe is due.
-            (period, book.reading_wanted() || book.restored)
-        };
-        if !period_due && !reading_wanted {
-            continue;
-        }
-        let failed_before = round.failed;
-        match probe_user(reads, up, user, (now, period_due), &mut round).await {
-            Some(Found::First) => round.first += 1,
-            Some(Found::Changed) => round.changed += 1,
-            Some(Found::Same) => {}
-            // Kept readings taken up that cover what the user reads: not probed.
-            Some(Found::Nothing) => continue,
-            None => round.failed += 1,
-        }
-        user.play_lists
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .failing = round.failed > failed_before;
-        round.users += 1;
-        probed.push(user);
-    }
+    let probed = probe_due(reads, up, &active, (now, user_period), &mut round).await;
     if !probed.is_empty() {
         keep_probed(reads, up, &probed, now);
     }
@@ -230,6 +203,63 @@ async fn round(
         });
     }
     round
+}
+
+/// Probes the users among `active` whose probes are due at `now_ms` (`user_period` after
+/// their last), the longest unprobed first, while the users' probes' budget holds anything
+/// ([`cachearr_upstream::feed::Feed::probe_budget_open`]): the rest wait for a later round.
+/// Returns the users probed.
+async fn probe_due<'a>(
+    reads: &ReadThrough,
+    up: &Arc<Upstream>,
+    active: &'a [Arc<UserRecord>],
+    (now, user_period): (u64, u64),
+    round: &mut Round,
+) -> Vec<&'a Arc<UserRecord>> {
+    let feed = reads.feed(&up.name);
+    let mut due: Vec<(u64, &Arc<UserRecord>, bool)> = Vec::new();
+    for user in active {
+        let book = user.play_lists.lock().unwrap_or_else(|e| e.into_inner());
+        let period = !book.baselined || !book.watching || now >= book.probed_ms + user_period;
+        // Readings just taken up: what they do not cover is dropped at once
+        // (`settle_restored`), whether or not a probe is due.
+        if period || book.reading_wanted() || book.restored {
+            let last = if book.baselined { book.probed_ms } else { 0 };
+            due.push((last, user, period));
+        }
+    }
+    due.sort_by_key(|(last, _, _)| *last);
+    let (mut probed, mut spent) = (Vec::new(), 0);
+    for (_, user, period_due) in due {
+        if feed.is_some_and(|feed| !feed.probe_budget_open(now)) {
+            break;
+        }
+        let (failed_before, probes_before) = (round.failed, round.probes);
+        let found = probe_user(reads, up, user, (now, period_due), round).await;
+        let made = round.probes - probes_before;
+        if let Some(feed) = feed {
+            feed.spend_probe_budget(made);
+        }
+        match found {
+            Some(Found::First) => round.first += 1,
+            Some(Found::Changed) => round.changed += 1,
+            Some(Found::Same) => {}
+            // Kept readings taken up that cover what the user reads: not probed.
+            Some(Found::Nothing) => continue,
+            None => round.failed += 1,
+        }
+        user.play_lists
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failing = round.failed > failed_before;
+        round.users += 1;
+        spent += made;
+        probed.push(user);
+    }
+    if let Some(feed) = feed {
+        feed.note_probe_turns(round.users, spent);
+    }
+    probed
 }
 
 /// The active users of `up` at `now_ms` (answers showing play state read within
@@ -290,10 +320,16 @@ async fn name_tokens(
     for user in active {
         let unnamed = unnamed_and_unread(&user);
         if unnamed && user.server_user_id().is_none() {
-            // The server is asked whose the token is: a probe of the watch's, counted so.
+            // The server is asked whose the token is: a probe of the watch's, counted and
+            // budgeted so. Out of budget, the token waits for a later round.
+            let feed = reads.feed(&up.name);
+            if feed.is_some_and(|feed| !feed.probe_budget_open(now_ms)) {
+                continue;
+            }
             round.probes += 1;
-            if let Some(feed) = reads.feed(&up.name) {
+            if let Some(feed) = feed {
                 feed.count_background(BackgroundKind::Probes, 1, now_ms);
+                feed.spend_probe_budget(1);
             }
         }
         let user = if unnamed

@@ -161,6 +161,8 @@ pub struct Feed {
     pool: Mutex<HashMap<Key, Candidate>>,
     /// What the play-state watch's rounds did (the library copy's `play_watch`).
     play_watch: Mutex<WatchReport>,
+    /// The users' probes' own budget ([`probe_budget`]).
+    probe_budget: Mutex<probe_budget::ProbeBudget>,
     /// Last health seen by a read, for one warning per transition.
     was_healthy: AtomicBool,
     /// Tags bumped by incremental passes (changes the events had not announced, or announced
@@ -319,6 +321,7 @@ impl Feed {
                 probe_secs: config.play_state_probe.as_secs_f64(),
                 ..WatchReport::default()
             }),
+            probe_budget: Mutex::default(),
             was_healthy: AtomicBool::new(false),
             pass_tags: AtomicU64::new(0),
             announce_delay: Duration::ZERO,
@@ -568,11 +571,19 @@ impl Feed {
             play_state_secs: (!self.config.play_state_probe.is_zero())
                 .then(|| secs(self.config.play_state_probe.saturating_mul(2))),
             // A user's own probes are read every `play_state_user_probe`, on the watch's
-            // next period once due.
+            // next period once due — or, when the active users' probes need more than their
+            // budget in that time, once the budget has gone round them all.
             play_state_user_secs: (!self.config.play_state_probe.is_zero()).then(|| {
+                let users =
+                    (self.play_watch.lock().unwrap_or_else(|e| e.into_inner())).watched_users;
+                let turn = Duration::from_millis(
+                    self.probe_budget
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .turn_ms(users, self.config.play_state_probes_per_minute),
+                );
                 secs(
-                    self.config
-                        .play_state_user_probe
+                    (self.config.play_state_user_probe.max(turn))
                         .saturating_add(self.config.play_state_probe),
                 )
             }),
@@ -580,6 +591,27 @@ impl Feed {
                 .iter()
                 .map(|c| (c.as_str().to_owned(), secs(class_ttl(*c))))
                 .collect(),
+        }
+    }
+
+    /// Whether the users' probes' budget (`[feed] play_state_probes_per_minute`) holds
+    /// anything at `now_ms`: while it does not, no further user is probed this round.
+    pub fn probe_budget_open(&self, now_ms: u64) -> bool {
+        let per_minute = self.config.play_state_probes_per_minute;
+        (self.probe_budget.lock().unwrap_or_else(|e| e.into_inner())).open(per_minute, now_ms)
+    }
+
+    /// `n` requests of the users' probes were made (taken from their budget).
+    pub fn spend_probe_budget(&self, n: u64) {
+        (self.probe_budget.lock().unwrap_or_else(|e| e.into_inner())).spend(n);
+    }
+
+    /// A round probed `users` users in `requests` requests of their own: what a user's turn
+    /// costs, for the stated staleness ([`Feed::bounds`]).
+    pub fn note_probe_turns(&self, users: u64, requests: u64) {
+        if users > 0 {
+            let mut budget = self.probe_budget.lock().unwrap_or_else(|e| e.into_inner());
+            budget.per_user = requests as f64 / users as f64;
         }
     }
 
@@ -1238,5 +1270,6 @@ pub fn pass_tags(
     out
 }
 
+mod probe_budget;
 #[cfg(test)]
 mod tests;

@@ -2268,3 +2268,61 @@ async fn jellyfin_tokens_signed_in_on_the_server_are_one_user_to_the_watch() {
     let tokens = u64::try_from(TOKENS).unwrap();
     assert_eq!(round.probes - round.signal, tokens + 3, "{round:?}");
 }
+
+/// The users' probes have a budget of their own (`play_state_probes_per_minute`): users due
+/// beyond it wait for a later round, the longest unprobed first (the stated staleness that
+/// follows: `cachearr-upstream` `feed::tests::the_users_bound_is_a_turn_of_the_probes_budget`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jellyfin_the_users_probes_keep_to_their_budget() {
+    let gw = start_hooked(Profile::Jellyfin, false, |config| {
+        // Rounds are run by hand here; three requests a minute, half a minute's worth at once.
+        config.feed.play_state_probe = Duration::ZERO;
+        config.feed.play_state_probes_per_minute = 3;
+    })
+    .await;
+    let up = gw.gateway.upstreams()[0].clone();
+    let users: Vec<_> = (gw.sim.state().users().iter())
+        .filter(|u| ["alice", "bob", "dave"].contains(&u.name.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(users.len(), 3);
+    for user in &users {
+        // Each token named by its user's own record first: the rounds below probe users.
+        let me = (gw.client.get(format!("{}/Users/Me", gw.proxy)))
+            .header("X-Emby-Token", &user.jellyfin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(me.status(), 200);
+        let path = format!(
+            "/Users/{}/Items?Recursive=true&IncludeItemTypes=Movie&Limit=2",
+            user.jellyfin_id
+        );
+        let read = (gw.client.get(format!("{}{path}", gw.proxy)))
+            .header("X-Emby-Token", &user.jellyfin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200, "{path}");
+    }
+    let round = async || play_watch::probe_round(gw.gateway.library().unwrap(), &up).await;
+    // One user's three probes go (the bucket's one and a half, and a debt of as much).
+    let first = round().await;
+    assert_eq!(
+        (first.users, first.probes - first.signal),
+        (1, 3),
+        "{first:?}"
+    );
+    let nothing = round().await;
+    assert_eq!(nothing.users, 0, "no budget left: {nothing:?}");
+    // The debt repaid (30 s at three a minute), the next user is probed, not the first.
+    gw.clock.advance(Duration::from_secs(40));
+    let second = round().await;
+    assert_eq!((second.users, second.first), (1, 1), "{second:?}");
+    assert_eq!(round().await.users, 0);
+    // Its three requests take a minute's refill.
+    gw.clock.advance(Duration::from_secs(50));
+    assert_eq!(round().await.users, 0, "the debt is not repaid yet");
+    gw.clock.advance(Duration::from_secs(10));
+    assert_eq!(round().await.first, 1, "the third user's turn");
+}

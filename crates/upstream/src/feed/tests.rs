@@ -216,6 +216,32 @@ fn bounds_state_the_dead_socket_the_pass_and_the_ttls() {
     assert_eq!(f.report(0, ttl).bounds, b);
 }
 
+/// The stated staleness of what only a user's own probes see follows the watch's size: once
+/// the active users' probes need more than their budget in a users' period, it is the time
+/// the budget takes to go round them, and a period of the list of plays.
+#[test]
+fn the_users_bound_is_a_turn_of_the_probes_budget() {
+    let config = FeedConfig {
+        play_state_probes_per_minute: 3,
+        ..FeedConfig::default()
+    };
+    let f = Feed::new("j", &config, &IndexConfig::default());
+    let ttl = |_: Class| Duration::from_secs(300);
+    let watching = |users: u64| f.count_play_round(|w| w.watched_users = users);
+    // No user measured yet: the users' period (120 s) and the list's (15 s).
+    watching(3);
+    assert_eq!(f.bounds(ttl).play_state_user_secs, Some(135));
+    // Three users of three probes each at three a minute: a turn takes 180 s.
+    f.note_probe_turns(1, 3);
+    assert_eq!(f.bounds(ttl).play_state_user_secs, Some(180 + 15));
+    // 1,000 of them: 60,000 s (at the default 120 a minute, 1,500 s).
+    watching(1_000);
+    assert_eq!(f.bounds(ttl).play_state_user_secs, Some(60_000 + 15));
+    // Two users fit in the period.
+    watching(2);
+    assert_eq!(f.bounds(ttl).play_state_user_secs, Some(135));
+}
+
 #[test]
 fn a_class_is_drawn_in_proportion_to_its_traffic() {
     let weights = [
