@@ -131,8 +131,10 @@ async fn sim_serves_jellyfin_12_and_emby_side_by_side() {
         .expect("jellyfin");
     assert_eq!(legacy.status(), 401, "12.0 refuses X-Emby-Token");
     let emby_token = owner["emby_token"].as_str().expect("emby token");
+    // Emby has no `/Users/Me`: its clients name the user.
+    let uid = owner["jellyfin_id"].as_str().expect("user id");
     let me = client
-        .get(format!("{emby}/emby/Users/Me"))
+        .get(format!("{emby}/emby/Users/{uid}"))
         .header("X-Emby-Token", emby_token)
         .send()
         .await

@@ -435,31 +435,43 @@ async fn jellyfin_api(
     };
     let h = start_gateway(srv.addr, profile, quick_background(owner.clone())).await;
     index_ready(&h).await;
+    // Emby has only the forms naming the user of Jellyfin's own-user routes.
+    let own = match profile {
+        Profile::Emby => [
+            "/Users/{uid}/Views",
+            "/Users/{uid}/Items/Latest?Limit=10",
+            "/Users/{uid}/Items/Resume",
+        ],
+        _ => ["/UserViews", "/Items/Latest?Limit=10", "/UserItems/Resume"],
+    };
+    let owner_id = srv.sim.state().owner().jellyfin_id.clone();
     let views = json_answer(
         reqwest::Client::new()
-            .get(format!("{}/UserViews", srv.base_url))
+            .get(format!(
+                "{}{}",
+                srv.base_url,
+                own[0].replace("{uid}", &owner_id)
+            ))
             .header("Authorization", owner_authorization(&owner)),
     )
     .await;
-    let mut reads: Vec<String> = [
-        "/UserViews",
-        "/Items/Latest?Limit=10",
-        "/UserItems/Resume",
-        "/Search/Hints?searchTerm=a&Limit=10",
-        "/Artists?Limit=10",
-        "/System/Info/Public",
-        "/Items?Recursive=true&IncludeItemTypes=MusicAlbum&Limit=5",
-        "/Items?Recursive=true&IncludeItemTypes=Movie&Limit=8",
-        "/Items?Recursive=true&searchTerm=the&Limit=10",
-        // Searches the library copy answers, restricted users' too (their policy applied).
-        "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio&StartIndex=4&Limit=10",
-        "/Items?Recursive=true&SearchTerm=a&IncludeItemTypes=MusicAlbum",
-        "/Items?Recursive=true&SearchTerm=o&IncludeItemTypes=Episode&Limit=10",
-        "/Search/Hints?SearchTerm=in&IncludeItemTypes=Audio,MusicArtist&Limit=10",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut reads: Vec<String> = own
+        .iter()
+        .chain(&[
+            "/Search/Hints?searchTerm=a&Limit=10",
+            "/Artists?Limit=10",
+            "/System/Info/Public",
+            "/Items?Recursive=true&IncludeItemTypes=MusicAlbum&Limit=5",
+            "/Items?Recursive=true&IncludeItemTypes=Movie&Limit=8",
+            "/Items?Recursive=true&searchTerm=the&Limit=10",
+            // Searches the library copy answers, restricted users' too (their policy applied).
+            "/Items?Recursive=true&SearchTerm=e&IncludeItemTypes=Audio&StartIndex=4&Limit=10",
+            "/Items?Recursive=true&SearchTerm=a&IncludeItemTypes=MusicAlbum",
+            "/Items?Recursive=true&SearchTerm=o&IncludeItemTypes=Episode&Limit=10",
+            "/Search/Hints?SearchTerm=in&IncludeItemTypes=Audio,MusicArtist&Limit=10",
+        ])
+        .map(|s| s.to_string())
+        .collect();
     for v in views["Items"].as_array().unwrap() {
         let v = v["Id"].as_str().unwrap();
         reads.push(format!("/Items?ParentId={v}&Recursive=true&Limit=20"));

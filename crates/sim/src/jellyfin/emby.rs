@@ -9,7 +9,11 @@
 //!   by translating every id the simulator minted back (`IdMap`). User, server and session
 //!   ids stay 32-hex GUIDs, as on Emby.
 //! - **the rules**: legacy credentials always count (`X-Emby-Token`, `api_key`, the `Emby`
-//!   scheme), every route answers under `/emby/` too, none of Jellyfin 12's changes.
+//!   scheme), every route answers under `/emby/` too, none of Jellyfin 12's changes, and
+//!   none of the routes Jellyfin added for the token's own user without naming it
+//!   (`/Users/Me` is a 500, `/UserViews`, `/Items/Latest`, `/UserItems/Resume` are 404s:
+//!   Emby's own generated client, `embyclient` 4.9.0.33, lists only
+//!   `/Users/{UserId}/Views`, `…/Items/Latest`, `…/Items/Resume`).
 //! - **identity**: `/System/Info/Public` without `ProductName`, with Emby's `Version`
 //!   ([`EMBY_VERSION`]); each user's access token is their `emby_token`
 //!   ([`crate::state::User::emby_token`]).
@@ -59,6 +63,7 @@ pub(crate) const RULES: super::Rules = super::Rules {
     sort_name_tiebreak: false,
     password_flags_obsolete: false,
     sessions_for_every_user: false,
+    own_user_routes: false,
 };
 
 /// The Emby front end as a router (serve it with [`Sim::serve_router`]).

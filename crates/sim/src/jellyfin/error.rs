@@ -31,6 +31,11 @@ pub(crate) enum ApiError {
     NotFound,
     /// 405: a known path with a method it does not serve.
     MethodNotAllowed,
+    /// 500 `Unrecognized Guid format.` in plain text: Emby reading a user id that is no GUID
+    /// (`/Users/Me`, which Emby routes as `/Users/{Id}`). The body and its `text/plain`
+    /// content type are what Emby 4.9 sent tunarr (chrisbenincasa/tunarr#1401 and #1630
+    /// quote the answer's headers: `content-type: text/plain`, `content-length: 25`).
+    UnrecognizedGuid,
 }
 
 impl ApiError {
@@ -58,6 +63,7 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnrecognizedGuid => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -75,6 +81,13 @@ fn next_trace_id() -> String {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if self == ApiError::UnrecognizedGuid {
+            let mut response = (status, "Unrecognized Guid format.").into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return response;
+        }
         let problem = match &self {
             ApiError::BadRequest { field, message } => Some(ProblemDetails {
                 problem_type: "https://tools.ietf.org/html/rfc9110#section-15.5.1".to_owned(),

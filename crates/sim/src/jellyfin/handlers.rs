@@ -127,6 +127,10 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::Users => users(front, req, need()?),
         Route::UsersMe => {
             let user = need()?;
+            if !front.rules().own_user_routes {
+                // Emby's `/Users/{Id}`, whose handler reads `Me` as a GUID.
+                return Err(ApiError::UnrecognizedGuid);
+            }
             Ok(Reply::json(
                 req.casing,
                 &user_dto(front, user, true),

@@ -64,6 +64,7 @@ impl JellyfinVersion {
             sort_name_tiebreak: twelve,
             password_flags_obsolete: twelve,
             sessions_for_every_user: self != JellyfinVersion::V10_10,
+            own_user_routes: true,
         }
     }
 }
@@ -127,6 +128,12 @@ pub(crate) struct Rules {
     /// Any signed-in user may subscribe to the sessions list (`SessionsStart`) and hears of
     /// their own sessions; before 10.11 only an administrator may.
     pub(crate) sessions_for_every_user: bool,
+    /// The routes of the token's own user that name no user: `GET /Users/Me`, `/UserViews`,
+    /// `/Items/Latest`, `/UserItems/Resume` (Jellyfin added them beside the
+    /// `/Users/{userId}/…` forms). Emby has only the forms naming the user: its router finds no
+    /// route for the three (a 404, as for any unknown path), and reads `/Users/Me` as
+    /// `/Users/{Id}` with `Me` for a GUID ([`ApiError::UnrecognizedGuid`]).
+    pub(crate) own_user_routes: bool,
 }
 
 impl Rules {
@@ -141,7 +148,9 @@ impl Rules {
 
     /// The matched route if this release has it: the storage page is a 404 before 10.11, the
     /// obsolete routes a 404 on 12 — but `GET /QuickConnect/Initiate` a 405, as ASP.NET
-    /// answers a path whose other method (`POST`) is still there.
+    /// answers a path whose other method (`POST`) is still there — and the own user's routes
+    /// naming no user a 404 on Emby (`/Users/Me` is Emby's `/Users/{Id}`: its handler
+    /// answers, after the token is checked).
     pub(crate) fn admit(
         self,
         method: &Method,
@@ -154,6 +163,11 @@ impl Rules {
                 Err(ApiError::MethodNotAllowed)
             }
             Route::CriticReviews | Route::EasyPassword if !self.obsolete_routes => {
+                Err(ApiError::NotFound)
+            }
+            Route::Views(None) | Route::Latest(None) | Route::Resume(None)
+                if !self.own_user_routes =>
+            {
                 Err(ApiError::NotFound)
             }
             route => Ok((route, template)),

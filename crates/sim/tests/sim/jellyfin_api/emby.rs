@@ -72,16 +72,17 @@ async fn emby_tokens_work_in_every_legacy_form_and_jellyfin_tokens_do_not() {
     let owner = server.sim.state().owner().clone();
     let token = owner.emby_token();
     assert_eq!(server.token, token);
-    let (status, me) = get(&server, &token, "/emby/Users/Me").await;
+    let me = format!("/Users/{}", owner.jellyfin_id);
+    let (status, record) = get(&server, &token, &format!("/emby{me}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(me["Name"], owner.name);
+    assert_eq!(record["Name"], owner.name);
     let by_query = Client::new()
-        .get(format!("{}/emby/Users/Me?api_key={token}", server.base_url))
+        .get(format!("{}/emby{me}?api_key={token}", server.base_url))
         .send()
         .await
         .expect("request");
     assert_eq!(by_query.status(), StatusCode::OK);
-    let (status, _) = get(&server, &owner.jellyfin_token, "/Users/Me").await;
+    let (status, _) = get(&server, &owner.jellyfin_token, &me).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The control API lists every user's Emby token.
     let tokens: Value = Client::new()
@@ -108,7 +109,73 @@ async fn emby_tokens_work_in_every_legacy_form_and_jellyfin_tokens_do_not() {
         .await
         .expect("json");
     let issued = signed_in["AccessToken"].as_str().expect("token");
-    assert_eq!(get(&server, issued, "/Users/Me").await.0, StatusCode::OK);
+    assert_eq!(get(&server, issued, &me).await.0, StatusCode::OK);
+}
+
+/// `GET path` with the owner's token: its status, content type and body.
+async fn raw(server: &TestServer, path: &str) -> (StatusCode, String, String) {
+    let response = Client::new()
+        .get(format!("{}{path}", server.base_url))
+        .header("X-Emby-Token", &server.token)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status();
+    let kind = (response.headers().get("content-type"))
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, kind, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn users_me_is_read_as_a_user_id_that_is_no_guid() {
+    let server = start().await;
+    for path in ["/Users/Me", "/emby/Users/Me", "/emby/users/me"] {
+        let (status, kind, body) = raw(&server, path).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert_eq!(kind, "text/plain", "{path}");
+        assert_eq!(body, "Unrecognized Guid format.", "{path}");
+    }
+    // The token is checked first: without one it is a 401.
+    let anonymous = Client::new()
+        .get(format!("{}/emby/Users/Me", server.base_url))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// `own` (a route Jellyfin has for the token's own user, naming none) is an unknown path on
+/// Emby, at the root and under `/emby/`, while `named` (the same route naming the user, with
+/// `{uid}` for the owner's id) answers.
+async fn only_the_named_form_answers(own: &str, named: &str) {
+    let server = start().await;
+    for prefix in ["", "/emby"] {
+        let (status, ..) = raw(&server, &format!("{prefix}{own}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{prefix}{own}");
+    }
+    let uid = server.sim.state().owner().jellyfin_id.clone();
+    let named = named.replace("{uid}", &uid);
+    let (status, kind, body) = raw(&server, &format!("/emby{named}")).await;
+    assert_eq!(status, StatusCode::OK, "{named}");
+    assert!(kind.starts_with("application/json"), "{named}: {kind}");
+    assert!(serde_json::from_str::<Value>(&body).is_ok(), "{named}");
+}
+
+#[tokio::test]
+async fn user_views_is_an_unknown_path() {
+    only_the_named_form_answers("/UserViews", "/Users/{uid}/Views").await;
+}
+
+#[tokio::test]
+async fn items_latest_is_an_unknown_path() {
+    only_the_named_form_answers("/Items/Latest", "/Users/{uid}/Items/Latest").await;
+}
+
+#[tokio::test]
+async fn user_items_resume_is_an_unknown_path() {
+    only_the_named_form_answers("/UserItems/Resume", "/Users/{uid}/Items/Resume").await;
 }
 
 #[tokio::test]
