@@ -159,7 +159,7 @@ pub trait CopyAnswers: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// The user's own id in an answer of [`AnswerFacts::own_user_path`] (JSON).
+    /// The user's own id in an answer of [`UserRoutes::own`](crate::UserRoutes::own) (JSON).
     fn own_user_id(&self, _body: &[u8]) -> Option<String> {
         None
     }
@@ -281,11 +281,6 @@ pub struct AnswerFacts {
     /// The headers an answer written whole (a search's: no frame learnt from the server
     /// brings them) carries before its page's own, names in lower case.
     pub document_headers: &'static [(&'static str, &'static str)],
-    /// The path whose answer, read with a user's token, says that user's own id on the
-    /// server: what a request naming a user ([`SearchRoute::named_user`]) is compared with,
-    /// and the user a user's play state is read for. `None`: the server's requests name no
-    /// user besides the token's.
-    pub own_user_path: Option<&'static str>,
     /// How an item's kept document (JSON) numbers it among its parent's children (a
     /// season's in its series; `None` when it writes none).
     pub sibling_number: fn(document: &[u8]) -> Option<i64>,

@@ -11,6 +11,11 @@
 //!   item's read is `/Items/{number}` (`WALK_BATCH`). User ids stay 32-hex GUIDs.
 //! * **Identity** — `/System/Info/Public` names no `ProductName`; its `Version` is Emby's
 //!   (`4.9.x`), followed as Jellyfin's is.
+//! * **Users** — none of the routes Jellyfin added for the token's own user without naming
+//!   it (`/Users/Me` is a 500 on Emby, `/UserViews`, `/Items/Latest`, `/UserItems/Resume`
+//!   404s): a user's libraries are `/Users/{id}/Views`, and a token's user is learnt from a
+//!   sign-in seen through cachearr or proven by what the server answered it
+//!   ([`UserRoutes::admins_only`]).
 //! * **Copy** — walks as on Jellyfin (each proven on the server's answers); searches are
 //!   not answered from the index yet (the [`SearchRoutes`] impl says why).
 //! * `events.rs` — the notification socket at `/embywebsocket` (the token in `api_key` as well,
@@ -30,7 +35,7 @@ use crate::model::route::IndexSearch;
 use crate::model::{Class, Scope};
 use crate::{
     Candidates, Dialect, DialectFacts, Named, Profile, ServerReading, StartupProbes, Trigger,
-    WhoAnswer,
+    UserRoutes, WhoAnswer,
 };
 
 /// Emby.
@@ -56,6 +61,11 @@ static FACTS: DialectFacts = DialectFacts {
         identity: "/System/Info/Public",
         token: "/Users/Me",
         owner: "/Users",
+    },
+    user_routes: UserRoutes {
+        own: None,
+        admins_only: Some(jellyfin::policy::USERS_PATH),
+        sections: "/Users/{user}/Views",
     },
     version_reader: Some(jellyfin::token::server_version),
     ids_ignore_case: true,
@@ -92,6 +102,16 @@ static WALK_BATCH: crate::WalkBatch = crate::WalkBatch {
 
 fn walk_read<'a>(path: &'a str, query: Option<&'a str>) -> Option<crate::WalkRead<'a>> {
     jellyfin::walk_read_of(path, query, is_item_number)
+}
+
+/// `{id}` of `/Users/{id}/{more}` (any case), where `{id}` is a user id (32 hex digits) and
+/// something follows it: `/Users/{id}` alone and the `/Users/…` routes that are no user's
+/// (`/Users/Public`, `/Users/AuthenticateByName`) name none.
+fn named_user(path: &str) -> Option<&str> {
+    let mut parts = path.strip_prefix('/')?.splitn(3, '/');
+    let (users, id, more) = (parts.next()?, parts.next()?, parts.next()?);
+    let user_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    (users.eq_ignore_ascii_case("users") && user_id && !more.is_empty()).then_some(id)
 }
 
 /// Whether `id` is an Emby item id: a number of at most 20 digits.
@@ -133,6 +153,12 @@ impl Dialect for Emby {
 
     fn read_who(&self, kind: WhoAnswer, body: &[u8]) -> Option<Named> {
         Jellyfin.read_who(kind, body)
+    }
+
+    /// `/Users/{id}/…`: Emby answers a user's routes for that user and its administrators
+    /// (the others get a 403), and has no `/Users/Me` to say whose a token is.
+    fn named_user<'a>(&self, path: &'a str) -> Option<&'a str> {
+        named_user(path)
     }
 
     fn items_shown(&self, body: &[u8], shown: &mut Vec<String>, named: &mut Vec<String>) {
@@ -228,6 +254,33 @@ mod tests {
         assert_eq!(emby.api_path("/emby"), None);
         assert_eq!(emby.api_path("/Items"), None);
         assert_eq!(crate::of(Profile::Jellyfin).api_path("/emby/Items"), None);
+    }
+
+    #[test]
+    fn a_users_routes_name_the_user() {
+        let id = "5ac00e92043c8c466e7a83a900001a96";
+        let emby = crate::of(Profile::Emby);
+        for path in [
+            format!("/Users/{id}/Views"),
+            format!("/users/{id}/Items/Latest"),
+            format!("/Users/{id}/Items?ParentId=3"),
+        ] {
+            assert_eq!(emby.named_user(&path), Some(id), "{path}");
+        }
+        for path in [
+            format!("/Users/{id}"),
+            format!("/Users/{id}/"),
+            "/Users/Me/Views".to_owned(),
+            "/Users/AuthenticateByName".to_owned(),
+            format!("/Items/{id}/Views"),
+        ] {
+            assert_eq!(emby.named_user(&path), None, "{path}");
+        }
+        assert_eq!(
+            crate::of(Profile::Jellyfin).named_user(&format!("/Users/{id}/Views")),
+            None,
+            "Jellyfin says whose a token is at /Users/Me"
+        );
     }
 
     #[test]

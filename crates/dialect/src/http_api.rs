@@ -18,7 +18,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{
     Candidates, Dialect, DialectFacts, KeyRules, ServerLibrary, ServerReading, StartupProbes,
-    Trigger,
+    Trigger, UserRoutes,
 };
 use crate::Profile;
 use crate::events::{
@@ -71,6 +71,11 @@ static FACTS: DialectFacts = DialectFacts {
         identity: "/",
         token: "/",
         owner: "/",
+    },
+    user_routes: UserRoutes {
+        own: None,
+        admins_only: None,
+        sections: "/",
     },
     version_reader: None,
     ids_ignore_case: false,
@@ -242,7 +247,6 @@ impl ServerLibrary for NoLibrary {
     fn facts(&self) -> &'static super::library::LibraryFacts {
         &super::library::LibraryFacts {
             sections_path: "/",
-            user_sections_path: "/",
             keeps_elements: false,
             items_answer_is_kept: false,
         }

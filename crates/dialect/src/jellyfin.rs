@@ -53,7 +53,7 @@ use http::{HeaderMap, HeaderName};
 
 use super::{
     AUTH_HEADERS, Candidates, Dialect, DialectFacts, KeyRules, ServerReading, StartupProbes,
-    Trigger, text_header,
+    Trigger, UserRoutes, text_header,
 };
 use crate::Profile;
 use crate::model::library::{PlayCursor, PlayStateItem, PlayStateProbe, PlayedEntry, UserSections};
@@ -93,6 +93,11 @@ static FACTS: DialectFacts = DialectFacts {
         identity: "/System/Info/Public",
         token: "/Users/Me",
         owner: "/Users",
+    },
+    user_routes: UserRoutes {
+        own: Some("/Users/Me"),
+        admins_only: None,
+        sections: "/UserViews",
     },
     version_reader: Some(token::server_version),
     ids_ignore_case: true,

@@ -179,6 +179,41 @@ pub struct StartupProbes {
     pub owner: &'static str,
 }
 
+/// How a server says whose a token is and which libraries that user sees
+/// ([`DialectFacts::user_routes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UserRoutes {
+    /// The asking token's own user record, whose id is the token's user (Jellyfin's
+    /// `/Users/Me`, read by [`answers::CopyAnswers::own_user_id`]): what a request naming a
+    /// user ([`answers::SearchRoute::named_user`]) is compared with, and the user a user's
+    /// play state is read for. `None`: the server has no such route (Emby reads `/Users/Me`
+    /// as a user id and answers a 500), or its requests name no user besides the token's.
+    pub own: Option<&'static str>,
+    /// A route the server answers only its administrators (and API keys), refusing any other
+    /// user with a 403: a token the server answered a route naming one user
+    /// ([`Dialect::named_user`]) and refuses here is that user's own, where an administrator
+    /// may read any user's routes. `None`: not needed ([`UserRoutes::own`] says it).
+    pub admins_only: Option<&'static str>,
+    /// The libraries a user sees, read with their token; `{user}` stands for the user's id on
+    /// the server where the route names it (Emby's `/Users/{user}/Views`: a token whose user
+    /// is not known has no such read).
+    pub sections: &'static str,
+}
+
+impl UserRoutes {
+    /// The place of the user's id in [`UserRoutes::sections`].
+    pub const USER: &'static str = "{user}";
+
+    /// [`UserRoutes::sections`] for the user of server id `user_id` (`None` where the path
+    /// names the user and the id is not known).
+    pub fn sections_of(&self, user_id: Option<&str>) -> Option<String> {
+        if !self.sections.contains(Self::USER) {
+            return Some(self.sections.to_owned());
+        }
+        Some(self.sections.replace(Self::USER, user_id?))
+    }
+}
+
 /// Reads the release a server runs from an answer of its identity route
 /// ([`DialectFacts::version_reader`]); `None`: the answer does not say.
 pub type VersionReader = fn(identity: &[u8]) -> Option<String>;
@@ -224,6 +259,8 @@ pub struct DialectFacts {
     pub paged_listing: Option<&'static PagedListing>,
     /// The paths the startup check asks (the gateway's `startup::check_upstream`).
     pub startup_probes: StartupProbes,
+    /// Where a token's user and their libraries are read.
+    pub user_routes: UserRoutes,
     /// How the release the server runs is read from an answer of its identity route
     /// ([`StartupProbes::identity`]; the reader's `None`: the body does not say). `None` for
     /// a server whose release the gateway does not follow. A server whose release changes
@@ -308,6 +345,11 @@ impl dyn Dialect {
     /// [`DialectFacts::startup_probes`].
     pub fn startup_probes(&self) -> StartupProbes {
         self.facts().startup_probes
+    }
+
+    /// [`DialectFacts::user_routes`].
+    pub fn user_routes(&self) -> UserRoutes {
+        self.facts().user_routes
     }
 
     /// [`DialectFacts::version_reader`].
@@ -405,6 +447,15 @@ pub trait Dialect: Send + Sync + std::fmt::Debug + 'static {
     /// The server user a 2xx answer of kind `kind` names ([`Self::who_answer`]), and for a
     /// sign-in the token it hands out; `None` for a body that does not read as such.
     fn read_who(&self, _kind: WhoAnswer, _body: &[u8]) -> Option<Named> {
+        None
+    }
+
+    /// The server user a GET of `path` (the API's path, [`api_path`] applied) reads
+    /// as, where the server answers it only for that user and its administrators (Emby's
+    /// `/Users/{id}/…`): a 2xx to a token there says it is that user's or an administrator's,
+    /// which [`UserRoutes::admins_only`] tells apart. `None`: the path names no user, or the
+    /// server has [`UserRoutes::own`] to say whose a token is.
+    fn named_user<'a>(&self, _path: &'a str) -> Option<&'a str> {
         None
     }
 
@@ -551,7 +602,7 @@ pub trait ReadAsUser: Sync {
     }
 
     /// The user's own id on the server (where the dialect's
-    /// [`AnswerFacts::own_user_path`](answers::AnswerFacts::own_user_path) says it, read
+    /// [`UserRoutes::own`] says it, read
     /// with their token): what a server whose listings name their user is asked for that
     /// user's state with. `None` when it cannot be had.
     fn own_id(&self) -> impl std::future::Future<Output = Option<std::sync::Arc<str>>> + Send;

@@ -40,7 +40,7 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
     /// for its kind.
     fn parse_sections(&self, body: &Value) -> Vec<SectionInfo>;
 
-    /// The sections of a [`LibraryFacts::user_sections_path`] answer (JSON), each kind as the server
+    /// The sections of a [`UserRoutes::sections`](crate::UserRoutes::sections) answer (JSON), each kind as the server
     /// names it; `None` for an answer that is not such a list.
     fn parse_user_sections(&self, body: &[u8]) -> Option<UserSections>;
 
@@ -208,8 +208,6 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
 pub struct LibraryFacts {
     /// The server's sections (libraries), as the owner's crawl reads them.
     pub sections_path: &'static str,
-    /// The sections a user sees, read with their token.
-    pub user_sections_path: &'static str,
     /// Whether the index keeps the server's own element of each item and answers with it
     /// (`upstream_index::elements` in `cachearr-copy`); otherwise answers are rendered from
     /// the index's records.

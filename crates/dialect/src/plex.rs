@@ -52,7 +52,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{
     Candidates, ClientParams, Dialect, DialectFacts, KeyRules, ServerReading, StartupProbes,
-    Trigger, text_header,
+    Trigger, UserRoutes, text_header,
 };
 use crate::Profile;
 use crate::model::library::{PlayStateItem, PlayStateProbe, UserSections};
@@ -107,6 +107,11 @@ static FACTS: DialectFacts = DialectFacts {
         identity: "/identity",
         token: "/library/sections",
         owner: "/accounts",
+    },
+    user_routes: UserRoutes {
+        own: None,
+        admins_only: None,
+        sections: crawl::SECTIONS_PATH,
     },
     version_reader: None,
     ids_ignore_case: false,

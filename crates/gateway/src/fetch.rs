@@ -512,6 +512,7 @@ pub async fn fetch_for_cache(
     }
     let refuses_valid = cachearr_dialect::of(up.profile).refuses_valid_tokens(state.uri.path());
     Users::record_verdict(&state.user, status, state.authenticates, refuses_valid, now);
+    note_named_user(state, status);
     let refusal = Refusal::of(state, refuses_valid, now);
     let per_session = per_session(resp.headers());
     let limits = &state.reads.config().limits;
@@ -569,6 +570,21 @@ pub async fn fetch_for_cache(
         status.is_success() && broken_image(state.reads.metrics(), up, &parts.headers, &value.body);
     let keep = !(per_session || too_big || broken_image);
     Ok(fill_of(value, keep, refusal))
+}
+
+/// The server answered `state`'s request `status`: a 2xx on a route it answers only for the
+/// user it names and administrators (Emby's `/Users/{id}/…`) says the token is that user's or
+/// an administrator's, told apart when the token's user is asked for
+/// ([`UserRecord::note_named_user`]).
+fn note_named_user(state: &LoaderState, status: StatusCode) {
+    let dialect = cachearr_dialect::of(state.up.profile);
+    let path = state.uri.path();
+    if status.is_success()
+        && state.authenticates
+        && let Some(named) = dialect.named_user(dialect.api_path(path).unwrap_or(path))
+    {
+        state.user.note_named_user(named);
+    }
 }
 
 /// How long a refusal of who asks is kept (`Refusal::OfWhoAsks`): it changes only when the

@@ -73,14 +73,31 @@ pub struct UserRecord {
     /// What the play-state watch last read of the user (the library copy's `play_watch`),
     /// shared by the records of one `scope`.
     pub play_lists: Arc<Mutex<PlayLists>>,
-    /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`), once asked: a token
-    /// belongs to one user for its whole life.
+    /// The server's id of the token's user (Jellyfin `/Users/Me` `Id`, a sign-in's `User`),
+    /// once asked or seen: a token belongs to one user for its whole life.
     server_user_id: tokio::sync::OnceCell<Arc<str>>,
+    /// Which user the server's answers to routes naming one (Emby's `/Users/{id}/…`) said the
+    /// token may read as ([`UserRecord::note_named_user`]).
+    named_user: Mutex<NamedUser>,
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
     /// What was derived from this user's cached answers ([`ParsedAnswers`]), shared by the
     /// records of one `scope`.
     pub answers: Arc<ParsedAnswers>,
+}
+
+/// What the server's answers to routes naming a user said of a token: the token is that user's
+/// or an administrator's (who may read any user's routes) until something tells them apart.
+#[derive(Debug, Default, Clone)]
+enum NamedUser {
+    /// No such answer yet.
+    #[default]
+    Unseen,
+    /// Every route naming a user the server answered the token named this one.
+    One(Arc<str>),
+    /// The server answered the token two users' routes, or a route only administrators are
+    /// answered: an administrator's token (or an API key), whose user no such route says.
+    NotTheirs,
 }
 
 /// What the play-state watch last read of one user (the library copy's `play_watch`).
@@ -275,6 +292,7 @@ impl UserRecord {
             accepted_ms: AtomicU64::new(0),
             refused: AtomicBool::new(refused),
             server_user_id: tokio::sync::OnceCell::new(),
+            named_user: Mutex::new(NamedUser::Unseen),
             marks,
             answers: mate.map_or_else(Arc::default, |m| m.answers.clone()),
         })
@@ -454,6 +472,40 @@ impl UserRecord {
     /// The server's id of the token's user, if learnt ([`UserRecord::server_user_id_or`]).
     pub fn server_user_id(&self) -> Option<Arc<str>> {
         self.server_user_id.get().cloned()
+    }
+
+    /// The server said which user the token is (a sign-in's answer names the user it hands
+    /// the token to): later asks need not ask. An id already known stays.
+    pub fn note_server_user_id(&self, id: &str) {
+        let _ = self.server_user_id.set(Arc::from(id));
+    }
+
+    /// The server answered the token a GET of a route only user `id` and administrators are
+    /// answered (Emby's `/Users/{id}/…`): the token is that user's, unless it is an
+    /// administrator's ([`UserRecord::named_user`]).
+    pub fn note_named_user(&self, id: &str) {
+        let mut named = self.named_user.lock().unwrap_or_else(|e| e.into_inner());
+        *named = match &*named {
+            NamedUser::Unseen => NamedUser::One(Arc::from(id)),
+            NamedUser::One(seen) if seen.eq_ignore_ascii_case(id) => return,
+            NamedUser::One(_) | NamedUser::NotTheirs => NamedUser::NotTheirs,
+        };
+    }
+
+    /// The server answered the token a route only administrators are answered: no route
+    /// naming a user says whose it is.
+    pub fn note_administrator(&self) {
+        *self.named_user.lock().unwrap_or_else(|e| e.into_inner()) = NamedUser::NotTheirs;
+    }
+
+    /// The one user whose routes the server answered the token, while nothing says it is an
+    /// administrator's: its own user, once a route only administrators are answered refuses
+    /// it.
+    pub fn named_user(&self) -> Option<Arc<str>> {
+        match &*self.named_user.lock().unwrap_or_else(|e| e.into_inner()) {
+            NamedUser::One(id) => Some(id.clone()),
+            NamedUser::Unseen | NamedUser::NotTheirs => None,
+        }
     }
 
     /// The server's id of the token's user, asked with `ask` the first time: concurrent

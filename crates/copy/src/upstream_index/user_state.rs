@@ -9,7 +9,8 @@
 //! answer is not given from the index: the server answers.
 //!
 //! Who the asking user is on the server, where a request may name another user, is asked of
-//! the server once per token (`own_user_id`; the path and its reading are the dialect's).
+//! the server once per token (`own_user_id`; the path and its reading are the dialect's), or
+//! where the server has no such route (Emby) proven from what it answered the token.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -92,26 +93,68 @@ impl ReadAsUser for AsUser<'_> {
 }
 
 /// The token's own user id on the server, for a server whose requests may name another user
-/// ([`AnswerFacts::own_user_path`](cachearr_dialect::answers::AnswerFacts::own_user_path)):
-/// asked of the server once per token and kept with the user (not through the cache: the answer may
-/// carry activity dates clients must get fresh, so it is no cached route). `None` when it cannot be
-/// had, or the server's requests name no other user.
+/// ([`UserRoutes`](cachearr_dialect::UserRoutes)): said by a sign-in seen through cachearr, or
+/// asked of the server once per token and kept with the user (not through the cache: the
+/// answer may carry activity dates clients must get fresh, so it is no cached route). `None`
+/// when it cannot be had, or the server's requests name no other user.
 pub(crate) async fn own_user_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
     user.server_user_id_or(ask_own_id(up, user)).await
 }
 
-/// The user's own id, asked of the server with the user's token.
+/// The user's own id, asked of the server with the user's token: its own record where the
+/// server has one ([`UserRoutes::own`](cachearr_dialect::UserRoutes::own)), else proven.
 async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<str>> {
-    let answers = cachearr_dialect::of(up.profile).answers()?;
-    let uri = up.uri_for(answers.facts().own_user_path?).ok()?;
+    let dialect = cachearr_dialect::of(up.profile);
+    let answers = dialect.answers()?;
+    let routes = dialect.user_routes();
+    let Some(own) = routes.own else {
+        return prove_named_user(up, user, routes.admins_only?).await;
+    };
+    let (status, body) = ask_with_token(up, user, own, true).await?;
+    if status != StatusCode::OK {
+        return None;
+    }
+    Some(Arc::from(answers.own_user_id(&body)?))
+}
+
+/// The one user whose routes the server answered the token (Emby's `/Users/{id}/…`,
+/// [`UserRecord::named_user`]), proven the token's own by a 403 on `admins_only`: such a
+/// route answers that user and administrators, and only an administrator (or an API key, no
+/// user's) is answered there. A 2xx there says the token is an administrator's, which no
+/// route naming a user tells apart: not asked again. Nothing is asked for a token with no
+/// such answer.
+async fn prove_named_user(
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    admins_only: &str,
+) -> Option<Arc<str>> {
+    let named = user.named_user()?;
+    let (status, _) = ask_with_token(up, user, admins_only, false).await?;
+    if status.is_success() {
+        user.note_administrator();
+    }
+    (status == StatusCode::FORBIDDEN).then_some(named)
+}
+
+/// A GET of `path` with the user's token, not through the cache: its status, and its body
+/// (at most 1 MiB) when `read` and the status is a 200 (`None`: the request failed, or the
+/// body broke off or was larger).
+async fn ask_with_token(
+    up: &Arc<Upstream>,
+    user: &UserRecord,
+    path: &str,
+    read: bool,
+) -> Option<(StatusCode, bytes::Bytes)> {
+    let uri = up.uri_for(path).ok()?;
     let token = HeaderValue::from_str(user.token()).ok()?;
     let make = || Ok(up.owner_request(&uri, Some(&token), "cachearr"));
     let response = up
         .send_idempotent(&make, cachearr_upstream::client::Budget::Client)
         .await
         .ok()?;
-    if response.status() != StatusCode::OK {
-        return None;
+    let status = response.status();
+    if !(read && status == StatusCode::OK) {
+        return Some((status, bytes::Bytes::new()));
     }
     let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
         response.into_body(),
@@ -120,7 +163,7 @@ async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<st
     .await
     .ok()?
     .to_bytes();
-    Some(Arc::from(answers.own_user_id(&body)?))
+    Some((status, body))
 }
 
 /// The answer of the play-state watch's probe of `path` when it found that whole list empty

@@ -1,7 +1,9 @@
 //! Which library sections a user may see, learnt from the upstream with the user's own token.
 //!
 //! Plex: `GET /library/sections` as that user (a shared user gets only the sections shared
-//! with them); Jellyfin: `GET /UserViews` (the libraries the user's policy enables). Both are
+//! with them); Jellyfin: `GET /UserViews` (the libraries the user's policy enables); Emby,
+//! which has no `/UserViews`: `GET /Users/{id}/Views`, for a token whose user is known
+//! (`user_state::own_user_id`; another token's sections are not known). All are
 //! read *through the cache*, under the sections route's own policy (user scope, 5 min fresh,
 //! tagged with the upstream's sections tag, so a section change invalidates it), and in JSON
 //! whatever the client asked for. The same entry serves a client that lists its sections; a
@@ -72,8 +74,15 @@ pub async fn user_sections(
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
 ) -> Option<UserSections> {
-    let library = cachearr_dialect::of(up.profile).library();
-    let path = library.facts().user_sections_path;
+    let dialect = cachearr_dialect::of(up.profile);
+    let library = dialect.library();
+    let routes = dialect.user_routes();
+    let own = match routes.sections.contains(cachearr_dialect::UserRoutes::USER) {
+        true => Some(super::user_state::own_user_id(up, user).await?),
+        false => None,
+    };
+    let path = routes.sections_of(own.as_deref())?;
+    let path = path.as_str();
     let json = super::user_state::json_accepted();
     let parse = |body: &[u8]| library.parse_user_sections(body);
     // Parsed once per version of the answer, as the user's play state is: every answer from
@@ -81,13 +90,14 @@ pub async fn user_sections(
     // answer in the form the copy reads is taken first; failing that, one the user's tool has
     // just read in the server's own form (XML: python-plexapi's first read) spares the server
     // the copy's.
-    let cached = |extra: HeaderMap, name: &'static str| {
+    let cached = |extra: HeaderMap, name| {
         cachearr_gateway::fetch::cached_parsed_as_user(reads, up, user, (path, extra), name, parse)
     };
     if let Some(sections) = cached(json.clone(), path).await {
         return Some(UserSections::clone(&sections));
     }
-    if let Some(sections) = cached(HeaderMap::new(), "user sections, the server's form").await {
+    let theirs = "user sections, the server's form";
+    if let Some(sections) = cached(HeaderMap::new(), theirs).await {
         return Some(UserSections::clone(&sections));
     }
     let sections =

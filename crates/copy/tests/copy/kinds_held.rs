@@ -314,3 +314,142 @@ async fn the_page_after_a_listings_last_is_stored_ahead_on_the_copys_proof() {
     );
     assert_eq!(through, gw.read(&gw.sim_url, &next).await);
 }
+
+impl Running {
+    /// `path` read with `token` through `base`.
+    async fn read_as(&self, base: &str, path: &str, token: &str) -> Answer {
+        let response = (self.client.get(format!("{base}{path}")))
+            .header("X-Emby-Token", token)
+            .send()
+            .await
+            .unwrap();
+        let content_type = (response.headers().get("content-type"))
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Answer {
+            status: response.status().as_u16(),
+            content_type,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// Requests the simulator counted on `template` (its route as its router names it).
+    fn route_requests(&self, template: &str) -> u64 {
+        (self.sim.stats().routes.iter())
+            .filter(|(route, _)| route.strip_prefix("GET ") == Some(template))
+            .map(|(_, stats)| stats.requests)
+            .sum()
+    }
+
+    /// `user` signed in through `base`: the token the server handed out.
+    async fn sign_in(&self, base: &str, user: &cachearr_sim::state::User) -> String {
+        let signed_in: serde_json::Value = (self.client)
+            .post(format!("{base}/emby/Users/AuthenticateByName"))
+            .header(
+                "X-Emby-Authorization",
+                r#"Emby Client="t", Device="d", DeviceId="x", Version="1""#,
+            )
+            .json(&serde_json::json!({"Username": user.name, "Pw": user.password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        signed_in["AccessToken"].as_str().unwrap().to_owned()
+    }
+
+    /// A user who is no administrator and sees every library.
+    fn alice(&self) -> cachearr_sim::state::User {
+        let state = self.sim.state();
+        (state.users().iter())
+            .find(|u| !u.is_owner && !u.jellyfin_restricted())
+            .unwrap()
+            .clone()
+    }
+
+    /// `user`'s walk page of tags in the films library (which holds none), as Emby's clients
+    /// write it: the copy answers it once it knows the token is `user`'s and their libraries.
+    fn tags_page(&self, films: &str, user: &str) -> String {
+        self.walk_page(Some(films), "Tag").replace(
+            &format!("/Users/{}/", self.user_id),
+            &format!("/Users/{user}/"),
+        )
+    }
+}
+
+/// A token that signed in through cachearr is its user's from the sign-in's answer: the copy
+/// answers that user's walk with no other question to the server of whose the token is (Emby
+/// has no `/Users/Me`: it answers a 500) and reads their libraries at `/Users/{id}/Views`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_signed_in_through_cachearr_is_its_users_own() {
+    let gw = start().await;
+    let films = gw.library("movies").await;
+    let alice = gw.alice();
+    let token = gw.sign_in(&gw.proxy, &alice).await;
+    let page = gw.tags_page(&films, &alice.jellyfin_id);
+    let (listings, users) = (gw.item_listings(), gw.route_requests("/Users"));
+    let through = gw.read_as(&gw.proxy, &page, &token).await;
+    assert_eq!(gw.item_listings(), listings, "the copy answered");
+    assert_eq!(gw.route_requests("/Users"), users, "no question of whose");
+    assert_eq!(gw.route_requests("/Users/Me"), 0);
+    assert!(through.body.contains(r#""Items":[]"#), "{}", through.body);
+    assert_eq!(through, gw.read_as(&gw.sim_url, &page, &token).await);
+}
+
+/// A token that never signed in through cachearr, answered a route naming one user
+/// (`/Users/{id}/…`, which Emby answers that user and administrators), is that user's once the
+/// server refuses it the user list only administrators are shown: the copy then answers its
+/// walk. An administrator's token, answered the same user's route, is no proof: the user
+/// list is shown to it, and that user's walk stays the server's (and the list is not asked
+/// again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_answered_one_users_routes_and_refused_the_user_list_is_theirs() {
+    let gw = start().await;
+    let films = gw.library("movies").await;
+    let alice = gw.alice();
+    let token = alice.emby_token();
+    let latest = format!("/emby/Users/{}/Items/Latest", alice.jellyfin_id);
+    let page = gw.tags_page(&films, &alice.jellyfin_id);
+    assert_eq!(gw.read_as(&gw.proxy, &latest, &token).await.status, 200);
+    let (listings, users) = (gw.item_listings(), gw.route_requests("/Users"));
+    let through = gw.read_as(&gw.proxy, &page, &token).await;
+    assert_eq!(gw.item_listings(), listings, "the copy answered");
+    assert_eq!(
+        gw.route_requests("/Users"),
+        users + 1,
+        "the proof's one question"
+    );
+    assert_eq!(through, gw.read_as(&gw.sim_url, &page, &token).await);
+    // Known now: the next walk page asks nothing more.
+    let music = gw.library("music").await;
+    let studios = gw.walk_page(Some(&music), "Studio").replace(
+        &format!("/Users/{}/", gw.user_id),
+        &format!("/Users/{}/", alice.jellyfin_id),
+    );
+    let (listings, users) = (gw.item_listings(), gw.route_requests("/Users"));
+    let again = gw.read_as(&gw.proxy, &studios, &token).await;
+    assert_eq!(gw.item_listings(), listings, "the copy answered");
+    assert_eq!(gw.route_requests("/Users"), users);
+    assert_eq!(again, gw.read_as(&gw.sim_url, &studios, &token).await);
+
+    // An administrator's token that read only alice's routes is not alice's: the user list
+    // is shown to it. (Signed in on the server itself, so cachearr learnt nothing of it.)
+    let owner = gw.sim.state().owner().clone();
+    let admin = gw.sign_in(&gw.sim_url, &owner).await;
+    assert_eq!(gw.read_as(&gw.proxy, &latest, &admin).await.status, 200);
+    let (listings, users) = (gw.item_listings(), gw.route_requests("/Users"));
+    let theirs = gw.read_as(&gw.proxy, &page, &admin).await;
+    assert_eq!(gw.item_listings(), listings + 1, "the server answered");
+    assert_eq!(
+        gw.route_requests("/Users"),
+        users + 1,
+        "the proof's one question"
+    );
+    assert_eq!(theirs, gw.read_as(&gw.sim_url, &page, &admin).await);
+    // Not asked again.
+    let listings = gw.item_listings();
+    gw.read_as(&gw.proxy, &studios, &admin).await;
+    assert_eq!(gw.item_listings(), listings + 1, "the server answered");
+    assert_eq!(gw.route_requests("/Users"), users + 1);
+}

@@ -260,7 +260,6 @@ static FACTS: AnswerFacts = AnswerFacts {
     other_type: "application/json; charset=utf-8",
     page_header_names: &[],
     document_headers: &[],
-    own_user_path: Some("/Users/Me"),
     sibling_number: |document| serde_json::from_slice::<IndexNumber>(document).ok()?.number,
     user_state_cut: |el| el.attrs.len(),
     counts_leaves: |_| false,

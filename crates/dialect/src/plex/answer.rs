@@ -522,7 +522,6 @@ static FACTS: AnswerFacts = AnswerFacts {
     other_type: search::XML_TYPE,
     page_header_names: &PAGE_HEADERS,
     document_headers: &[("x-plex-protocol", "1.0")],
-    own_user_path: None,
     sibling_number: |_| None,
     user_state_cut: super::user_state::insertion_point,
     counts_leaves: super::user_state::counts_leaves,

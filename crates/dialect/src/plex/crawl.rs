@@ -23,7 +23,6 @@ pub const SECTIONS_PATH: &str = "/library/sections";
 /// event's items are read again as a listing of the kept form.
 static FACTS: LibraryFacts = LibraryFacts {
     sections_path: SECTIONS_PATH,
-    user_sections_path: SECTIONS_PATH,
     keeps_elements: true,
     items_answer_is_kept: false,
 };

@@ -232,10 +232,12 @@ impl Call<'_> {
             match (named.token.as_deref(), user) {
                 (Some(token), _) => {
                     let hash = gw.secret().user_of(token);
-                    up.users.confirm(&up.name, (hash, token), scope, now);
+                    let user = up.users.confirm(&up.name, (hash, token), scope, now);
+                    user.note_server_user_id(&named.user_id);
                 }
                 (None, Some(u)) => {
-                    up.users.confirm(&up.name, (u.hash, u.token()), scope, now);
+                    let user = up.users.confirm(&up.name, (u.hash, u.token()), scope, now);
+                    user.note_server_user_id(&named.user_id);
                 }
                 (None, None) => {}
             }
