@@ -15,7 +15,7 @@
 //!   it (`/Users/Me` is a 500 on Emby, `/UserViews`, `/Items/Latest`, `/UserItems/Resume`
 //!   404s): a user's libraries are `/Users/{id}/Views`, and a token's user is learnt from a
 //!   sign-in seen through cachearr or proven by what the server answered it
-//!   ([`UserRoutes::admins_only`]).
+//!   ([`UserRoutes::admins_only`]); the startup check reads `/System/Info`.
 //! * **Copy** — walks as on Jellyfin (each proven on the server's answers); searches are
 //!   not answered from the index yet (the [`SearchRoutes`] impl says why).
 //! * `events.rs` — the notification socket at `/embywebsocket` (the token in `api_key` as well,
@@ -59,7 +59,9 @@ static FACTS: DialectFacts = DialectFacts {
     paged_listing: Some(&jellyfin::paging::PAGED_LISTING),
     startup_probes: StartupProbes {
         identity: "/System/Info/Public",
-        token: "/Users/Me",
+        // Any user's token and an API key are answered here; Emby has no `/Users/Me` (a 500
+        // to every token: no verdict on it).
+        token: "/System/Info",
         owner: "/Users",
     },
     user_routes: UserRoutes {
