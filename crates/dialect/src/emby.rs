@@ -13,9 +13,10 @@
 //!   (`4.9.x`), followed as Jellyfin's is.
 //! * **Users** — none of the routes Jellyfin added for the token's own user without naming
 //!   it (`/Users/Me` is a 500 on Emby, `/UserViews`, `/Items/Latest`, `/UserItems/Resume`
-//!   404s): a user's libraries are `/Users/{id}/Views`, and a token's user is learnt from a
-//!   sign-in seen through cachearr or proven by what the server answered it
-//!   ([`UserRoutes::admins_only`]); the startup check reads `/System/Info`.
+//!   404s): a user's libraries are `/Users/{id}/Views`, warming reads each user's
+//!   `/Users/{id}/…`, and a token's user is learnt from a sign-in seen through cachearr or
+//!   proven by what the server answered it ([`UserRoutes::admins_only`]); the startup check
+//!   reads `/System/Info`.
 //! * **Copy** — walks as on Jellyfin (each proven on the server's answers); searches are
 //!   not answered from the index yet (the [`SearchRoutes`] impl says why).
 //! * `events.rs` — the notification socket at `/embywebsocket` (the token in `api_key` as well,
@@ -50,7 +51,13 @@ static FACTS: DialectFacts = DialectFacts {
     routes: &jellyfin::routes::ROUTES,
     key_rules: &jellyfin::KEY_RULES,
     image_scope: Scope::Shared,
-    default_warm: &["/UserViews", "/Items/Latest", "/UserItems/Resume"],
+    // Each user's, by their id on the server: Emby has no routes of the token's own user
+    // that name none (`/UserViews`, `/Items/Latest`, `/UserItems/Resume` are 404s there).
+    default_warm: &[
+        "/Users/{user}/Views",
+        "/Users/{user}/Items/Latest",
+        "/Users/{user}/Items/Resume",
+    ],
     events: &Emby,
     library: &Jellyfin,
     answers: Some(&Jellyfin),

@@ -238,7 +238,9 @@ pub struct DialectFacts {
     /// images to anyone (an operator whose users all see everything can set
     /// `scope = "shared"`).
     pub image_scope: Scope,
-    /// The paths warmed for each recently seen user by default (`[[upstream]] warm`).
+    /// The paths warmed for each recently seen user by default (`[[upstream]] warm`);
+    /// `{user}` stands for the user's id on the server ([`UserRoutes::USER`]): a user whose
+    /// id is not known is not warmed such a path.
     pub default_warm: &'static [&'static str],
     /// The server's change events: where its webhooks carry them, its notification socket
     /// and how both read.

@@ -676,7 +676,14 @@ impl Gateway {
             }
             for user in self.recent_users(&up.name, within) {
                 for path in &up.config.warm {
-                    match self.fetch_as(&up.name, &user, path).await {
+                    // A path naming the user needs their id on the server (or the one user
+                    // whose routes the server answered the token: it answers it those again):
+                    // without it, the user is not warmed that path.
+                    let id = user.server_user_id().or_else(|| user.named_user());
+                    let Some(path) = user_path(path, id.as_deref()) else {
+                        continue;
+                    };
+                    match self.fetch_as(&up.name, &user, &path).await {
                         Ok(_) => done += 1,
                         Err(e) => {
                             failed += 1;
@@ -731,5 +738,31 @@ impl Gateway {
             tracing::info!(addr = %a, "admin listening");
         }
         bound.serve(admin_router, shutdown).await
+    }
+}
+
+/// Warm path `path` for the user of server id `id`: its
+/// [`UserRoutes::USER`](cachearr_dialect::UserRoutes::USER) replaced by the id; `None` where
+/// the path names the user and the id is not known.
+fn user_path<'p>(path: &'p str, id: Option<&str>) -> Option<std::borrow::Cow<'p, str>> {
+    let user = cachearr_dialect::UserRoutes::USER;
+    if !path.contains(user) {
+        return Some(std::borrow::Cow::Borrowed(path));
+    }
+    Some(std::borrow::Cow::Owned(path.replace(user, id?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_path;
+
+    #[test]
+    fn a_warm_path_naming_the_user_needs_their_id() {
+        assert_eq!(user_path("/UserViews", None).as_deref(), Some("/UserViews"));
+        assert_eq!(
+            user_path("/Users/{user}/Views", Some("ab12")).as_deref(),
+            Some("/Users/ab12/Views")
+        );
+        assert_eq!(user_path("/Users/{user}/Items/Resume", None), None);
     }
 }

@@ -453,3 +453,26 @@ async fn a_token_answered_one_users_routes_and_refused_the_user_list_is_theirs()
     assert_eq!(gw.item_listings(), listings + 1, "the server answered");
     assert_eq!(gw.route_requests("/Users"), users + 1);
 }
+
+/// Warming reads each recent user's own routes as Emby has them, naming the user
+/// (`/Users/{id}/Views`, `…/Items/Latest`, `…/Items/Resume`: Emby has none that name no user),
+/// for a user whose id the server's answers gave; none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warming_reads_each_users_routes_by_their_id() {
+    let gw = start().await;
+    let alice = gw.alice();
+    let views = format!("/emby/Users/{}/Views", alice.jellyfin_id);
+    assert_eq!(
+        gw.read_as(&gw.proxy, &views, &alice.emby_token())
+            .await
+            .status,
+        200
+    );
+    let latest = gw.route_requests("/Users/{userId}/Items/Latest");
+    let resume = gw.route_requests("/Users/{userId}/Items/Resume");
+    let (done, failed) = gw.gateway.warm(Duration::from_secs(3600)).await;
+    assert_eq!(failed, 0);
+    assert!(done >= 3, "{done}");
+    assert!(gw.route_requests("/Users/{userId}/Items/Latest") > latest);
+    assert!(gw.route_requests("/Users/{userId}/Items/Resume") > resume);
+}
