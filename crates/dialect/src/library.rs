@@ -128,6 +128,14 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
         Vec::new()
     }
 
+    /// `probe`, one of [`Self::frame_probes`]' listing pages, paged from `start` instead (the
+    /// same page size): `None` when it is no such page. The copy moves a listing's later
+    /// probe page to where the orders its first page left undecided part from its own, so
+    /// that the crawl's proofs settle them rather than every user's first pass.
+    fn probe_page_from(&self, _probe: &str, _start: usize) -> Option<String> {
+        None
+    }
+
     /// The whole listing of each section and type the crawl keeps, unpaged, for a
     /// [`LibraryFacts::sections_path`] answer: what a tool that installs an index without a
     /// crawl (tests, benchmarks) reads to fill the kept elements as the crawl would. Empty

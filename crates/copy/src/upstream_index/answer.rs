@@ -618,6 +618,7 @@ async fn walk_of_items(
         return Ok(value);
     }
     let made = ctx.made(&walk)?;
+    let parting = probing.then(|| ctx.rivals_parting(&made));
     let heads = ctx.heads_read(&walk);
     let observed = match server {
         Some(v) => Some(observed_of(&ctx, v)?),
@@ -637,13 +638,35 @@ async fn walk_of_items(
         return Err(Declined::ItemChanged);
     }
     let value = walk_value(answer, tree.frame.headers(), shape.tag(&up.name));
-    answered_or_proof(
-        handle.frames(),
-        value,
-        server,
-        (shape, (proof_key, tree.agreeing)),
-        &up.name,
-    )
+    let (frames, proven_on) = (handle.frames(), (proof_key, tree.agreeing));
+    answered_or_proof(frames, value, server, (shape, proven_on), &up.name)
+        .inspect_err(|_| note_parting(frames, state, shape, parting.as_deref()))
+}
+
+/// After a frame probe's proof of `shape`: where the first of the rivals the proofs left
+/// standing parts from the copy's order of the listing (`parting`, from
+/// [`Ctx::rivals_parting`]), noted for the probe's request, so that the listing's next probe
+/// page is read from there ([`probe`]) and its proof settles that rival. Without it the
+/// crawl's pages (a listing's first items) rarely hold two films of one title, and each
+/// user's first pass whose page does — a restricted user's, whose pages are other items —
+/// sends that page to the server to tell the orders apart.
+fn note_parting(
+    frames: &Frames,
+    state: &LoaderState,
+    shape: &frame::Shape,
+    parting: Option<&[(rivals::Rival, usize)]>,
+) {
+    let Some(parting) = parting else {
+        return;
+    };
+    let standing = frames.rivals_kept(shape);
+    let start = (parting.iter())
+        .filter(|(rival, _)| standing.iter().any(|r| r == *rival))
+        .map(|&(_, at)| at)
+        .min();
+    if let (Some(start), Some(probe)) = (start, state.uri.path_and_query()) {
+        frames.note_parting(probe.as_str(), start);
+    }
 }
 
 /// Whether the copy answers this walk's user as it answers the owner, needing no count to

@@ -1195,3 +1195,49 @@ async fn a_refused_shapes_answers_from_the_copy_are_not_served_again() {
     )
     .await;
 }
+
+/// Films of one title, which the server lists by year where another order would list them
+/// by rating key, are where the crawl's probes prove a movie section's order: the listing's
+/// second probe page is read from where the orders part. Restarted on its probed frames, a
+/// gateway then answers an Overseerr-style walk of the films from the copy — the pages
+/// holding such films included, which the crawl's first pages did not tell apart and every
+/// user's first pass sent to the server — each page the server's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn films_of_one_title_are_the_copys_from_a_first_pass() {
+    let sim = cachearr_sim::Sim::builder()
+        .tracks(60)
+        .movies(200)
+        .shows(2)
+        .seed(4)
+        .cost(cachearr_sim::cost::CostModel::zero())
+        .build()
+        .unwrap();
+    let server = sim.start_plex_test_server().await.unwrap();
+    let (served, _data) = sim_gateway::restarted_after_probes(&server, |_| {}, |b| b).await;
+    let owner = server.token.clone();
+    let listing = "/library/sections/2/all?includeGuids=1";
+    let (_, all) = get_as(&server.base_url, listing, &owner, true).await;
+    let doc: Value = serde_json::from_str(&all).unwrap();
+    let titles: Vec<&str> = (doc["MediaContainer"]["Metadata"].as_array().unwrap().iter())
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    let twice = (titles.iter().enumerate()).any(|(at, title)| titles[..at].contains(title));
+    assert!(twice, "two films of one title");
+    let listings = sim_gateway::requests_on(&server, "/all");
+    let mut pages = Vec::new();
+    for start in (0..titles.len()).step_by(50) {
+        let path = format!("{listing}&X-Plex-Container-Start={start}&X-Plex-Container-Size=50");
+        let (status, via) = get_as(&served.proxy, &path, &owner, true).await;
+        pages.push((path, status, via));
+    }
+    // What the copy reads for its answers: the owner's play state of the films (two lists).
+    let read = sim_gateway::requests_on(&server, "/all") - listings;
+    for (path, status, via) in pages {
+        let (direct_status, direct) = get_as(&server.base_url, &path, &owner, true).await;
+        assert_eq!(status, direct_status, "{path}");
+        sim_gateway::assert_same_answer(&via, &direct, &path);
+    }
+    assert!(read <= 2, "{read} server reads for the walk");
+    drop(served.stop);
+    served.task.await.unwrap();
+}

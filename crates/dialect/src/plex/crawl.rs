@@ -100,6 +100,10 @@ impl ServerLibrary for Plex {
         frame_probes(section, kind, &ids)
     }
 
+    fn probe_page_from(&self, probe: &str, start: usize) -> Option<String> {
+        probe_page_from(probe, start)
+    }
+
     fn parents_by_ids_path(&self, section: &str, type_param: &str, ids: &[&str]) -> Option<String> {
         Some(format!(
             "/library/sections/{section}/all?type={type_param}&includeGuids=1&id={}",
@@ -257,6 +261,21 @@ fn plex_type_of(kind: &str) -> &'static str {
 /// [`frame_probes`]' reads of the walks: a movie section's pages, as Overseerr pages it (JSON,
 /// no `type=`) and as python-plexapi's `section.all()` does (XML, `type=1`: Kometa's passes);
 /// a show section's seasons' episodes.
+/// A listing page of [`walk_probes`] (its start and size in the query, as they write them),
+/// paged from `start` instead; `None` for any other probe (a count's page of one item or
+/// none among them: it shows no order).
+fn probe_page_from(probe: &str, start: usize) -> Option<String> {
+    const START: &str = "&X-Plex-Container-Start=";
+    const SIZE: &str = "X-Plex-Container-Size=";
+    let (path, rest) = probe.split_once(START)?;
+    let (_, size) = rest.split_once('&')?;
+    let items: usize = size.strip_prefix(SIZE)?.parse().ok()?;
+    if !path.starts_with("/library/sections/") || items < 2 {
+        return None;
+    }
+    Some(format!("{path}{START}{start}&{size}"))
+}
+
 fn walk_probes(section: &str, kind: &str, parents: &[&str]) -> Vec<(String, bool)> {
     let pages = |listing: &str, json: bool| {
         [0, PROBE_PAGE].map(|start| {
@@ -736,5 +755,23 @@ mod tests {
             items_path(&["1".into(), "2".into()]),
             "/library/metadata/1,2?includeGuids=1"
         );
+    }
+
+    /// A listing probe's page moves with its query left as it was; no other probe moves.
+    #[test]
+    fn a_listing_probes_page_moves_and_nothing_else_does() {
+        let probes = frame_probes("2", "movies", &[]);
+        let second = &probes[1].0;
+        assert!(second.contains("X-Plex-Container-Start=10&"), "{second}");
+        let moved = probe_page_from(second, 37).unwrap();
+        assert_eq!(
+            moved,
+            second.replace("X-Plex-Container-Start=10&", "X-Plex-Container-Start=37&")
+        );
+        let count =
+            "/library/sections/2/all?type=1&X-Plex-Container-Start=0&X-Plex-Container-Size=1";
+        assert!(probes.iter().any(|(p, _)| p == count), "{probes:?}");
+        assert_eq!(probe_page_from(count, 5), None, "a count is no page");
+        assert_eq!(probe_page_from("/library/metadata/9/children", 5), None);
     }
 }

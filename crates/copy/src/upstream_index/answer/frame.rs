@@ -349,6 +349,9 @@ pub(crate) struct Frames {
     /// Shapes refused whose stored answers are not dropped yet
     /// ([`Frames::drop_refused_answers`]).
     refused_with_answers: Mutex<Vec<Shape>>,
+    /// Per frame probe just learnt from, where a rival its proofs left standing parts from
+    /// the copy's order (`answer::note_parting`): taken by the next probe page.
+    parting: Mutex<HashMap<String, usize>>,
 }
 
 impl std::fmt::Debug for Frames {
@@ -407,6 +410,30 @@ impl Frames {
             }
         }
         report
+    }
+
+    /// The rivals the frame of `shape` keeps, proven or still being learnt (none when it is
+    /// not learnt or refused).
+    pub(crate) fn rivals_kept(&self, shape: &Shape) -> Rivals {
+        match self.lock().get(shape) {
+            Some(Learned::Learning(f)) => f.rivals(),
+            _ => Rivals::NONE,
+        }
+    }
+
+    /// Notes that the listing read by the frame probe `probe` (its path and query) has a
+    /// rival standing that orders its items otherwise from item `start` on.
+    pub(crate) fn note_parting(&self, probe: &str, start: usize) {
+        let mut parting = self.parting.lock().unwrap_or_else(|e| e.into_inner());
+        if parting.len() < SHAPES_MAX {
+            parting.insert(probe.to_owned(), start);
+        }
+    }
+
+    /// Where the listing read by the frame probe `probe` has a rival standing
+    /// ([`Frames::note_parting`]), forgotten once taken.
+    pub(crate) fn take_parting(&self, probe: &str) -> Option<usize> {
+        (self.parting.lock().unwrap_or_else(|e| e.into_inner())).remove(probe)
     }
 
     /// The frame of `shape` when it is proven.

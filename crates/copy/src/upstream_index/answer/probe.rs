@@ -54,6 +54,9 @@ pub(crate) async fn learn_frames(
     // A read across sections (a recently-added list) is named by each section of its kind:
     // it is sent once.
     let mut sent: Vec<(String, bool)> = Vec::new();
+    // Per listing probed (its first page's path), where a rival order its proof left
+    // standing parts from the copy's: the listing's later probe page is read from there.
+    let mut parting: Vec<(String, usize)> = Vec::new();
     for section in handle.sections().iter() {
         let parents = distinct_parents(&index, &folded, &section.id, PARENTS);
         let parents: Vec<ProbeParent<'_>> = parents
@@ -68,14 +71,39 @@ pub(crate) async fn learn_frames(
                 continue;
             }
             sent.push((path.clone(), json));
+            let path = moved_to_parting(library, &parting, path);
             let mut extra = HeaderMap::new();
             if json {
                 extra.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
             }
             learnt += usize::from(learn_from(reads, handle, up, &owner, &path, extra).await);
+            if let Some(start) = handle.frames().take_parting(&path) {
+                parting.push((path, start));
+            }
         }
     }
     learnt + learn_empty_frame(reads, handle, up, &owner).await
+}
+
+/// `path`, a frame probe; or, when it is a later page of a listing whose first page's proof
+/// left a rival order standing (`parting`: that page's path, and where the rival parts from
+/// the copy's order), the same page read from where they part. Two pages of a listing's
+/// first items seldom tell its order from a rival's (two films of one title, sorted by year,
+/// where the rival sorts them by rating key); a page where they part does, at no request
+/// more, and its answer rules the rival out — or refuses the shape, the copy's order being
+/// wrong — before any user's page comes to hold such items.
+fn moved_to_parting(
+    library: &dyn cachearr_dialect::library::ServerLibrary,
+    parting: &[(String, usize)],
+    path: String,
+) -> String {
+    let Some(first) = library.probe_page_from(&path, 0) else {
+        return path;
+    };
+    match parting.iter().find(|(probed, _)| *probed == first) {
+        Some(&(_, start)) if first != path => library.probe_page_from(&path, start).unwrap_or(path),
+        _ => path,
+    }
 }
 
 /// Proves the frame of an empty listing's page (`none_of`) on the owner's listings of kinds

@@ -419,15 +419,35 @@ impl Ctx<'_> {
     /// The rivals among `kept` that order the page `page` of `made` as the copy does (a
     /// listing's rival orders kept once per index, as its own order is).
     fn rivals_agreeing(&self, made: &Made, page: std::ops::Range<usize>, kept: Rivals) -> Rivals {
-        let order_of = |rival: rivals::Rival| match &made.order_key {
+        rivals::agreeing(&made.items, page, kept, |rival| {
+            self.rival_order(made, rival)
+        })
+    }
+
+    /// `made`'s items in `rival`'s order (a listing's kept once per index, as its own is).
+    fn rival_order(&self, made: &Made, rival: rivals::Rival) -> Arc<Vec<ItemNo>> {
+        match &made.order_key {
             Some(key) => self
                 .folded
                 .walk_order(&format!("{key}#{}", rival.name()), || {
                     rival.ordered(self.index, self.answers, &made.items)
                 }),
             None => Arc::new(rival.ordered(self.index, self.answers, &made.items)),
-        };
-        rivals::agreeing(&made.items, page, kept, order_of)
+        }
+    }
+
+    /// Where each rival of `made`'s order first puts another item than the copy does: a
+    /// page from there is one that rival orders otherwise, whose server answer rules it out
+    /// or refuses the shape. A rival that orders every item as the copy does is left out (no
+    /// page of any user's can tell it apart).
+    pub(super) fn rivals_parting(&self, made: &Made) -> Vec<(rivals::Rival, usize)> {
+        (made.shape.rivals().iter())
+            .filter_map(|rival| {
+                let theirs = self.rival_order(made, rival);
+                let parts = (theirs.iter().zip(made.items.iter())).position(|(a, b)| a != b)?;
+                Some((rival, parts))
+            })
+            .collect()
     }
 
     /// The items of `page`, each its kept element as a walk shows it (the container names
