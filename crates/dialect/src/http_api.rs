@@ -247,6 +247,7 @@ impl ServerLibrary for NoLibrary {
     fn facts(&self) -> &'static super::library::LibraryFacts {
         &super::library::LibraryFacts {
             sections_path: "/",
+            user_sections_in_server_form: false,
             keeps_elements: false,
             items_answer_is_kept: false,
         }

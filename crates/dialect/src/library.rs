@@ -216,6 +216,12 @@ pub trait ServerLibrary: Send + Sync + std::fmt::Debug + 'static {
 pub struct LibraryFacts {
     /// The server's sections (libraries), as the owner's crawl reads them.
     pub sections_path: &'static str,
+    /// Whether the copy reads a user's sections in the server's own form (no `Accept`) when
+    /// no read of them is cached: the form the server's tools read them in, so that a tool
+    /// whose first reads the copy answers (Tautulli's recently-added lists, then the
+    /// sections) finds the copy's read in the cache instead of sending its own. Otherwise in
+    /// JSON, as the copy parses every other answer.
+    pub user_sections_in_server_form: bool,
     /// Whether the index keeps the server's own element of each item and answers with it
     /// (`upstream_index::elements` in `cachearr-copy`); otherwise answers are rendered from
     /// the index's records.

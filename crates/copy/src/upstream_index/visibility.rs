@@ -100,8 +100,14 @@ pub async fn user_sections(
     if let Some(sections) = cached(HeaderMap::new(), theirs).await {
         return Some(UserSections::clone(&sections));
     }
+    // Read as the user's tool would read them next, where the dialect says which form that is.
+    let form = if library.facts().user_sections_in_server_form {
+        HeaderMap::new()
+    } else {
+        json
+    };
     let sections =
-        cachearr_gateway::fetch::fetch_parsed_as_user(reads, up, user, path, json, None, parse)
+        cachearr_gateway::fetch::fetch_parsed_as_user(reads, up, user, path, form, None, parse)
             .await?;
     Some(UserSections::clone(&sections))
 }

@@ -1241,3 +1241,60 @@ async fn films_of_one_title_are_the_copys_from_a_first_pass() {
     drop(served.stop);
     served.task.await.unwrap();
 }
+
+/// A tool whose first reads the copy answers before it reads the user's sections in the
+/// server's XML (Tautulli: the recently-added lists, then the sections) finds the copy's read
+/// of them in the cache: for a user none of whose answers are cached, the sections list
+/// reaches the server once, the copy's, and the tool's read of it is that answer, the server's
+/// own for that user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sections_the_copy_read_first_are_the_tools_too() {
+    let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
+    let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
+    // A user who sees every section unfiltered (the owner's sections were read by the probes).
+    let token = {
+        let state = sim.sim.state();
+        let user = state.users().iter().find(|u| {
+            !u.is_owner
+                && !u.home
+                && u.sections.is_none()
+                && u.restrictions.plex_filter(SectionKind::Movies).is_none()
+        });
+        user.expect("an unrestricted shared user")
+            .plex_token
+            .clone()
+    };
+    let sections_read = || {
+        let stats = sim.sim.stats();
+        stats
+            .routes
+            .get("GET /library/sections")
+            .map_or(0, |r| r.requests)
+    };
+    // The user's tool has made a request before, as in a poller's rounds.
+    let (status, _) = get_as(&served.proxy, "/activities", &token, false).await;
+    assert_eq!(status, 200);
+    let before = sections_read();
+    let page = "/library/sections/2/all?includeGuids=1&type=1\
+                &X-Plex-Container-Start=0&X-Plex-Container-Size=10";
+    assert!(
+        from_copy(&served.proxy, &sim.base_url, page, &token, false).await,
+        "the listing is the copy's"
+    );
+    let resp = request(&served.proxy, "/library/sections", &token, false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let status = resp.headers()["cache-status"].to_str().unwrap().to_owned();
+    let via = resp.text().await.unwrap();
+    assert_eq!(
+        sections_read() - before,
+        1,
+        "the copy's read, none of the tool's ({status})"
+    );
+    let (_, direct) = get_as(&sim.base_url, "/library/sections", &token, false).await;
+    sim_gateway::assert_same_answer(&via, &direct, "/library/sections");
+    drop(served.stop);
+    served.task.await.unwrap();
+}

@@ -20,6 +20,7 @@ use crate::server_json::{json_number, json_text, records_of};
 /// kept, a change event's items kept from the items answer itself.
 static FACTS: LibraryFacts = LibraryFacts {
     sections_path: "/Library/MediaFolders",
+    user_sections_in_server_form: false,
     keeps_elements: true,
     items_answer_is_kept: true,
 };

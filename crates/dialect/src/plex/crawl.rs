@@ -23,6 +23,8 @@ pub const SECTIONS_PATH: &str = "/library/sections";
 /// event's items are read again as a listing of the kept form.
 static FACTS: LibraryFacts = LibraryFacts {
     sections_path: SECTIONS_PATH,
+    // Python-plexapi and Tautulli read them in XML.
+    user_sections_in_server_form: true,
     keeps_elements: true,
     items_answer_is_kept: false,
 };
