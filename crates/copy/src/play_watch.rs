@@ -308,9 +308,7 @@ async fn name_tokens(
     active: Vec<Arc<UserRecord>>,
     (now_ms, round): (u64, &mut Round),
 ) -> Vec<Arc<UserRecord>> {
-    let asks_own_record = cachearr_dialect::of(up.profile)
-        .answers()
-        .is_some_and(|answers| answers.facts().own_user_path.is_some());
+    let asks_own_record = cachearr_dialect::of(up.profile).user_routes().own.is_some();
     if !asks_own_record || !active.iter().any(|u| unnamed_and_unread(u)) {
         return active;
     }
