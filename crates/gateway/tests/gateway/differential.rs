@@ -173,9 +173,11 @@ fn quick_background(owner: String) -> impl FnOnce(&mut cachearr_config::Config) 
         config.upstreams[0].guard.background_max_concurrent = 16;
         config.upstreams[0].token = Some(owner);
         // The play-state watch by hand, each round probing every active user: the mix runs
-        // on a clock that does not move.
+        // on a clock that does not move, so the users' probes' budget (refilled by the clock)
+        // is as wide as it goes.
         config.feed.play_state_probe = std::time::Duration::ZERO;
         config.feed.play_state_user_probe = std::time::Duration::ZERO;
+        config.feed.play_state_probes_per_minute = 60_000;
     }
 }
 
