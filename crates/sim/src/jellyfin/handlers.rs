@@ -125,6 +125,7 @@ pub(crate) fn handle(front: &Front, req: &Req) -> Result<Reply, ApiError> {
         Route::UsersPublic => users_public(front, req),
         Route::AuthenticateByName => authenticate_by_name(front, req),
         Route::Users => users(front, req, need()?),
+        Route::AuthKeys => auth_keys(req, need()?),
         Route::UsersMe => {
             let user = need()?;
             if !front.rules().own_user_routes {
@@ -405,6 +406,22 @@ fn users(front: &Front, req: &Req, caller: &User) -> Result<Reply, ApiError> {
         returned: dtos.len() as u64,
     };
     Ok(Reply::json(req.casing, &dtos, work))
+}
+
+/// `GET /Auth/Keys`: the server's API keys with their tokens (`AccessToken`), shown to
+/// administrators only. The simulator mints no API key (every token is a user's), so the list
+/// is empty: a token shown the user list is then its one administrator's, as a client that
+/// reads this list may tell.
+fn auth_keys(req: &Req, caller: &User) -> Result<Reply, ApiError> {
+    if !caller.is_owner {
+        return Err(ApiError::Forbidden);
+    }
+    let none: QueryResult<Value> = QueryResult {
+        items: Vec::new(),
+        total_record_count: 0,
+        start_index: 0,
+    };
+    Ok(Reply::json(req.casing, &none, Work::default()))
 }
 
 /// Parses a JSON body; an empty body is an empty object.

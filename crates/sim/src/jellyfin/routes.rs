@@ -39,6 +39,8 @@ pub(crate) enum Route {
     AuthenticateByName,
     /// `GET /Users` (administrators).
     Users,
+    /// `GET /Auth/Keys` (administrators): the server's API keys, each with its token.
+    AuthKeys,
     /// `GET /Users/Me`.
     UsersMe,
     /// `GET /Users/{userId}`.
@@ -226,6 +228,7 @@ pub(crate) fn match_route(method: &Method, path: &str) -> Result<(Route, &'stati
             Some((post, Route::AuthenticateByName, "/Users/AuthenticateByName"))
         }
         ["users"] => Some((get, Route::Users, "/Users")),
+        ["auth", "keys"] => Some((get, Route::AuthKeys, "/Auth/Keys")),
         ["users", "me"] => Some((get, Route::UsersMe, "/Users/Me")),
         ["users", _] => Some((get, Route::User(owned(1)), "/Users/{userId}")),
         ["users", _, "items"] => Some((get, Route::Items(Some(owned(1))), "/Users/{userId}/Items")),

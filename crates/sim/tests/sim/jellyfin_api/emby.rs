@@ -540,3 +540,37 @@ async fn next_of(
     .await
     .unwrap_or_else(|_| panic!("no {kind} message arrived"))
 }
+
+/// What tells an administrator's token apart, as on Emby: the user list (`/Users`) and the
+/// API keys with their tokens (`/Auth/Keys`) are shown to administrators only (a 403 to any
+/// other user), the list saying who administers; the simulator mints no API key, so the key
+/// list is empty.
+#[tokio::test]
+async fn the_user_list_and_the_api_keys_are_shown_to_administrators_only() {
+    let server = start().await;
+    let (status, users) = get(&server, &server.token, "/emby/Users").await;
+    assert_eq!(status, StatusCode::OK);
+    let admins: Vec<&Value> = (users.as_array().expect("an array").iter())
+        .filter(|u| u["Policy"]["IsAdministrator"] == true)
+        .collect();
+    let owner = server.sim.state().owner().clone();
+    assert_eq!(admins.len(), 1);
+    assert_eq!(admins[0]["Id"], owner.jellyfin_id.as_str());
+    let (status, keys) = get(&server, &server.token, "/emby/Auth/Keys").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(keys["Items"], json!([]));
+    assert_eq!(keys["TotalRecordCount"], 0);
+
+    // Taken out of the state first: the server reads it to answer.
+    let other = (server.sim.state().users().iter())
+        .find(|u| !u.is_owner)
+        .expect("a user")
+        .clone();
+    for path in ["/emby/Users", "/emby/Auth/Keys"] {
+        assert_eq!(
+            get(&server, &other.emby_token(), path).await.0,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+}
