@@ -35,8 +35,8 @@ use crate::model::library::{PlayCursor, PlayStateItem, PlayStateProbe, PlayedEnt
 use crate::model::route::IndexSearch;
 use crate::model::{Class, Scope};
 use crate::{
-    Candidates, Dialect, DialectFacts, Named, Profile, ServerReading, StartupProbes, Trigger,
-    UserRoutes, WhoAnswer,
+    Candidates, Dialect, DialectFacts, Named, Profile, ServerReading, SoleAdministrator,
+    StartupProbes, Trigger, UserRoutes, WhoAnswer,
 };
 
 /// Emby.
@@ -74,6 +74,11 @@ static FACTS: DialectFacts = DialectFacts {
     user_routes: UserRoutes {
         own: None,
         admins_only: Some(jellyfin::policy::USERS_PATH),
+        sole_administrator: Some(SoleAdministrator {
+            keys: "/Auth/Keys",
+            administrators,
+            lists_key,
+        }),
         sections: "/Users/{user}/Views",
     },
     version_reader: Some(jellyfin::token::server_version),
@@ -121,6 +126,32 @@ fn named_user(path: &str) -> Option<&str> {
     let (users, id, more) = (parts.next()?, parts.next()?, parts.next()?);
     let user_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
     (users.eq_ignore_ascii_case("users") && user_id && !more.is_empty()).then_some(id)
+}
+
+/// The ids of the administrators (`Policy.IsAdministrator`) in `/Users`' answer, an array of
+/// users each with their policy; `None` when it is not one, or a user's policy is missing
+/// (whether they administer is then not said).
+fn administrators(body: &[u8]) -> Option<Vec<String>> {
+    let users: Vec<serde_json::Value> = serde_json::from_slice(body).ok()?;
+    let mut ids = Vec::new();
+    for user in &users {
+        let admin = user.get("Policy")?.get("IsAdministrator")?.as_bool()?;
+        if admin {
+            ids.push(user.get("Id")?.as_str()?.to_owned());
+        }
+    }
+    Some(ids)
+}
+
+/// Whether `/Auth/Keys`' answer (`{"Items":[{"AccessToken":…},…]}`, every API key of the
+/// server) lists `token`; `None` when it is not such a list.
+fn lists_key(body: &[u8], token: &str) -> Option<bool> {
+    let keys: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut listed = false;
+    for key in keys.get("Items")?.as_array()? {
+        listed |= key.get("AccessToken")?.as_str()? == token;
+    }
+    Some(listed)
 }
 
 /// Whether `id` is an Emby item id: a number of at most 20 digits.
@@ -331,5 +362,31 @@ mod tests {
                 .as_deref(),
             Some("xyz")
         );
+    }
+
+    /// The user list's administrators are read from their policies; a user whose policy is
+    /// not there leaves the list unread, so one administrator is never counted for two.
+    /// A key list lists a token only by its whole token.
+    #[test]
+    fn the_one_administrator_and_the_api_keys_are_read_from_their_lists() {
+        let users = br#"[{"Id":"a1","Policy":{"IsAdministrator":true}},
+            {"Id":"b2","Policy":{"IsAdministrator":false}}]"#;
+        assert_eq!(administrators(users), Some(vec!["a1".to_owned()]));
+        let two = br#"[{"Id":"a1","Policy":{"IsAdministrator":true}},
+            {"Id":"b2","Policy":{"IsAdministrator":true}}]"#;
+        assert_eq!(administrators(two).map(|ids| ids.len()), Some(2));
+        let unsaid = br#"[{"Id":"a1","Policy":{"IsAdministrator":true}},{"Id":"b2"}]"#;
+        assert_eq!(administrators(unsaid), None);
+        assert_eq!(administrators(b"{}"), None);
+
+        let keys = br#"{"Items":[{"AccessToken":"k1","AppName":"Tool"}],"TotalRecordCount":1}"#;
+        assert_eq!(lists_key(keys, "k1"), Some(true));
+        assert_eq!(lists_key(keys, "k"), Some(false));
+        assert_eq!(
+            lists_key(br#"{"Items":[],"TotalRecordCount":0}"#, "k1"),
+            Some(false)
+        );
+        assert_eq!(lists_key(br#"{"Items":[{"AppName":"Tool"}]}"#, "k1"), None);
+        assert_eq!(lists_key(b"[]", "k1"), None);
     }
 }

@@ -75,6 +75,7 @@ static FACTS: DialectFacts = DialectFacts {
     user_routes: UserRoutes {
         own: None,
         admins_only: None,
+        sole_administrator: None,
         sections: "/",
     },
     version_reader: None,

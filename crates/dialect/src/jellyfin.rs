@@ -97,6 +97,7 @@ static FACTS: DialectFacts = DialectFacts {
     user_routes: UserRoutes {
         own: Some("/Users/Me"),
         admins_only: None,
+        sole_administrator: None,
         sections: "/UserViews",
     },
     version_reader: Some(token::server_version),

@@ -194,10 +194,29 @@ pub struct UserRoutes {
     /// ([`Dialect::named_user`]) and refuses here is that user's own, where an administrator
     /// may read any user's routes. `None`: not needed ([`UserRoutes::own`] says it).
     pub admins_only: Option<&'static str>,
+    /// How a token answered at [`UserRoutes::admins_only`] is told to be its server's one
+    /// administrator's, where no route says whose a token is ([`SoleAdministrator`]). `None`:
+    /// not told.
+    pub sole_administrator: Option<SoleAdministrator>,
     /// The libraries a user sees, read with their token; `{user}` stands for the user's id on
     /// the server where the route names it (Emby's `/Users/{user}/Views`: a token whose user
     /// is not known has no such read).
     pub sections: &'static str,
+}
+
+/// How a token shown the user list of [`UserRoutes::admins_only`] is proven its server's one
+/// administrator's: that list is shown only to administrators and API keys, so a token shown
+/// it on a server with one administrator is that administrator's, or an API key (no user's).
+/// The API keys are listed, by their tokens, at `keys` (administrators only): a token not
+/// among them is the administrator's. Two administrators or more: nothing tells which.
+#[derive(Debug, Clone, Copy)]
+pub struct SoleAdministrator {
+    /// The route listing the server's API keys with their tokens (Emby's `/Auth/Keys`).
+    pub keys: &'static str,
+    /// The ids of the administrators in the user list's answer (`None`: not read).
+    pub administrators: fn(&[u8]) -> Option<Vec<String>>,
+    /// Whether the answer of `keys` lists the token (`None`: not read).
+    pub lists_key: fn(&[u8], &str) -> Option<bool>,
 }
 
 impl UserRoutes {

@@ -111,6 +111,7 @@ static FACTS: DialectFacts = DialectFacts {
     user_routes: UserRoutes {
         own: None,
         admins_only: None,
+        sole_administrator: None,
         sections: crawl::SECTIONS_PATH,
     },
     version_reader: None,

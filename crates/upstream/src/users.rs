@@ -79,6 +79,10 @@ pub struct UserRecord {
     /// Which user the server's answers to routes naming one (Emby's `/Users/{id}/…`) said the
     /// token may read as ([`UserRecord::note_named_user`]).
     named_user: Mutex<NamedUser>,
+    /// What the server's route only administrators are answered said of the token, once
+    /// asked ([`UserRecord::note_administrator`]): 0 not asked, 1 refused (no
+    /// administrator's), 2 answered (an administrator's or an API key).
+    administrator: std::sync::atomic::AtomicU8,
     /// Where this upstream keeps refusals across restarts, if anywhere.
     marks: Option<Arc<RefusalMarks>>,
     /// What was derived from this user's cached answers ([`ParsedAnswers`]), shared by the
@@ -95,8 +99,8 @@ enum NamedUser {
     Unseen,
     /// Every route naming a user the server answered the token named this one.
     One(Arc<str>),
-    /// The server answered the token two users' routes, or a route only administrators are
-    /// answered: an administrator's token (or an API key), whose user no such route says.
+    /// The server answered the token two users' routes: an administrator's token (or an API
+    /// key), whose user no such route says.
     NotTheirs,
 }
 
@@ -293,6 +297,7 @@ impl UserRecord {
             refused: AtomicBool::new(refused),
             server_user_id: tokio::sync::OnceCell::new(),
             named_user: Mutex::new(NamedUser::Unseen),
+            administrator: std::sync::atomic::AtomicU8::new(0),
             marks,
             answers: mate.map_or_else(Arc::default, |m| m.answers.clone()),
         })
@@ -492,16 +497,30 @@ impl UserRecord {
         };
     }
 
-    /// The server answered the token a route only administrators are answered: no route
-    /// naming a user says whose it is.
-    pub fn note_administrator(&self) {
-        *self.named_user.lock().unwrap_or_else(|e| e.into_inner()) = NamedUser::NotTheirs;
+    /// The server answered (`true`) or refused (`false`, a 403) the token a route only
+    /// administrators and API keys are answered. Answered, no route naming a user says whose
+    /// the token is.
+    pub fn note_administrator(&self, answered: bool) {
+        let state = if answered { 2 } else { 1 };
+        self.administrator.store(state, Ordering::Relaxed);
+    }
+
+    /// Whether the server answered the token its route only administrators are answered
+    /// (`None`: not asked yet).
+    pub fn administrator(&self) -> Option<bool> {
+        match self.administrator.load(Ordering::Relaxed) {
+            0 => None,
+            state => Some(state == 2),
+        }
     }
 
     /// The one user whose routes the server answered the token, while nothing says it is an
     /// administrator's: its own user, once a route only administrators are answered refuses
     /// it.
     pub fn named_user(&self) -> Option<Arc<str>> {
+        if self.administrator() == Some(true) {
+            return None;
+        }
         match &*self.named_user.lock().unwrap_or_else(|e| e.into_inner()) {
             NamedUser::One(id) => Some(id.clone()),
             NamedUser::Unseen | NamedUser::NotTheirs => None,

@@ -108,7 +108,7 @@ async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<st
     let answers = dialect.answers()?;
     let routes = dialect.user_routes();
     let Some(own) = routes.own else {
-        return prove_named_user(up, user, routes.admins_only?).await;
+        return prove_user(up, user, &routes).await;
     };
     let (status, body) = ask_with_token(up, user, own, true).await?;
     if status != StatusCode::OK {
@@ -117,28 +117,69 @@ async fn ask_own_id(up: &Arc<Upstream>, user: &Arc<UserRecord>) -> Option<Arc<st
     Some(Arc::from(answers.own_user_id(&body)?))
 }
 
-/// The one user whose routes the server answered the token (Emby's `/Users/{id}/…`,
-/// [`UserRecord::named_user`]), proven the token's own by a 403 on `admins_only`: such a
-/// route answers that user and administrators, and only an administrator (or an API key, no
-/// user's) is answered there. A 2xx there says the token is an administrator's, which no
-/// route naming a user tells apart: not asked again. Nothing is asked for a token with no
-/// such answer.
-async fn prove_named_user(
+/// The token's user, proven from what the server answers it where no route says whose a
+/// token is (Emby), by `admins_only`, asked once per token
+/// ([`UserRecord::administrator`]):
+///
+/// - a 403 there proves the token no administrator's, so the one user whose routes the
+///   server answered it (`/Users/{id}/…`, answered that user and administrators,
+///   [`UserRecord::named_user`]) is its own;
+/// - a 2xx proves it an administrator's or an API key's (no user's): on a server with one
+///   administrator, a token the server's list of API keys does not hold is that
+///   administrator's ([`prove_sole_administrator`]).
+///
+/// Nothing is asked for a token with no such answer (a failed ask is asked again).
+async fn prove_user(
     up: &Arc<Upstream>,
     user: &Arc<UserRecord>,
-    admins_only: &str,
+    routes: &cachearr_dialect::UserRoutes,
 ) -> Option<Arc<str>> {
-    let named = user.named_user()?;
-    let (status, _) = ask_with_token(up, user, admins_only, false).await?;
-    if status.is_success() {
-        user.note_administrator();
+    let admins_only = routes.admins_only?;
+    let administrator = match user.administrator() {
+        Some(known) => known,
+        None => {
+            let (status, body) = ask_with_token(up, user, admins_only, true).await?;
+            if status == StatusCode::FORBIDDEN {
+                user.note_administrator(false);
+                false
+            } else if status == StatusCode::OK {
+                user.note_administrator(true);
+                return prove_sole_administrator(up, user, routes, &body).await;
+            } else {
+                return None;
+            }
+        }
+    };
+    if administrator {
+        // Asked before and not proven: an administrator's token (of several) or an API key.
+        return None;
     }
-    (status == StatusCode::FORBIDDEN).then_some(named)
+    user.named_user()
+}
+
+/// The server's one administrator, when the token was shown its user list (`users`, the
+/// answer of [`UserRoutes::admins_only`](cachearr_dialect::UserRoutes::admins_only)) and is
+/// none of its API keys ([`SoleAdministrator`](cachearr_dialect::SoleAdministrator)): only
+/// administrators and API keys are shown that list, and an API key is no user's. `None` with
+/// two administrators or more, or for an API key.
+async fn prove_sole_administrator(
+    up: &Arc<Upstream>,
+    user: &Arc<UserRecord>,
+    routes: &cachearr_dialect::UserRoutes,
+    users: &[u8],
+) -> Option<Arc<str>> {
+    let sole = routes.sole_administrator?;
+    let [admin] = <[String; 1]>::try_from((sole.administrators)(users)?).ok()?;
+    let (status, keys) = ask_with_token(up, user, sole.keys, true).await?;
+    if status != StatusCode::OK || (sole.lists_key)(&keys, user.token())? {
+        return None;
+    }
+    Some(Arc::from(admin))
 }
 
 /// A GET of `path` with the user's token, not through the cache: its status, and its body
-/// (at most 1 MiB) when `read` and the status is a 200 (`None`: the request failed, or the
-/// body broke off or was larger).
+/// (at most 1 MiB) when `read` and the status is a 200 (empty when it broke off or was
+/// larger; `None`: the request failed).
 async fn ask_with_token(
     up: &Arc<Upstream>,
     user: &UserRecord,
@@ -156,13 +197,15 @@ async fn ask_with_token(
     if !(read && status == StatusCode::OK) {
         return Some((status, bytes::Bytes::new()));
     }
+    // A body that broke off or is larger is no answer to read (empty), but its status
+    // stands: a user list too long to read is not asked again and again.
     let body = http_body_util::BodyExt::collect(http_body_util::Limited::new(
         response.into_body(),
         1 << 20,
     ))
     .await
-    .ok()?
-    .to_bytes();
+    .map(|body| body.to_bytes())
+    .unwrap_or_default();
     Some((status, body))
 }
 

@@ -476,3 +476,38 @@ async fn warming_reads_each_users_routes_by_their_id() {
     assert!(gw.route_requests("/Users/{userId}/Items/Latest") > latest);
     assert!(gw.route_requests("/Users/{userId}/Items/Resume") > resume);
 }
+
+/// An administrator's token that never signed in through cachearr and named no user is its
+/// server's one administrator's once the server shows it the user list (only administrators
+/// and API keys are shown it; one administrator there) and its list of API keys does not hold
+/// it: the copy then answers that administrator's walk, asking each list once for the
+/// token's life.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_token_is_the_one_administrators_when_no_api_key() {
+    let gw = start().await;
+    let films = gw.library("movies").await;
+    let owner = gw.sim.state().owner().clone();
+    // Signed in on the server itself: cachearr learnt nothing of it.
+    let admin = gw.sign_in(&gw.sim_url, &owner).await;
+    let page = gw.walk_page(Some(&films), "Tag");
+    let (listings, users) = (gw.item_listings(), gw.route_requests("/Users"));
+    let through = gw.read_as(&gw.proxy, &page, &admin).await;
+    assert_eq!(gw.item_listings(), listings, "the copy answered");
+    assert_eq!(
+        gw.route_requests("/Users"),
+        users + 1,
+        "the user list, once"
+    );
+    assert_eq!(gw.route_requests("/Auth/Keys"), 1, "the API keys, once");
+    assert!(through.body.contains(r#""Items":[]"#), "{}", through.body);
+    assert_eq!(through, gw.read_as(&gw.sim_url, &page, &admin).await);
+    // Known now: the next walk page asks nothing more.
+    let music = gw.library("music").await;
+    let studios = gw.walk_page(Some(&music), "Studio");
+    let (listings, users) = (gw.item_listings(), gw.route_requests("/Users"));
+    let again = gw.read_as(&gw.proxy, &studios, &admin).await;
+    assert_eq!(gw.item_listings(), listings, "the copy answered");
+    assert_eq!(gw.route_requests("/Users"), users);
+    assert_eq!(gw.route_requests("/Auth/Keys"), 1);
+    assert_eq!(again, gw.read_as(&gw.sim_url, &studios, &admin).await);
+}
