@@ -777,6 +777,29 @@ async fn a_sections_xml_listing_is_the_copys_from_its_first_page() {
     served.task.await.unwrap();
 }
 
+/// The Plex token of a shared user who sees every section unfiltered.
+fn unrestricted_shared_token(sim: &cachearr_sim::TestServer) -> String {
+    let state = sim.sim.state();
+    let user = state.users().iter().find(|u| {
+        !u.is_owner
+            && !u.home
+            && u.sections.is_none()
+            && u.restrictions.plex_filter(SectionKind::Movies).is_none()
+    });
+    user.expect("an unrestricted shared user")
+        .plex_token
+        .clone()
+}
+
+/// How many times the simulated server was asked its sections list.
+fn sections_read_on(sim: &cachearr_sim::TestServer) -> u64 {
+    let stats = sim.sim.stats();
+    stats
+        .routes
+        .get("GET /library/sections")
+        .map_or(0, |r| r.requests)
+}
+
 /// A tool that reads the user's sections in the server's XML before its listing (python-plexapi
 /// does, first thing) spares the copy its own read of them in JSON: for a user none of whose
 /// answers are cached, the sections list reaches the server once, the tool's, and the listing
@@ -786,25 +809,8 @@ async fn the_sections_a_tool_read_in_xml_are_the_copys_too() {
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
     // A user who sees every section unfiltered (the owner's sections were read by the probes).
-    let token = {
-        let state = sim.sim.state();
-        let user = state.users().iter().find(|u| {
-            !u.is_owner
-                && !u.home
-                && u.sections.is_none()
-                && u.restrictions.plex_filter(SectionKind::Movies).is_none()
-        });
-        user.expect("an unrestricted shared user")
-            .plex_token
-            .clone()
-    };
-    let sections_read = || {
-        let stats = sim.sim.stats();
-        stats
-            .routes
-            .get("GET /library/sections")
-            .map_or(0, |r| r.requests)
-    };
+    let token = unrestricted_shared_token(&sim);
+    let sections_read = || sections_read_on(&sim);
     let before = sections_read();
     let (status, _) = get_as(&served.proxy, "/library/sections", &token, false).await;
     assert_eq!(status, 200);
@@ -1252,25 +1258,8 @@ async fn the_sections_the_copy_read_first_are_the_tools_too() {
     let sim = cachearr_sim::Sim::start_plex_for_tests().await.unwrap();
     let (served, _data) = sim_gateway::restarted_after_probes(&sim, |_| {}, |b| b).await;
     // A user who sees every section unfiltered (the owner's sections were read by the probes).
-    let token = {
-        let state = sim.sim.state();
-        let user = state.users().iter().find(|u| {
-            !u.is_owner
-                && !u.home
-                && u.sections.is_none()
-                && u.restrictions.plex_filter(SectionKind::Movies).is_none()
-        });
-        user.expect("an unrestricted shared user")
-            .plex_token
-            .clone()
-    };
-    let sections_read = || {
-        let stats = sim.sim.stats();
-        stats
-            .routes
-            .get("GET /library/sections")
-            .map_or(0, |r| r.requests)
-    };
+    let token = unrestricted_shared_token(&sim);
+    let sections_read = || sections_read_on(&sim);
     // The user's tool has made a request before, as in a poller's rounds.
     let (status, _) = get_as(&served.proxy, "/activities", &token, false).await;
     assert_eq!(status, 200);
