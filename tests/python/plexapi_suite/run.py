@@ -76,7 +76,16 @@ def play_something(sim_url, token):
 
 
 def start_gateway(cachearr, upstream, token, data_dir, log):
-    port, admin = free_port(), free_port()
+    # Two ports apart from each other and from the upstream's: a port the system hands out
+    # free a moment ago may be handed out again, and cachearr refuses to start on a clash.
+    taken = {int(upstream.rsplit(":", 1)[1].split("/")[0])}
+    ports = []
+    while len(ports) < 2:
+        port = free_port()
+        if port not in taken:
+            taken.add(port)
+            ports.append(port)
+    port, admin = ports
     proc = subprocess.Popen(
         [cachearr, "serve", "--plex", upstream, "--listen", f"127.0.0.1:{port}",
          "--admin-listen", f"127.0.0.1:{admin}", "--data-dir", data_dir,
