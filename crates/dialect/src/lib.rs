@@ -226,10 +226,17 @@ impl UserRoutes {
     /// [`UserRoutes::sections`] for the user of server id `user_id` (`None` where the path
     /// names the user and the id is not known).
     pub fn sections_of(&self, user_id: Option<&str>) -> Option<String> {
-        if !self.sections.contains(Self::USER) {
-            return Some(self.sections.to_owned());
+        Self::path_for(self.sections, user_id).map(Cow::into_owned)
+    }
+
+    /// `path` for the user of server id `user_id`: its [`UserRoutes::USER`] replaced by the
+    /// id (`None` where the path names the user and the id is not known); a path naming no
+    /// user as it is.
+    pub fn path_for<'p>(path: &'p str, user_id: Option<&str>) -> Option<Cow<'p, str>> {
+        if !path.contains(Self::USER) {
+            return Some(Cow::Borrowed(path));
         }
-        Some(self.sections.replace(Self::USER, user_id?))
+        Some(Cow::Owned(path.replace(Self::USER, user_id?)))
     }
 }
 

@@ -680,7 +680,8 @@ impl Gateway {
                     // whose routes the server answered the token: it answers it those again):
                     // without it, the user is not warmed that path.
                     let id = user.server_user_id().or_else(|| user.named_user());
-                    let Some(path) = user_path(path, id.as_deref()) else {
+                    let Some(path) = cachearr_dialect::UserRoutes::path_for(path, id.as_deref())
+                    else {
                         continue;
                     };
                     match self.fetch_as(&up.name, &user, &path).await {
@@ -741,28 +742,23 @@ impl Gateway {
     }
 }
 
-/// Warm path `path` for the user of server id `id`: its
-/// [`UserRoutes::USER`](cachearr_dialect::UserRoutes::USER) replaced by the id; `None` where
-/// the path names the user and the id is not known.
-fn user_path<'p>(path: &'p str, id: Option<&str>) -> Option<std::borrow::Cow<'p, str>> {
-    let user = cachearr_dialect::UserRoutes::USER;
-    if !path.contains(user) {
-        return Some(std::borrow::Cow::Borrowed(path));
-    }
-    Some(std::borrow::Cow::Owned(path.replace(user, id?)))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::user_path;
+    use cachearr_dialect::UserRoutes;
 
     #[test]
     fn a_warm_path_naming_the_user_needs_their_id() {
-        assert_eq!(user_path("/UserViews", None).as_deref(), Some("/UserViews"));
         assert_eq!(
-            user_path("/Users/{user}/Views", Some("ab12")).as_deref(),
+            UserRoutes::path_for("/UserViews", None).as_deref(),
+            Some("/UserViews")
+        );
+        assert_eq!(
+            UserRoutes::path_for("/Users/{user}/Views", Some("ab12")).as_deref(),
             Some("/Users/ab12/Views")
         );
-        assert_eq!(user_path("/Users/{user}/Items/Resume", None), None);
+        assert_eq!(
+            UserRoutes::path_for("/Users/{user}/Items/Resume", None),
+            None
+        );
     }
 }

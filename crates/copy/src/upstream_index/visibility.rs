@@ -77,9 +77,10 @@ pub async fn user_sections(
     let dialect = cachearr_dialect::of(up.profile);
     let library = dialect.library();
     let routes = dialect.user_routes();
-    let own = match routes.sections.contains(cachearr_dialect::UserRoutes::USER) {
-        true => Some(super::user_state::own_user_id(up, user).await?),
-        false => None,
+    let own = if routes.sections.contains(cachearr_dialect::UserRoutes::USER) {
+        Some(super::user_state::own_user_id(up, user).await?)
+    } else {
+        None
     };
     let path = routes.sections_of(own.as_deref())?;
     let path = path.as_str();
